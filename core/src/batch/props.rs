@@ -1,0 +1,241 @@
+//! Property tests tying the wire walk, concatenation and splitting to what prost decoding says:
+//! the walk counts what decoding counts and accepts exactly what decoding accepts (on valid,
+//! mutated and random bytes); concatenated encodings decode to the merged request; split pieces
+//! respect the limit and rejoin to the original. Case counts are modest for debug builds.
+
+use bytes::Bytes;
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+use super::split::{Concat, split};
+use super::testgen::{self, Size};
+use super::wire::{WireSummary, walk};
+use super::{Request, Signal};
+
+fn any_request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        testgen::traces_request(Size::SMALL).prop_map(Request::Traces),
+        testgen::metrics_request(Size::SMALL).prop_map(Request::Metrics),
+        testgen::logs_request(Size::SMALL).prop_map(Request::Logs),
+    ]
+}
+
+/// One to three requests of the same signal.
+fn same_signal_requests() -> impl Strategy<Value = Vec<Request>> {
+    prop_oneof![
+        vec(testgen::traces_request(Size::SMALL).prop_map(Request::Traces), 1..4),
+        vec(testgen::metrics_request(Size::SMALL).prop_map(Request::Metrics), 1..4),
+        vec(testgen::logs_request(Size::SMALL).prop_map(Request::Logs), 1..4),
+    ]
+}
+
+fn any_signal() -> impl Strategy<Value = Signal> {
+    prop_oneof![Just(Signal::Traces), Just(Signal::Metrics), Just(Signal::Logs)]
+}
+
+fn resources(request: &Request) -> usize {
+    match request {
+        Request::Traces(r) => r.resource_spans.len(),
+        Request::Metrics(r) => r.resource_metrics.len(),
+        Request::Logs(r) => r.resource_logs.len(),
+    }
+}
+
+/// Whether two requests hold the same resources, scopes and items in the same order, however
+/// they are grouped into `Resource*` and `Scope*` entries.
+fn same_items(a: &Request, b: &Request) -> bool {
+    match (a, b) {
+        (Request::Traces(a), Request::Traces(b)) => testgen::flatten_traces(a) == testgen::flatten_traces(b),
+        (Request::Metrics(a), Request::Metrics(b)) => testgen::flatten_metrics(a) == testgen::flatten_metrics(b),
+        (Request::Logs(a), Request::Logs(b)) => testgen::flatten_logs(a) == testgen::flatten_logs(b),
+        _ => false,
+    }
+}
+
+/// The request holding the resources of all `requests`, in order.
+fn merged(requests: &[Request]) -> Option<Request> {
+    let (first, rest) = requests.split_first()?;
+    let mut out = first.clone();
+    for next in rest {
+        match (&mut out, next) {
+            (Request::Traces(a), Request::Traces(b)) => a.resource_spans.extend(b.resource_spans.iter().cloned()),
+            (Request::Metrics(a), Request::Metrics(b)) => {
+                a.resource_metrics.extend(b.resource_metrics.iter().cloned())
+            }
+            (Request::Logs(a), Request::Logs(b)) => a.resource_logs.extend(b.resource_logs.iter().cloned()),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The biggest item count of a single resource.
+fn largest_resource(request: &Request) -> usize {
+    let singles: Vec<Request> = match request {
+        Request::Traces(r) => r
+            .resource_spans
+            .iter()
+            .map(|rs| Request::Traces(opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+                resource_spans: vec![rs.clone()],
+            }))
+            .collect(),
+        Request::Metrics(r) => r
+            .resource_metrics
+            .iter()
+            .map(|rm| {
+                Request::Metrics(opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest {
+                    resource_metrics: vec![rm.clone()],
+                })
+            })
+            .collect(),
+        Request::Logs(r) => r
+            .resource_logs
+            .iter()
+            .map(|rl| Request::Logs(opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest {
+                resource_logs: vec![rl.clone()],
+            }))
+            .collect(),
+    };
+    singles.iter().map(Request::item_count).max().unwrap_or(0)
+}
+
+/// A small edit of an encoding, of the kinds transport corruption and buggy encoders produce.
+#[derive(Clone, Debug)]
+enum Mutation {
+    Set(Index, u8),
+    FlipBit(Index, u8),
+    Insert(Index, Vec<u8>),
+    Remove(Index, usize),
+    Truncate(Index),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Mutation::Set(i, b)),
+        (any::<Index>(), 0..8u8).prop_map(|(i, bit)| Mutation::FlipBit(i, bit)),
+        (any::<Index>(), vec(any::<u8>(), 1..4)).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        (any::<Index>(), 1..4usize).prop_map(|(i, n)| Mutation::Remove(i, n)),
+        any::<Index>().prop_map(Mutation::Truncate),
+    ]
+}
+
+fn apply(bytes: &mut Vec<u8>, mutation: &Mutation) {
+    let len = bytes.len();
+    match mutation {
+        Mutation::Insert(at, more) => {
+            let at = if len == 0 { 0 } else { at.index(len + 1) };
+            bytes.splice(at..at, more.iter().copied());
+        }
+        _ if len == 0 => {}
+        Mutation::Set(at, byte) => bytes[at.index(len)] = *byte,
+        Mutation::FlipBit(at, bit) => bytes[at.index(len)] ^= 1 << bit,
+        Mutation::Remove(at, n) => {
+            let at = at.index(len);
+            bytes.drain(at..(at + n).min(len));
+        }
+        Mutation::Truncate(at) => bytes.truncate(at.index(len)),
+    }
+}
+
+/// Walk and prost agree on acceptance, and on the count when both accept.
+fn agree(signal: Signal, bytes: &[u8]) -> Result<(), TestCaseError> {
+    let walked = walk(signal, bytes);
+    let decoded = Request::decode(signal, bytes);
+    match (&walked, &decoded) {
+        (Ok(summary), Ok(request)) => prop_assert_eq!(summary.items, request.item_count()),
+        (Err(_), Err(_)) => {}
+        _ => prop_assert!(false, "walk {:?} but prost {:?} on {:02x?}", walked, decoded, bytes),
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn walk_counts_what_decoding_counts(request in any_request()) {
+        let bytes = request.encode_to_bytes();
+        let summary = walk(request.signal(), &bytes);
+        prop_assert_eq!(summary, Ok(WireSummary { items: request.item_count(), resources: resources(&request) }));
+    }
+
+    #[test]
+    fn walk_agrees_with_prost_on_mutated_encodings(
+        request in any_request(),
+        mutations in vec(mutation(), 1..4),
+    ) {
+        let mut bytes = request.encode_to_bytes().to_vec();
+        for m in &mutations {
+            apply(&mut bytes, m);
+        }
+        agree(request.signal(), &bytes)?;
+    }
+
+    #[test]
+    fn concatenated_encodings_decode_to_the_merged_request(requests in same_signal_requests()) {
+        let signal = requests[0].signal();
+        let mut concat = Concat::new();
+        for r in &requests {
+            concat.push(&r.encode_to_bytes(), r.item_count());
+        }
+        let items = concat.items();
+        let bytes = concat.take();
+        let expected = merged(&requests);
+        prop_assert_eq!(walk(signal, &bytes).map(|s| s.items), Ok(items));
+        prop_assert_eq!(Request::decode(signal, &bytes).ok(), expected);
+    }
+
+    #[test]
+    fn split_pieces_respect_the_limit_and_rejoin_to_the_input(request in any_request(), max in 1..12usize) {
+        let signal = request.signal();
+        let bytes = request.encode_to_bytes();
+        let total = request.item_count();
+        let pieces = split(signal, &bytes, max).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(!pieces.is_empty());
+        for (piece, items) in &pieces {
+            prop_assert!(*items <= max, "{} items over {}", items, max);
+            prop_assert_eq!(walk(signal, piece).map(|s| s.items), Ok(*items));
+        }
+        prop_assert_eq!(pieces.iter().map(|(_, n)| n).sum::<usize>(), total);
+        let rejoined: Vec<u8> = pieces.iter().flat_map(|(p, _)| p.iter().copied()).collect();
+        if largest_resource(&request) <= max {
+            // Only resources were cut between: the pieces are the input, sliced.
+            prop_assert_eq!(&rejoined[..], &bytes[..]);
+        }
+        let decoded = Request::decode(signal, &rejoined).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(same_items(&decoded, &request), "rejoined pieces differ from the input");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn walk_agrees_with_prost_on_random_bytes(signal in any_signal(), bytes in vec(any::<u8>(), 0..48)) {
+        agree(signal, &bytes)?;
+    }
+
+    /// Random bytes rarely get past the first key; these are well-formed requests down to the
+    /// scope, around random item bytes, so deeper levels see random content too.
+    #[test]
+    fn walk_agrees_with_prost_on_random_item_bytes(signal in any_signal(), item in vec(any::<u8>(), 0..40)) {
+        let mut scope = vec![0x12];
+        scope.extend(varint(item.len()));
+        scope.extend(&item);
+        let mut resource = vec![0x12];
+        resource.extend(varint(scope.len()));
+        resource.extend(scope);
+        let mut bytes = vec![0x0a];
+        bytes.extend(varint(resource.len()));
+        bytes.extend(resource);
+        agree(signal, &bytes)?;
+        let _ = split(signal, &Bytes::from(bytes), 1);
+    }
+}
+
+fn varint(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    super::wire::put_varint(&mut out, n as u64);
+    out
+}

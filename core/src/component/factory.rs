@@ -1,0 +1,217 @@
+//! Typed factories for component authors, and the erased [`DynFactory`] the runtime holds.
+//!
+//! "Validate, then build": [`DynFactory::parse`] is pure (deserialize + `validate`), and
+//! [`DynFactory::build`] creates the instance from an already-validated config.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{ComponentId, Exporter, Processor, Receiver};
+use crate::batch::Signal;
+
+/// The kinds of component, as in otelcol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Takes telemetry in.
+    Receiver,
+    /// Changes telemetry in a pipeline.
+    Processor,
+    /// Sends telemetry out.
+    Exporter,
+    /// Exporter of one pipeline and receiver of another.
+    Connector,
+    /// Not in a pipeline: health, storage, auth.
+    Extension,
+}
+
+impl Kind {
+    /// The config section name in the singular (`receiver`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Receiver => "receiver",
+            Kind::Processor => "processor",
+            Kind::Exporter => "exporter",
+            Kind::Connector => "connector",
+            Kind::Extension => "extension",
+        }
+    }
+
+    /// The top-level config section (`receivers`).
+    pub fn section(self) -> &'static str {
+        match self {
+            Kind::Receiver => "receivers",
+            Kind::Processor => "processors",
+            Kind::Exporter => "exporters",
+            Kind::Connector => "connectors",
+            Kind::Extension => "extensions",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// otelcol's stability levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stability {
+    /// Not ready for use.
+    Development,
+    /// Usable, may change.
+    Alpha,
+    /// Config and behaviour settled.
+    Beta,
+    /// Covered by compatibility guarantees.
+    Stable,
+}
+
+impl Stability {
+    /// Lower-case name, as `weir components` prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stability::Development => "development",
+            Stability::Alpha => "alpha",
+            Stability::Beta => "beta",
+            Stability::Stable => "stable",
+        }
+    }
+}
+
+/// A component's configuration struct. `Default` is the config of a component listed with no
+/// body (`batch:`). Every field carries a doc comment: it becomes the schema description.
+pub trait ComponentConfig: DeserializeOwned + Serialize + JsonSchema + Default + Send + Sync + 'static {
+    /// Checks what serde cannot (ranges, combinations). Pure; reports every problem found.
+    fn validate(&self) -> Result<(), Vec<String>> {
+        Ok(())
+    }
+}
+
+/// What the runtime tells a factory about the instance it wants.
+#[derive(Clone, Debug)]
+pub struct CreateSettings {
+    /// The component's id.
+    pub id: ComponentId,
+    /// For processors: the signal of the pipeline the instance serves.
+    pub signal: Option<Signal>,
+    /// For processors: the pipeline the instance serves (`traces/2`).
+    pub pipeline: Option<String>,
+}
+
+/// A component that could not be created from a valid config.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BuildError(pub String);
+
+/// A problem with one field of a component's config, located by its path inside that config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// Keys from the component's config root to the offending field.
+    pub path: Vec<String>,
+    /// What is wrong.
+    pub message: String,
+    /// For an unknown field: the field names that exist there (for "did you mean").
+    pub expected: Vec<String>,
+}
+
+/// A parsed and validated config, opaque to the runtime; only its factory reads it.
+#[derive(Clone)]
+pub struct ParsedConfig(pub Arc<dyn Any + Send + Sync>);
+
+impl fmt::Debug for ParsedConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ParsedConfig")
+    }
+}
+
+/// A receiver type.
+pub trait ReceiverFactory: Send + Sync + 'static {
+    /// Its config.
+    type Config: ComponentConfig;
+    /// Type name in YAML.
+    const TYPE: &'static str;
+    /// Other accepted type names.
+    const ALIASES: &'static [&'static str] = &[];
+    /// Signals it can produce.
+    const SIGNALS: &'static [Signal];
+    /// Stability level.
+    const STABILITY: Stability = Stability::Development;
+    /// Creates the instance (no I/O: binding happens in `Receiver::start`).
+    fn create(&self, config: &Self::Config, settings: &CreateSettings) -> Result<Box<dyn Receiver>, BuildError>;
+}
+
+/// A processor type.
+pub trait ProcessorFactory: Send + Sync + 'static {
+    /// Its config.
+    type Config: ComponentConfig;
+    /// Type name in YAML.
+    const TYPE: &'static str;
+    /// Other accepted type names.
+    const ALIASES: &'static [&'static str] = &[];
+    /// Signals it can process.
+    const SIGNALS: &'static [Signal];
+    /// Stability level.
+    const STABILITY: Stability = Stability::Development;
+    /// Creates one instance for one pipeline.
+    fn create(&self, config: &Self::Config, settings: &CreateSettings) -> Result<Box<dyn Processor>, BuildError>;
+}
+
+/// An exporter type. `sending_queue` and `retry_on_failure` are not part of `Config`: the
+/// runtime takes them out of the exporter's YAML and applies them to every exporter.
+pub trait ExporterFactory: Send + Sync + 'static {
+    /// Its config.
+    type Config: ComponentConfig;
+    /// Type name in YAML.
+    const TYPE: &'static str;
+    /// Other accepted type names.
+    const ALIASES: &'static [&'static str] = &[];
+    /// Signals it can send.
+    const SIGNALS: &'static [Signal];
+    /// Stability level.
+    const STABILITY: Stability = Stability::Development;
+    /// Creates the instance, shared by every pipeline that lists it.
+    fn create(&self, config: &Self::Config, settings: &CreateSettings) -> Result<Arc<dyn Exporter>, BuildError>;
+}
+
+/// An instance made by a factory.
+pub enum Built {
+    /// A receiver.
+    Receiver(Box<dyn Receiver>),
+    /// A processor.
+    Processor(Box<dyn Processor>),
+    /// An exporter.
+    Exporter(Arc<dyn Exporter>),
+}
+
+/// A factory with its types erased, as the registry holds it. Built-ins get this through the
+/// blanket wrappers in [`super::Registry`]; plugins implement it in the loader.
+pub trait DynFactory: Send + Sync + 'static {
+    /// The kind it makes.
+    fn kind(&self) -> Kind;
+    /// Type name in YAML.
+    fn type_name(&self) -> &str;
+    /// Other accepted type names.
+    fn aliases(&self) -> &[&'static str];
+    /// Signals supported.
+    fn signals(&self) -> &[Signal];
+    /// Stability level.
+    fn stability(&self) -> Stability;
+    /// Where it comes from: `built-in`, or a plugin library's path and version.
+    fn origin(&self) -> String {
+        "built-in".to_string()
+    }
+    /// JSON Schema of the config.
+    fn schema(&self) -> schemars::Schema;
+    /// The config used when the YAML gives no body.
+    fn default_config(&self) -> serde_json::Value;
+    /// Deserializes (unknown fields are errors) and validates.
+    fn parse(&self, value: serde_json::Value) -> Result<ParsedConfig, Vec<FieldError>>;
+    /// Creates an instance from a config `parse` returned.
+    fn build(&self, config: &ParsedConfig, settings: &CreateSettings) -> Result<Built, BuildError>;
+}

@@ -1,0 +1,21 @@
+//! The component model: five kinds as in otelcol, a typed factory per component type for
+//! authors, an erased form for the runtime, and the one [`Registry`] built-ins and plugins share.
+
+mod consumer;
+mod exporter;
+mod factory;
+mod id;
+mod processor;
+mod receiver;
+mod registry;
+
+pub use consumer::{Consumer, PushOutcome};
+pub use exporter::{Delivered, ExportError, Exporter};
+pub use factory::{
+    Built, BuildError, ComponentConfig, CreateSettings, DynFactory, ExporterFactory, FieldError, Kind,
+    ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
+};
+pub use id::{ComponentId, IdError};
+pub use processor::{ProcessError, Processor};
+pub use receiver::{Receiver, ReceiverContext, ReceiverError};
+pub use registry::Registry;

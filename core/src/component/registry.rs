@@ -1,0 +1,178 @@
+//! The one list of component factories, built-in and plugin alike.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::factory::{
+    Built, BuildError, ComponentConfig, CreateSettings, DynFactory, ExporterFactory, FieldError, Kind,
+    ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
+};
+use crate::batch::Signal;
+
+/// Every factory Weir knows, looked up by kind and type name or alias.
+#[derive(Clone, Default)]
+pub struct Registry {
+    factories: Vec<Arc<dyn DynFactory>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an erased factory (plugins, tests).
+    pub fn register(&mut self, factory: Arc<dyn DynFactory>) {
+        self.factories.push(factory);
+    }
+
+    /// Adds a receiver type.
+    pub fn receiver<F: ReceiverFactory>(&mut self, factory: F) -> &mut Self {
+        self.register(Arc::new(Typed::<F, ReceiverMarker>(factory, PhantomData)));
+        self
+    }
+
+    /// Adds a processor type.
+    pub fn processor<F: ProcessorFactory>(&mut self, factory: F) -> &mut Self {
+        self.register(Arc::new(Typed::<F, ProcessorMarker>(factory, PhantomData)));
+        self
+    }
+
+    /// Adds an exporter type.
+    pub fn exporter<F: ExporterFactory>(&mut self, factory: F) -> &mut Self {
+        self.register(Arc::new(Typed::<F, ExporterMarker>(factory, PhantomData)));
+        self
+    }
+
+    /// The factory for `kind` whose type name or alias is `ty`.
+    pub fn get(&self, kind: Kind, ty: &str) -> Option<&Arc<dyn DynFactory>> {
+        self.factories
+            .iter()
+            .find(|f| f.kind() == kind && (f.type_name() == ty || f.aliases().contains(&ty)))
+    }
+
+    /// All factories, in registration order.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn DynFactory>> {
+        self.factories.iter()
+    }
+
+    /// Every type name and alias of `kind` (for "did you mean").
+    pub fn names(&self, kind: Kind) -> Vec<String> {
+        let mut names = Vec::new();
+        for f in self.factories.iter().filter(|f| f.kind() == kind) {
+            names.push(f.type_name().to_string());
+            names.extend(f.aliases().iter().map(|a| a.to_string()));
+        }
+        names
+    }
+}
+
+struct ReceiverMarker;
+struct ProcessorMarker;
+struct ExporterMarker;
+
+/// A typed factory seen through [`DynFactory`].
+struct Typed<F, M>(F, PhantomData<fn() -> M>);
+
+fn schema_of<C: ComponentConfig>() -> schemars::Schema {
+    schemars::SchemaGenerator::default().into_root_schema_for::<C>()
+}
+
+fn default_of<C: ComponentConfig>() -> serde_json::Value {
+    serde_json::to_value(C::default()).unwrap_or(serde_json::Value::Null)
+}
+
+/// Deserializes a component config, reporting the path of the first bad field, then runs
+/// `validate`.
+pub(crate) fn parse_config<C: ComponentConfig>(value: serde_json::Value) -> Result<ParsedConfig, Vec<FieldError>> {
+    let value = match value {
+        serde_json::Value::Null => serde_json::Value::Object(Default::default()),
+        other => other,
+    };
+    let config: C = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path: Vec<String> = e
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
+        let message = e.inner().to_string();
+        vec![FieldError { expected: expected_fields(&message), path, message }]
+    })?;
+    config.validate().map_err(|problems| {
+        problems
+            .into_iter()
+            .map(|message| FieldError { path: Vec::new(), message, expected: Vec::new() })
+            .collect::<Vec<_>>()
+    })?;
+    Ok(ParsedConfig(Arc::new(config)))
+}
+
+/// The names serde lists after "expected" in an unknown-field message.
+fn expected_fields(message: &str) -> Vec<String> {
+    let Some(rest) = message.split_once("expected").map(|(_, rest)| rest) else {
+        return Vec::new();
+    };
+    rest.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+fn typed_config<C: ComponentConfig>(config: &ParsedConfig) -> Result<&C, BuildError> {
+    config
+        .0
+        .downcast_ref::<C>()
+        .ok_or_else(|| BuildError("config was parsed by another factory".to_string()))
+}
+
+macro_rules! erase {
+    ($bound:ident, $marker:ident, $kind:expr, $variant:ident) => {
+        impl<F: $bound> DynFactory for Typed<F, $marker> {
+            fn kind(&self) -> Kind {
+                $kind
+            }
+            fn type_name(&self) -> &str {
+                F::TYPE
+            }
+            fn aliases(&self) -> &[&'static str] {
+                F::ALIASES
+            }
+            fn signals(&self) -> &[Signal] {
+                F::SIGNALS
+            }
+            fn stability(&self) -> Stability {
+                F::STABILITY
+            }
+            fn schema(&self) -> schemars::Schema {
+                schema_of::<F::Config>()
+            }
+            fn default_config(&self) -> serde_json::Value {
+                default_of::<F::Config>()
+            }
+            fn parse(&self, value: serde_json::Value) -> Result<ParsedConfig, Vec<FieldError>> {
+                parse_config::<F::Config>(value)
+            }
+            fn build(&self, config: &ParsedConfig, settings: &CreateSettings) -> Result<Built, BuildError> {
+                Ok(Built::$variant(self.0.create(typed_config::<F::Config>(config)?, settings)?))
+            }
+        }
+    };
+}
+
+erase!(ReceiverFactory, ReceiverMarker, Kind::Receiver, Receiver);
+erase!(ProcessorFactory, ProcessorMarker, Kind::Processor, Processor);
+erase!(ExporterFactory, ExporterMarker, Kind::Exporter, Exporter);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_field_message_yields_expected_names() {
+        let names = expected_fields("unknown field `sned`, expected one of `send_batch_size`, `timeout`");
+        assert_eq!(names, vec!["send_batch_size", "timeout"]);
+        assert!(expected_fields("invalid type: string").is_empty());
+    }
+}

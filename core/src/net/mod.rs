@@ -1,0 +1,16 @@
+//! Network pieces shared by receivers and exporters: what travels on the wire around an OTLP
+//! message, but not the message itself.
+//!
+//! - [`compression`]: gzip/zstd content codings, decompression capped against bombs;
+//! - [`grpc_codec`]: a tonic codec that keeps messages as bytes, and the OTLP gRPC method paths;
+//! - [`rpc_status`]: `google.rpc.Status` with `RetryInfo`, and the HTTP `Retry-After` header;
+//! - [`server`]: the one accept loop (hyper HTTP/1.1 + h2c) with graceful, bounded shutdown.
+
+pub mod compression;
+pub mod grpc_codec;
+pub mod rpc_status;
+pub mod server;
+
+pub use compression::{Compression, DecompressError, compress, decompress_bytes, decompress_limited};
+pub use grpc_codec::RawCodec;
+pub use rpc_status::RpcStatus;

@@ -1,0 +1,8 @@
+//! Weir's own telemetry: the counters the runtime keeps, rendered with otelcol's metric names
+//! in the Prometheus text format on `service.telemetry.metrics` (default `localhost:8888`).
+
+mod prometheus;
+mod server;
+
+pub use prometheus::render;
+pub use server::serve_metrics;

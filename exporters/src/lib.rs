@@ -1,0 +1,42 @@
+//! Weir's built-in exporters, one module folder each:
+//!
+//! - [`otlp`]: OTLP over gRPC (`otlp`, alias `otlp_grpc`);
+//! - [`otlp_http`]: OTLP over HTTP, protobuf or JSON (`otlphttp`, alias `otlp_http`);
+//! - [`debug`]: writes batches to Weir's log (`debug`).
+//!
+//! Exporters only send once and classify the outcome; the runtime wraps each one in the sending
+//! queue and retry.
+
+pub mod debug;
+pub mod otlp;
+pub mod otlp_http;
+
+use weir_core::component::Registry;
+
+/// Adds every built-in exporter type to `registry`.
+pub fn register(registry: &mut Registry) {
+    registry
+        .exporter(otlp::OtlpGrpcExporterFactory)
+        .exporter(otlp_http::OtlpHttpExporterFactory)
+        .exporter(debug::DebugExporterFactory);
+}
+
+#[cfg(test)]
+mod tests {
+    use weir_core::component::Kind;
+
+    use super::*;
+
+    #[test]
+    fn registers_types_and_otelcol_aliases() {
+        let mut registry = Registry::new();
+        register(&mut registry);
+        for name in ["otlp", "otlp_grpc", "otlphttp", "otlp_http", "debug"] {
+            assert!(
+                registry.get(Kind::Exporter, name).is_some(),
+                "{name} is not registered"
+            );
+        }
+        assert!(registry.get(Kind::Receiver, "otlp").is_none());
+    }
+}

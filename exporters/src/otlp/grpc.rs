@@ -1,0 +1,177 @@
+//! The OTLP/gRPC client: sends a batch's protobuf bytes as they are through tonic with the raw
+//! codec, and classifies the outcome as otelcol's `otlp` exporter does.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::uri::PathAndQuery;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
+use tokio::time::Instant;
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+use weir_core::batch::{Batch, Signal};
+use weir_core::component::{BuildError, Delivered, ExportError, Exporter};
+use weir_core::net::grpc_codec::export_path;
+use weir_core::net::{Compression, RawCodec, RpcStatus};
+
+use super::config::OtlpGrpcConfig;
+
+/// One exporter instance: a channel shared by all concurrent exports.
+pub(crate) struct GrpcExporter {
+    id: String,
+    endpoint: Endpoint,
+    /// Created on the first export: `connect_lazy` spawns the channel's worker, which needs the
+    /// tokio runtime that `create` may not run on.
+    channel: OnceLock<Channel>,
+    metadata: MetadataMap,
+    compression: Option<CompressionEncoding>,
+    timeout: Duration,
+}
+
+impl GrpcExporter {
+    pub(crate) fn new(config: &OtlpGrpcConfig, id: String) -> Result<Self, BuildError> {
+        let authority = config.authority().map_err(BuildError)?;
+        let endpoint = Endpoint::from_shared(format!("http://{authority}"))
+            .and_then(|e| e.user_agent(concat!("weir/", env!("CARGO_PKG_VERSION"))))
+            .map_err(|e| BuildError(format!("endpoint `{}`: {e}", config.endpoint)))?
+            .tcp_nodelay(true);
+        let mut metadata = MetadataMap::new();
+        for (name, value) in &config.headers {
+            let key = MetadataKey::from_bytes(name.as_bytes())
+                .map_err(|e| BuildError(format!("header name `{name}`: {e}")))?;
+            let value = MetadataValue::try_from(value.as_str())
+                .map_err(|e| BuildError(format!("value of header `{name}`: {e}")))?;
+            metadata.insert(key, value);
+        }
+        let compression = match config.compression {
+            Compression::None => None,
+            Compression::Gzip => Some(CompressionEncoding::Gzip),
+            Compression::Zstd => Some(CompressionEncoding::Zstd),
+        };
+        Ok(GrpcExporter {
+            id,
+            endpoint,
+            channel: OnceLock::new(),
+            metadata,
+            compression,
+            timeout: config.timeout,
+        })
+    }
+
+    fn channel(&self) -> Channel {
+        self.channel
+            .get_or_init(|| self.endpoint.connect_lazy())
+            .clone()
+    }
+
+    async fn call(&self, signal: Signal, payload: Bytes) -> Result<Bytes, Status> {
+        let mut grpc = tonic::client::Grpc::new(self.channel());
+        if let Some(encoding) = self.compression {
+            grpc = grpc.send_compressed(encoding);
+        }
+        grpc.ready()
+            .await
+            .map_err(|e| Status::unavailable(format!("channel not ready: {e}")))?;
+        let mut request = tonic::Request::new(payload);
+        *request.metadata_mut() = self.metadata.clone();
+        // Tells the server our deadline (grpc-timeout) so it can stop work we no longer wait for.
+        request.set_timeout(self.timeout);
+        let path = PathAndQuery::from_static(export_path(signal));
+        let response = grpc.unary(request, path, RawCodec).await?;
+        Ok(response.into_inner())
+    }
+}
+
+#[async_trait]
+impl Exporter for GrpcExporter {
+    async fn export(&self, batch: &Batch) -> Result<Delivered, ExportError> {
+        let deadline_exceeded = || ExportError::Retryable {
+            retry_after: None,
+            reason: format!(
+                "gRPC export timed out after {:?} (DEADLINE_EXCEEDED)",
+                self.timeout
+            ),
+        };
+        let started = Instant::now();
+        let call = self.call(batch.signal(), batch.to_bytes());
+        match tokio::time::timeout(self.timeout, call).await {
+            Err(_elapsed) => Err(deadline_exceeded()),
+            // tonic enforces the grpc-timeout it sends and reports its expiry as CANCELLED.
+            Ok(Err(status)) if status.code() == Code::Cancelled && started.elapsed() >= self.timeout => {
+                Err(deadline_exceeded())
+            }
+            Ok(Err(status)) => Err(classify(&status)),
+            Ok(Ok(body)) => Ok(partial_success(batch.signal(), &body).unwrap_or_else(|e| {
+                // The server said OK, so the data arrived; an unreadable reply is not worth a
+                // duplicate send.
+                tracing::warn!(exporter = %self.id, error = %e, "export response is not a valid OTLP response");
+                Delivered::default()
+            })),
+        }
+    }
+}
+
+/// otelcol's classification: transient codes are retryable; RESOURCE_EXHAUSTED only when the
+/// server says when to come back (otherwise it is a quota that retrying will not fix).
+pub(crate) fn classify(status: &Status) -> ExportError {
+    let rpc = RpcStatus::from_tonic(status);
+    let retry_after = rpc.retry_delay();
+    let code = status.code();
+    let reason = format!("gRPC status {code:?}: {}", status.message());
+    let retryable = match code {
+        Code::Cancelled
+        | Code::DeadlineExceeded
+        | Code::Aborted
+        | Code::OutOfRange
+        | Code::Unavailable
+        | Code::DataLoss => true,
+        Code::ResourceExhausted => retry_after.is_some(),
+        _ => false,
+    };
+    if retryable {
+        ExportError::Retryable {
+            retry_after,
+            reason,
+        }
+    } else {
+        ExportError::Permanent { reason }
+    }
+}
+
+/// The response's `partial_success`; the three responses differ only in the name of the count.
+pub(crate) fn partial_success(
+    signal: Signal,
+    body: &[u8],
+) -> Result<Delivered, prost::DecodeError> {
+    let (rejected, message) = match signal {
+        Signal::Traces => {
+            let p = ExportTraceServiceResponse::decode(body)?
+                .partial_success
+                .unwrap_or_default();
+            (p.rejected_spans, p.error_message)
+        }
+        Signal::Metrics => {
+            let p = ExportMetricsServiceResponse::decode(body)?
+                .partial_success
+                .unwrap_or_default();
+            (p.rejected_data_points, p.error_message)
+        }
+        Signal::Logs => {
+            let p = ExportLogsServiceResponse::decode(body)?
+                .partial_success
+                .unwrap_or_default();
+            (p.rejected_log_records, p.error_message)
+        }
+    };
+    Ok(Delivered {
+        rejected_items: u64::try_from(rejected).unwrap_or(0),
+        message,
+    })
+}

@@ -1,0 +1,10 @@
+//! Weir's built-in processors, one module folder each. `register` is this crate's one list.
+
+pub mod batch;
+
+use weir_core::component::Registry;
+
+/// Adds every built-in processor type to `registry`.
+pub fn register(registry: &mut Registry) {
+    registry.processor(batch::BatchFactory);
+}

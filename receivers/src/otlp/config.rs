@@ -1,0 +1,239 @@
+//! The `otlp` receiver's configuration, in otelcol's shape:
+//! `protocols: { grpc: {endpoint, …}, http: {endpoint, …} }`, each protocol on when its key is
+//! present (even with no body, as in otelcol).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+use weir_core::component::ComponentConfig;
+
+/// Config of the `otlp` receiver.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtlpReceiverConfig {
+    /// The protocols to serve; at least one must be listed.
+    pub protocols: Protocols,
+}
+
+/// Which transports the receiver listens on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Protocols {
+    /// OTLP/gRPC. Enabled when the key is present, even empty (`grpc:`).
+    #[serde(deserialize_with = "present_means_enabled", skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<GrpcConfig>,
+    /// OTLP/HTTP (protobuf and JSON). Enabled when the key is present, even empty (`http:`).
+    #[serde(deserialize_with = "present_means_enabled", skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpConfig>,
+}
+
+/// OTLP/gRPC server settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcConfig {
+    /// `host:port` to listen on. The default listens on loopback only, as otelcol does; use
+    /// `0.0.0.0:4317` to accept remote clients. Port 0 picks a free port.
+    pub endpoint: String,
+    /// Largest request message accepted, in MiB, measured after decompression. Larger requests
+    /// get `RESOURCE_EXHAUSTED` (or `OUT_OF_RANGE` when the compressed frame alone is too big).
+    pub max_recv_msg_size_mib: u64,
+    /// Concurrent HTTP/2 streams allowed per client connection; 0 means no limit.
+    pub max_concurrent_streams: u32,
+    /// Keep the client's gRPC metadata with each batch, for processors that read it.
+    pub include_metadata: bool,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        GrpcConfig {
+            endpoint: "localhost:4317".to_string(),
+            max_recv_msg_size_mib: 4,
+            max_concurrent_streams: 0,
+            include_metadata: false,
+        }
+    }
+}
+
+impl GrpcConfig {
+    /// The message size limit in bytes.
+    pub fn max_recv_msg_size(&self) -> usize {
+        usize::try_from(self.max_recv_msg_size_mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
+    }
+}
+
+/// OTLP/HTTP server settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// `host:port` to listen on. The default listens on loopback only, as otelcol does; use
+    /// `0.0.0.0:4318` to accept remote clients. Port 0 picks a free port.
+    pub endpoint: String,
+    /// URL path that receives traces.
+    pub traces_url_path: String,
+    /// URL path that receives metrics.
+    pub metrics_url_path: String,
+    /// URL path that receives logs.
+    pub logs_url_path: String,
+    /// Largest request body accepted, in bytes, applied both to the body as sent and to the
+    /// body after decompression. Larger requests get `413 Payload Too Large`.
+    pub max_request_body_size: u64,
+    /// Keep the client's HTTP headers with each batch, for processors that read them.
+    pub include_metadata: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            endpoint: "localhost:4318".to_string(),
+            traces_url_path: "/v1/traces".to_string(),
+            metrics_url_path: "/v1/metrics".to_string(),
+            logs_url_path: "/v1/logs".to_string(),
+            max_request_body_size: 20 * 1024 * 1024,
+            include_metadata: false,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The body size limit in bytes.
+    pub fn max_body_size(&self) -> usize {
+        usize::try_from(self.max_request_body_size).unwrap_or(usize::MAX)
+    }
+}
+
+/// `grpc:` with no body is YAML null: the protocol is on, with defaults. An absent key never
+/// reaches this function (`#[serde(default)]` leaves it `None`).
+fn present_means_enabled<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Some(Option::<T>::deserialize(deserializer)?.unwrap_or_default()))
+}
+
+impl ComponentConfig for OtlpReceiverConfig {
+    fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        let Protocols { grpc, http } = &self.protocols;
+        if grpc.is_none() && http.is_none() {
+            problems.push("must specify at least one protocol (`protocols.grpc` or `protocols.http`)".to_string());
+        }
+        if let Some(grpc) = grpc {
+            check_endpoint("protocols.grpc.endpoint", &grpc.endpoint, &mut problems);
+            if grpc.max_recv_msg_size_mib == 0 {
+                problems.push("protocols.grpc.max_recv_msg_size_mib must be at least 1".to_string());
+            }
+        }
+        if let Some(http) = http {
+            check_endpoint("protocols.http.endpoint", &http.endpoint, &mut problems);
+            if http.max_request_body_size == 0 {
+                problems.push("protocols.http.max_request_body_size must be at least 1".to_string());
+            }
+            let paths = [
+                ("traces_url_path", &http.traces_url_path),
+                ("metrics_url_path", &http.metrics_url_path),
+                ("logs_url_path", &http.logs_url_path),
+            ];
+            for (name, path) in paths {
+                if !path.starts_with('/') {
+                    problems.push(format!("protocols.http.{name} must start with `/`, got `{path}`"));
+                }
+            }
+            for (i, (a, pa)) in paths.iter().enumerate() {
+                for (b, pb) in &paths[i + 1..] {
+                    if pa == pb {
+                        problems.push(format!("protocols.http.{a} and {b} are both `{pa}`"));
+                    }
+                }
+            }
+        }
+        if problems.is_empty() { Ok(()) } else { Err(problems) }
+    }
+}
+
+/// `host:port` with a numeric port; the host may be a name, an IPv4 address or `[IPv6]`.
+fn check_endpoint(field: &str, endpoint: &str, problems: &mut Vec<String>) {
+    let port_ok = endpoint
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !port_ok {
+        problems.push(format!("{field} must be `host:port`, got `{endpoint}`"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml_as_json: serde_json::Value) -> Result<OtlpReceiverConfig, String> {
+        let config: OtlpReceiverConfig = serde_json::from_value(yaml_as_json).map_err(|e| e.to_string())?;
+        config.validate().map_err(|p| p.join("; "))?;
+        Ok(config)
+    }
+
+    fn testdata(name: &str) -> serde_json::Value {
+        let path = format!("{}/src/otlp/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn a_present_but_empty_protocol_is_enabled_with_defaults() {
+        let config = parse(serde_json::json!({"protocols": {"grpc": null}})).unwrap();
+        assert_eq!(config.protocols.grpc, Some(GrpcConfig::default()));
+        assert_eq!(config.protocols.http, None);
+        let config = parse(serde_json::json!({"protocols": {"http": {}}})).unwrap();
+        assert_eq!(config.protocols.http, Some(HttpConfig::default()));
+        assert_eq!(config.protocols.grpc, None);
+    }
+
+    #[test]
+    fn defaults_match_otelcol() {
+        let grpc = GrpcConfig::default();
+        assert_eq!(grpc.endpoint, "localhost:4317");
+        assert_eq!(grpc.max_recv_msg_size(), 4 * 1024 * 1024);
+        let http = HttpConfig::default();
+        assert_eq!(http.endpoint, "localhost:4318");
+        assert_eq!(
+            (http.traces_url_path.as_str(), http.metrics_url_path.as_str(), http.logs_url_path.as_str()),
+            ("/v1/traces", "/v1/metrics", "/v1/logs")
+        );
+        assert_eq!(http.max_body_size(), 20 * 1024 * 1024);
+    }
+
+    #[test]
+    fn full_config_from_testdata() {
+        let config = parse(testdata("full.json")).unwrap();
+        let grpc = config.protocols.grpc.unwrap();
+        assert_eq!(grpc.endpoint, "0.0.0.0:14317");
+        assert_eq!((grpc.max_recv_msg_size_mib, grpc.max_concurrent_streams, grpc.include_metadata), (16, 100, true));
+        let http = config.protocols.http.unwrap();
+        assert_eq!(http.endpoint, "0.0.0.0:14318");
+        assert_eq!(http.traces_url_path, "/custom/traces");
+        assert_eq!(http.max_request_body_size, 1_048_576);
+        assert!(http.include_metadata);
+    }
+
+    #[test]
+    fn invalid_configs_from_testdata_report_every_problem() {
+        let cases = testdata("invalid.json");
+        for case in cases.as_array().unwrap() {
+            let name = case["name"].as_str().unwrap();
+            let expected = case["error"].as_str().unwrap();
+            let err = parse(case["config"].clone()).expect_err(name);
+            assert!(err.contains(expected), "{name}: `{err}` lacks `{expected}`");
+        }
+    }
+
+    #[test]
+    fn default_serializes_and_reads_back() {
+        let config = OtlpReceiverConfig {
+            protocols: Protocols {
+                grpc: Some(GrpcConfig::default()),
+                http: None,
+            },
+        };
+        let value = serde_json::to_value(&config).unwrap();
+        assert!(value["protocols"].get("http").is_none());
+        assert_eq!(parse(value).unwrap(), config);
+    }
+}

@@ -1,0 +1,433 @@
+//! OTLP/gRPC: the three `Export` methods served over HTTP/2 with a raw codec, so the request
+//! message reaches `Batch::from_encoded` as the bytes the client sent.
+//!
+//! tonic still does the gRPC work: framing, `grpc-encoding` gzip/zstd, and the size limit, which
+//! it applies to the frame (`OUT_OF_RANGE`) and again to the decompressed message
+//! (`RESOURCE_EXHAUSTED`). Only services with a pipeline behind them exist; the others answer
+//! `UNIMPLEMENTED` ("unknown service …"), as grpc-go does for otelcol.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use hyper::body::Incoming;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::codec::CompressionEncoding;
+use tonic::{Code, Status};
+use weir_core::batch::{Batch, Signal};
+use weir_core::component::{Consumer, PushOutcome};
+use weir_core::net::RpcStatus;
+use weir_core::net::grpc_codec::{RawCodec, signal_of_path};
+use weir_core::net::server::{self, ServerOptions};
+
+use super::config::GrpcConfig;
+use super::{Shared, batch_meta, partial_success, response_protobuf};
+
+/// Serves OTLP/gRPC on `listener` until `shutdown`, then drains.
+pub(crate) fn serve(
+    listener: TcpListener,
+    config: &GrpcConfig,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) -> JoinHandle<()> {
+    let options = ServerOptions {
+        http2_only: true,
+        max_concurrent_streams: (config.max_concurrent_streams > 0).then_some(config.max_concurrent_streams),
+        name: format!("{}/grpc", shared.id),
+        ..ServerOptions::default()
+    };
+    let max_message_size = config.max_recv_msg_size();
+    let include_metadata = config.include_metadata;
+    let make = move |peer| GrpcService {
+        shared: shared.clone(),
+        peer,
+        max_message_size,
+        include_metadata,
+    };
+    server::serve(listener, make, options, shutdown)
+}
+
+/// The service of one client connection.
+#[derive(Clone)]
+struct GrpcService {
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    max_message_size: usize,
+    include_metadata: bool,
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn call(&self, request: http::Request<Incoming>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.route(request).await) })
+    }
+}
+
+impl GrpcService {
+    async fn route(self, request: http::Request<Incoming>) -> http::Response<tonic::body::Body> {
+        let path = request.uri().path();
+        let consumer = signal_of_path(path).and_then(|signal| Some((signal, self.shared.consumers.get(&signal)?.clone())));
+        let Some((signal, consumer)) = consumer else {
+            return unknown(path).into_http();
+        };
+        let mut grpc = tonic::server::Grpc::new(RawCodec)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .max_decoding_message_size(self.max_message_size);
+        let (peer, include_metadata) = (self.peer, self.include_metadata);
+        let export = tower::service_fn(move |request: tonic::Request<Bytes>| {
+            export(signal, consumer.clone(), peer, include_metadata, request)
+        });
+        grpc.unary(export, request).await
+    }
+}
+
+/// grpc-go's answers for a method it does not know, which otelcol clients see for a signal
+/// without a pipeline.
+fn unknown(path: &str) -> Status {
+    let mut parts = path.trim_start_matches('/').splitn(2, '/');
+    match (parts.next(), parts.next()) {
+        (Some(service), Some(_)) if signal_of_path(path).is_some() => {
+            Status::unimplemented(format!("unknown service {service}"))
+        }
+        (Some(service), Some(method)) => Status::unimplemented(format!("unknown method {method} for service {service}")),
+        _ => Status::unimplemented(format!("malformed method name: {path:?}")),
+    }
+}
+
+async fn export(
+    signal: Signal,
+    consumer: Arc<dyn Consumer>,
+    peer: SocketAddr,
+    include_metadata: bool,
+    request: tonic::Request<Bytes>,
+) -> Result<tonic::Response<Bytes>, Status> {
+    let meta = if include_metadata {
+        let headers = request.metadata().clone().into_headers();
+        batch_meta(peer, Some(&headers))
+    } else {
+        batch_meta(peer, None)
+    };
+    let batch = Batch::from_encoded(signal, request.into_inner(), meta)
+        .map_err(|error| Status::invalid_argument(error.to_string()))?;
+    let outcome = consumer.consume(batch).await;
+    match &outcome {
+        PushOutcome::Accepted | PushOutcome::Partial { .. } => Ok(tonic::Response::new(response_protobuf(
+            signal,
+            partial_success(&outcome).as_ref(),
+        ))),
+        PushOutcome::Refused { retry_after, reason } => {
+            let status = RpcStatus::new(Code::Unavailable, reason.clone());
+            Err(match retry_after {
+                Some(delay) => status.with_retry_delay(*delay),
+                None => status,
+            }
+            .to_tonic())
+        }
+        // INTERNAL is not in OTLP's retryable set: the client drops the data instead of
+        // retrying something that can never be taken.
+        PushOutcome::Failed { reason } => Err(Status::internal(reason.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use prost::Message;
+    use tonic::transport::{Channel, Endpoint};
+    use weir_core::batch::Payload;
+    use weir_core::net::grpc_codec::export_path;
+
+    use super::super::testing::{FakeConsumer, TestReceiver};
+    use super::super::{GrpcConfig, HttpConfig};
+    use super::*;
+
+    fn traces(spans: usize) -> Bytes {
+        let span = |i: usize| Span {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            name: format!("span-{i}"),
+            attributes: vec![KeyValue {
+                key: "payload".into(),
+                value: Some(AnyValue {
+                    value: Some(any_value::Value::StringValue("x".repeat(100))),
+                }),
+                key_strindex: 0,
+            }],
+            ..Default::default()
+        };
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: (0..spans).map(span).collect(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+        .encode_to_vec()
+        .into()
+    }
+
+    fn logs(records: usize) -> Bytes {
+        ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![LogRecord::default(); records],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+        .encode_to_vec()
+        .into()
+    }
+
+    async fn client(addr: SocketAddr) -> tonic::client::Grpc<Channel> {
+        let channel = Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        tonic::client::Grpc::new(channel)
+    }
+
+    async fn call(
+        grpc: &mut tonic::client::Grpc<Channel>,
+        signal: Signal,
+        body: Bytes,
+    ) -> Result<tonic::Response<Bytes>, Status> {
+        call_request(grpc, signal, tonic::Request::new(body)).await
+    }
+
+    async fn call_request(
+        grpc: &mut tonic::client::Grpc<Channel>,
+        signal: Signal,
+        request: tonic::Request<Bytes>,
+    ) -> Result<tonic::Response<Bytes>, Status> {
+        grpc.ready().await.unwrap();
+        let path = http::uri::PathAndQuery::from_static(export_path(signal));
+        grpc.unary(request, path, RawCodec).await
+    }
+
+    fn encoded(batch: &Batch) -> Bytes {
+        match batch.payload() {
+            Payload::Encoded(bytes) => bytes.clone(),
+            Payload::Decoded(_) => panic!("gRPC batches must stay encoded"),
+        }
+    }
+
+    #[tokio::test]
+    async fn export_arrives_byte_identical_with_peer_and_metadata() {
+        let consumer = FakeConsumer::accepting();
+        let grpc_config = GrpcConfig {
+            include_metadata: true,
+            ..GrpcConfig::default()
+        };
+        let receiver = TestReceiver::start(&[(Signal::Traces, consumer.clone())], grpc_config, HttpConfig::default()).await;
+        let mut grpc = client(receiver.grpc_addr()).await;
+        let body = traces(3);
+        let mut request = tonic::Request::new(body.clone());
+        request.metadata_mut().insert("x-tenant", "acme".parse().unwrap());
+        let response = call_request(&mut grpc, Signal::Traces, request).await.unwrap();
+        assert!(response.get_ref().is_empty(), "accepted answers an empty response");
+        assert_eq!(ExportTraceServiceResponse::decode(response.into_inner()).unwrap(), Default::default());
+
+        let batches = consumer.batches();
+        assert_eq!(batches.len(), 1);
+        assert_eq!(encoded(&batches[0]), body);
+        assert_eq!(batches[0].items(), 3);
+        assert_eq!(batches[0].signal(), Signal::Traces);
+        let client = &batches[0].meta().client;
+        assert_eq!(client.peer.unwrap().ip(), receiver.grpc_addr().ip());
+        assert!(client.headers.contains(&("x-tenant".to_string(), "acme".to_string())), "{:?}", client.headers);
+        receiver.stop().await;
+    }
+
+    #[tokio::test]
+    async fn metadata_is_left_out_unless_asked_for() {
+        let consumer = FakeConsumer::accepting();
+        let receiver = TestReceiver::start(&[(Signal::Logs, consumer.clone())], GrpcConfig::default(), HttpConfig::default()).await;
+        let mut grpc = client(receiver.grpc_addr()).await;
+        let mut request = tonic::Request::new(logs(1));
+        request.metadata_mut().insert("x-tenant", "acme".parse().unwrap());
+        call_request(&mut grpc, Signal::Logs, request).await.unwrap();
+        assert!(consumer.batches()[0].meta().client.headers.is_empty());
+        receiver.stop().await;
+    }
+
+    #[tokio::test]
+    async fn gzip_and_zstd_requests_are_decompressed() {
+        let consumer = FakeConsumer::accepting();
+        let receiver = TestReceiver::start(&[(Signal::Traces, consumer.clone())], GrpcConfig::default(), HttpConfig::default()).await;
+        let body = traces(20);
+        for encoding in [CompressionEncoding::Gzip, CompressionEncoding::Zstd] {
+            let mut grpc = client(receiver.grpc_addr()).await.send_compressed(encoding);
+            call(&mut grpc, Signal::Traces, body.clone()).await.unwrap();
+        }
+        let batches = consumer.batches();
+        assert_eq!(batches.len(), 2);
+        assert!(batches.iter().all(|b| encoded(b) == body && b.items() == 20));
+        receiver.stop().await;
+    }
+
+    #[tokio::test]
+    async fn malformed_protobuf_is_invalid_argument() {
+        let consumer = FakeConsumer::accepting();
+        let receiver = TestReceiver::start(&[(Signal::Traces, consumer.clone())], GrpcConfig::default(), HttpConfig::default()).await;
+        let mut grpc = client(receiver.grpc_addr()).await;
+        // Field 1 (resource_spans), length-delimited, claims 100 bytes but has 2.
+        let status = call(&mut grpc, Signal::Traces, Bytes::from_static(&[0x0a, 100, 1, 2])).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("traces"), "{}", status.message());
+        assert!(consumer.batches().is_empty());
+        receiver.stop().await;
+    }
+
+    #[tokio::test]
+    async fn refused_is_unavailable_with_retry_info() {
+        let consumer = FakeConsumer::answering(PushOutcome::Refused {
+            retry_after: Some(Duration::from_secs(7)),
+            reason: "pipeline full".into(),
+        });
+        let receiver = TestReceiver::start(&[(Signal::Traces, consumer)], GrpcConfig::default(), HttpConfig::default()).await;
+        let mut grpc = client(receiver.grpc_addr()).await;
+        let status = call(&mut grpc, Signal::Traces, traces(1)).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(status.message(), "pipeline full");
+        let details = RpcStatus::from_tonic(&status);
+        assert_eq!(details.retry_delay(), Some(Duration::from_secs(7)));
+        receiver.stop().await;
+    }
+
+    #[tokio::test]
+    async fn failed_is_internal() {
+        let consumer = FakeConsumer::answering(PushOutcome::Failed {
+            reason: "shutting down".into(),
+        });
+        let receiver = TestReceiver::start(&[(Signal::Traces, consumer)], GrpcConfig::default(), HttpConfig::default()).await;
+        let mut grpc = client(receiver.grpc_addr()).await;
+        let status = call(&mut grpc, Signal::Traces, traces(1)).await.unwrap_err();
+        assert_eq!((status.code(), status.message()), (Code::Internal, "shutting down"));
+        receiver.stop().await;
+    }
+
+    #[tokio::test]
+    async fn partial_success_is_passed_back() {
+        let consumer = FakeConsumer::answering(PushOutcome::Partial {
+            rejected: 2,
+            message: "filtered".into(),
+        });
+        let receiver = TestReceiver::start(&[(Signal::Logs, consumer)], GrpcConfig::default(), HttpConfig::default()).await;
+        let mut grpc = client(receiver.grpc_addr()).await;
+        let response = call(&mut grpc, Signal::Logs, logs(5)).await.unwrap();
+        let partial = ExportLogsServiceResponse::decode(response.into_inner())
+            .unwrap()
+            .partial_success
+            .unwrap();
+        assert_eq!((partial.rejected_log_records, partial.error_message.as_str()), (2, "filtered"));
+        receiver.stop().await;
+    }
+
+    #[tokio::test]
+    async fn oversize_messages_are_refused_before_and_after_decompression() {
+        let consumer = FakeConsumer::accepting();
+        let grpc_config = GrpcConfig {
+            max_recv_msg_size_mib: 1,
+            ..GrpcConfig::default()
+        };
+        let receiver = TestReceiver::start(&[(Signal::Traces, consumer.clone())], grpc_config, HttpConfig::default()).await;
+        // ~1.3 MiB of spans.
+        let big = traces(10_000);
+        assert!(big.len() > 1024 * 1024);
+
+        let mut plain = client(receiver.grpc_addr()).await;
+        let status = call(&mut plain, Signal::Traces, big.clone()).await.unwrap_err();
+        assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+
+        // Small on the wire, too large once decompressed.
+        let mut gzip = client(receiver.grpc_addr()).await.send_compressed(CompressionEncoding::Gzip);
+        let status = call(&mut gzip, Signal::Traces, big).await.unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert!(consumer.batches().is_empty());
+        receiver.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_signal_without_a_pipeline_is_unimplemented() {
+        let receiver = TestReceiver::start(&[(Signal::Traces, FakeConsumer::accepting())], GrpcConfig::default(), HttpConfig::default()).await;
+        let mut grpc = client(receiver.grpc_addr()).await;
+        let metrics = Bytes::from(ExportMetricsServiceRequest::default().encode_to_vec());
+        let status = call(&mut grpc, Signal::Metrics, metrics).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unimplemented);
+        assert_eq!(
+            status.message(),
+            "unknown service opentelemetry.proto.collector.metrics.v1.MetricsService"
+        );
+
+        grpc.ready().await.unwrap();
+        let path = http::uri::PathAndQuery::from_static("/opentelemetry.proto.collector.trace.v1.TraceService/Nope");
+        let status = grpc.unary(tonic::Request::new(Bytes::new()), path, RawCodec).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unimplemented);
+        assert!(status.message().contains("unknown method Nope"), "{}", status.message());
+        receiver.stop().await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_lets_an_in_flight_export_finish() {
+        struct Slow(tokio::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>);
+        #[async_trait::async_trait]
+        impl Consumer for Slow {
+            async fn consume(&self, _batch: Batch) -> PushOutcome {
+                if let Some(rx) = self.0.lock().await.take() {
+                    let _ = rx.await;
+                }
+                PushOutcome::Accepted
+            }
+        }
+        let (release, wait) = tokio::sync::oneshot::channel();
+        let slow: Arc<dyn Consumer> = Arc::new(Slow(tokio::sync::Mutex::new(Some(wait))));
+        let shutdown = CancellationToken::new();
+        let ctx = weir_core::component::ReceiverContext {
+            id: weir_core::component::ComponentId::new("otlp", None),
+            consumers: [(Signal::Traces, slow)].into_iter().collect(),
+            shutdown: shutdown.clone(),
+        };
+        let config = super::super::OtlpReceiverConfig {
+            protocols: super::super::Protocols {
+                grpc: Some(GrpcConfig {
+                    endpoint: "127.0.0.1:0".into(),
+                    ..GrpcConfig::default()
+                }),
+                http: None,
+            },
+        };
+        let mut running = super::super::OtlpReceiver::new(config).run(ctx).await.unwrap();
+        let mut grpc = client(running.grpc.unwrap()).await;
+        let in_flight = tokio::spawn(async move { call(&mut grpc, Signal::Traces, traces(1)).await });
+        // Give the request time to reach the consumer, then shut down under it.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        shutdown.cancel();
+        let early = tokio::time::timeout(Duration::from_millis(200), &mut running.handle).await;
+        assert!(early.is_err(), "receiver stopped with a request in flight");
+        release.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), running.handle).await.unwrap().unwrap();
+        assert!(in_flight.await.unwrap().is_ok(), "in-flight export was not answered");
+    }
+}
