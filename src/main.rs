@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 use weir_core::component::Registry;
 use weir_core::config::{self, Loaded, Source};
-use tokio_util::sync::CancellationToken;
 use weir_core::runtime::{self, RuntimeOptions};
 use weir_core::telemetry;
 
@@ -23,7 +23,11 @@ const DEFAULT_METRICS_ADDRESS: &str = "localhost:8888";
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
 
 #[derive(Parser, Debug)]
-#[command(name = "weir", version, about = "An OpenTelemetry Collector-style pipeline host: OTLP in, OTLP out.")]
+#[command(
+    name = "weir",
+    version,
+    about = "An OpenTelemetry Collector-style pipeline host: OTLP in, OTLP out."
+)]
 struct Cli {
     /// Config file (otelcol YAML). Repeat to deep-merge several, later files winning.
     #[arg(long = "config", short = 'c', global = true, value_name = "FILE")]
@@ -65,7 +69,10 @@ fn registry() -> Registry {
 
 fn sources(cli: &Cli) -> Vec<Source> {
     if cli.configs.is_empty() {
-        vec![Source::Yaml { name: "<default config>".to_string(), text: DEFAULT_CONFIG.to_string() }]
+        vec![Source::Yaml {
+            name: "<default config>".to_string(),
+            text: DEFAULT_CONFIG.to_string(),
+        }]
     } else {
         cli.configs.iter().cloned().map(Source::File).collect()
     }
@@ -101,7 +108,10 @@ fn init_logging(cli: &Cli, config_level: Option<&str>) {
         eprintln!("invalid log level `{filter}` ({e}); using info");
         EnvFilter::new("info")
     });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn main() -> ExitCode {
@@ -116,7 +126,10 @@ fn main() -> ExitCode {
         Some(Command::Schema) => {
             init_logging(&cli, None);
             let schema = config::schema(&registry);
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
         Some(Command::Validate) => match load(&cli, &registry) {
@@ -160,7 +173,10 @@ fn main() -> ExitCode {
 }
 
 fn print_components(registry: &Registry) {
-    println!("{:<10} {:<16} {:<22} {:<12} {:<14} ORIGIN", "KIND", "TYPE", "SIGNALS", "STABILITY", "ALIASES");
+    println!(
+        "{:<10} {:<16} {:<22} {:<12} {:<14} ORIGIN",
+        "KIND", "TYPE", "SIGNALS", "STABILITY", "ALIASES"
+    );
     for f in registry.all() {
         let signals: Vec<&str> = f.signals().iter().map(|s| s.as_str()).collect();
         println!(
@@ -169,14 +185,21 @@ fn print_components(registry: &Registry) {
             f.type_name(),
             signals.join(","),
             f.stability().as_str(),
-            if f.aliases().is_empty() { "-".to_string() } else { f.aliases().join(",") },
+            if f.aliases().is_empty() {
+                "-".to_string()
+            } else {
+                f.aliases().join(",")
+            },
             f.origin()
         );
     }
 }
 
 fn run(loaded: Loaded) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the tokio runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
     rt.block_on(async move {
         let running = runtime::start(&loaded.config, &RuntimeOptions::default()).await.context("starting the pipelines")?;
         let telemetry_stop = CancellationToken::new();

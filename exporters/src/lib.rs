@@ -39,4 +39,33 @@ mod tests {
         }
         assert!(registry.get(Kind::Receiver, "otlp").is_none());
     }
+
+    /// Doc comments are the README reference: a field without one would be undocumented.
+    #[test]
+    fn every_config_field_is_described_in_the_schema() {
+        let mut registry = Registry::new();
+        register(&mut registry);
+        for factory in registry.all() {
+            let schema = serde_json::to_value(factory.schema()).expect("schema is JSON");
+            let mut objects = vec![schema.clone()];
+            if let Some(defs) = schema.get("$defs").and_then(|d| d.as_object()) {
+                objects.extend(defs.values().cloned());
+            }
+            let mut fields = 0;
+            for object in objects {
+                let Some(properties) = object.get("properties").and_then(|p| p.as_object()) else {
+                    continue;
+                };
+                for (name, property) in properties {
+                    fields += 1;
+                    assert!(
+                        property.get("description").is_some(),
+                        "{}: field `{name}` has no description",
+                        factory.type_name()
+                    );
+                }
+            }
+            assert!(fields >= 3, "{}: schema has no fields", factory.type_name());
+        }
+    }
 }

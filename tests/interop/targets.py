@@ -118,7 +118,7 @@ def start_system_under_test(procs: ProcessGroup, p: Pipeline, name: str = "weir"
     extra = os.environ.get("INTEROP_WEIR_EXTRA_CONFIG")
     if extra:  # e.g. to move Weir's own telemetry endpoint; deep-merged by Weir
         argv += ["--config", extra]
-    proc = procs.start(name, argv, env={"RUST_BACKTRACE": "1"})
+    proc = procs.start(name, argv, env={"RUST_BACKTRACE": "1", "NO_COLOR": "1"})
     proc.wait_port(p.grpc_port)
     proc.wait_port(p.http_port)
     return proc

@@ -24,12 +24,15 @@ use opentelemetry_proto::tonic::common::v1::{
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
-    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
-    exemplar, exponential_histogram_data_point, metric, number_data_point, summary_data_point,
+    AggregationTemporality, Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge,
+    Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    Summary, SummaryDataPoint, exemplar, exponential_histogram_data_point, metric,
+    number_data_point, summary_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span, status};
+use opentelemetry_proto::tonic::trace::v1::{
+    ResourceSpans, ScopeSpans, Span, Status, span, status,
+};
 use serde_json::{Map, Value};
 
 use super::{Request, Signal};
@@ -69,12 +72,15 @@ pub struct PartialSuccess {
 
 /// Reads an `Export*ServiceRequest` of `signal` from OTLP/JSON.
 pub fn decode_json(signal: Signal, bytes: &[u8]) -> Result<Request, JsonError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|source| JsonError::Syntax { signal, source })?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|source| JsonError::Syntax { signal, source })?;
     let located = |fail: Fail| fail.into_error(signal);
     let root = object(&value).map_err(located)?;
     Ok(match signal {
         Signal::Traces => Request::Traces(ExportTraceServiceRequest {
-            resource_spans: root.list("resourceSpans", "resource_spans", resource_spans).map_err(located)?,
+            resource_spans: root
+                .list("resourceSpans", "resource_spans", resource_spans)
+                .map_err(located)?,
         }),
         Signal::Metrics => Request::Metrics(ExportMetricsServiceRequest {
             resource_metrics: root
@@ -82,7 +88,9 @@ pub fn decode_json(signal: Signal, bytes: &[u8]) -> Result<Request, JsonError> {
                 .map_err(located)?,
         }),
         Signal::Logs => Request::Logs(ExportLogsServiceRequest {
-            resource_logs: root.list("resourceLogs", "resource_logs", resource_logs).map_err(located)?,
+            resource_logs: root
+                .list("resourceLogs", "resource_logs", resource_logs)
+                .map_err(located)?,
         }),
     })
 }
@@ -92,7 +100,11 @@ pub fn encode_json(request: &Request) -> Vec<u8> {
     let mut out = Out::default();
     match request {
         Request::Traces(r) => out.list("resourceSpans", &r.resource_spans, resource_spans_json),
-        Request::Metrics(r) => out.list("resourceMetrics", &r.resource_metrics, resource_metrics_json),
+        Request::Metrics(r) => out.list(
+            "resourceMetrics",
+            &r.resource_metrics,
+            resource_metrics_json,
+        ),
         Request::Logs(r) => out.list("resourceLogs", &r.resource_logs, resource_logs_json),
     }
     out.into_bytes()
@@ -114,8 +126,12 @@ pub fn encode_response_json(signal: Signal, partial: Option<&PartialSuccess>) ->
 
 /// Reads an `Export*ServiceResponse` of `signal` from OTLP/JSON; `None` when it has no
 /// `partialSuccess`.
-pub fn decode_response_json(signal: Signal, bytes: &[u8]) -> Result<Option<PartialSuccess>, JsonError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|source| JsonError::Syntax { signal, source })?;
+pub fn decode_response_json(
+    signal: Signal,
+    bytes: &[u8],
+) -> Result<Option<PartialSuccess>, JsonError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|source| JsonError::Syntax { signal, source })?;
     let read = || -> R<Option<PartialSuccess>> {
         let root = object(&value)?;
         root.message("partialSuccess", "partial_success", |v| {
@@ -215,7 +231,10 @@ fn kind_of(v: &Value) -> &'static str {
 }
 
 fn expected<T>(what: &str, got: &Value) -> R<T> {
-    Err(Fail::new(format!("expected {what}, found {}", kind_of(got))))
+    Err(Fail::new(format!(
+        "expected {what}, found {}",
+        kind_of(got)
+    )))
 }
 
 /// A JSON object seen as a protobuf message: fields looked up by JSON name, then proto name.
@@ -238,7 +257,12 @@ impl<'a> Obj<'a> {
             .or_else(|| self.0.get(snake).filter(|v| !v.is_null()))
     }
 
-    fn scalar<T: Default>(self, camel: &'static str, snake: &'static str, read: fn(&Value) -> R<T>) -> R<T> {
+    fn scalar<T: Default>(
+        self,
+        camel: &'static str,
+        snake: &'static str,
+        read: fn(&Value) -> R<T>,
+    ) -> R<T> {
         match self.get(camel, snake) {
             Some(v) => read(v).at(Segment::Field(camel)),
             None => Ok(T::default()),
@@ -296,20 +320,32 @@ impl<'a> Obj<'a> {
             return Ok(0);
         };
         let read = || match v {
-            Value::String(name) => from_name(name).ok_or_else(|| Fail::new(format!("unknown enum value `{name}`"))),
+            Value::String(name) => {
+                from_name(name).ok_or_else(|| Fail::new(format!("unknown enum value `{name}`")))
+            }
             other => read_i32(other),
         };
         read().at(Segment::Field(camel))
     }
 
-    fn message<T>(self, camel: &'static str, snake: &'static str, read: impl FnOnce(&Value) -> R<T>) -> R<Option<T>> {
+    fn message<T>(
+        self,
+        camel: &'static str,
+        snake: &'static str,
+        read: impl FnOnce(&Value) -> R<T>,
+    ) -> R<Option<T>> {
         match self.get(camel, snake) {
             Some(v) => read(v).map(Some).at(Segment::Field(camel)),
             None => Ok(None),
         }
     }
 
-    fn list<T>(self, camel: &'static str, snake: &'static str, read: impl Fn(&Value) -> R<T>) -> R<Vec<T>> {
+    fn list<T>(
+        self,
+        camel: &'static str,
+        snake: &'static str,
+        read: impl Fn(&Value) -> R<T>,
+    ) -> R<Vec<T>> {
         let Some(v) = self.get(camel, snake) else {
             return Ok(Vec::new());
         };
@@ -397,10 +433,17 @@ fn read_f64(v: &Value) -> R<f64> {
             "-Infinity" => Ok(f64::NEG_INFINITY),
             // proto3 JSON also allows a double as a string; Rust's parser alone would accept
             // `inf` and `nan`, which proto3 does not.
-            text if text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) => text
-                .parse()
-                .map_err(|_| Fail::new(format!("expected a number, found `{}`", short(v)))),
-            _ => Err(Fail::new(format!("expected a number, found `{}`", short(v)))),
+            text if text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) =>
+            {
+                text.parse()
+                    .map_err(|_| Fail::new(format!("expected a number, found `{}`", short(v))))
+            }
+            _ => Err(Fail::new(format!(
+                "expected a number, found `{}`",
+                short(v)
+            ))),
         },
         other => expected("a number or \"NaN\" / \"Infinity\" / \"-Infinity\"", other),
     }
@@ -447,7 +490,8 @@ fn read_base64(v: &Value) -> R<Vec<u8>> {
         return expected("a base64 string", v);
     };
     // proto3 JSON accepts the standard and the URL-safe alphabet, padded or not.
-    let config = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let config =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     let alphabet = if text.contains(['-', '_']) {
         &base64::alphabet::URL_SAFE
     } else {
@@ -474,20 +518,50 @@ fn any_value(v: &Value) -> R<AnyValue> {
     let mut set = |name: &'static str, value: Option<V>| -> R<()> {
         match (value, &found) {
             (None, _) => Ok(()),
-            (Some(_), Some((first, _))) => Err(Fail::new(format!("both `{first}` and `{name}` are set"))),
+            (Some(_), Some((first, _))) => {
+                Err(Fail::new(format!("both `{first}` and `{name}` are set")))
+            }
             (Some(value), None) => {
                 found = Some((name, value));
                 Ok(())
             }
         }
     };
-    set("stringValue", o.message("stringValue", "string_value", read_string)?.map(V::StringValue))?;
-    set("boolValue", o.message("boolValue", "bool_value", read_bool)?.map(V::BoolValue))?;
-    set("intValue", o.message("intValue", "int_value", read_i64)?.map(V::IntValue))?;
-    set("doubleValue", o.message("doubleValue", "double_value", read_f64)?.map(V::DoubleValue))?;
-    set("arrayValue", o.message("arrayValue", "array_value", array_value)?.map(V::ArrayValue))?;
-    set("kvlistValue", o.message("kvlistValue", "kvlist_value", kvlist_value)?.map(V::KvlistValue))?;
-    set("bytesValue", o.message("bytesValue", "bytes_value", read_base64)?.map(V::BytesValue))?;
+    set(
+        "stringValue",
+        o.message("stringValue", "string_value", read_string)?
+            .map(V::StringValue),
+    )?;
+    set(
+        "boolValue",
+        o.message("boolValue", "bool_value", read_bool)?
+            .map(V::BoolValue),
+    )?;
+    set(
+        "intValue",
+        o.message("intValue", "int_value", read_i64)?
+            .map(V::IntValue),
+    )?;
+    set(
+        "doubleValue",
+        o.message("doubleValue", "double_value", read_f64)?
+            .map(V::DoubleValue),
+    )?;
+    set(
+        "arrayValue",
+        o.message("arrayValue", "array_value", array_value)?
+            .map(V::ArrayValue),
+    )?;
+    set(
+        "kvlistValue",
+        o.message("kvlistValue", "kvlist_value", kvlist_value)?
+            .map(V::KvlistValue),
+    )?;
+    set(
+        "bytesValue",
+        o.message("bytesValue", "bytes_value", read_base64)?
+            .map(V::BytesValue),
+    )?;
     set(
         "stringValueStrindex",
         o.message("stringValueStrindex", "string_value_strindex", read_i32)?
@@ -570,7 +644,9 @@ fn read_span(v: &Value) -> R<Span> {
         parent_span_id: o.id("parentSpanId", "parent_span_id", 8)?,
         flags: o.u32("flags", "flags")?,
         name: o.string("name", "name")?,
-        kind: o.enumeration("kind", "kind", |n| span::SpanKind::from_str_name(n).map(|k| k as i32))?,
+        kind: o.enumeration("kind", "kind", |n| {
+            span::SpanKind::from_str_name(n).map(|k| k as i32)
+        })?,
         start_time_unix_nano: o.u64("startTimeUnixNano", "start_time_unix_nano")?,
         end_time_unix_nano: o.u64("endTimeUnixNano", "end_time_unix_nano")?,
         attributes: attributes(o)?,
@@ -609,7 +685,9 @@ fn span_status(v: &Value) -> R<Status> {
     let o = object(v)?;
     Ok(Status {
         message: o.string("message", "message")?,
-        code: o.enumeration("code", "code", |n| status::StatusCode::from_str_name(n).map(|c| c as i32))?,
+        code: o.enumeration("code", "code", |n| {
+            status::StatusCode::from_str_name(n).map(|c| c as i32)
+        })?,
     })
 }
 
@@ -681,7 +759,9 @@ fn read_metric(v: &Value) -> R<Metric> {
     let mut set = |name: &'static str, value: Option<Data>| -> R<()> {
         match (value, &data) {
             (None, _) => Ok(()),
-            (Some(_), Some((first, _))) => Err(Fail::new(format!("both `{first}` and `{name}` are set"))),
+            (Some(_), Some((first, _))) => {
+                Err(Fail::new(format!("both `{first}` and `{name}` are set")))
+            }
             (Some(value), None) => {
                 data = Some((name, value));
                 Ok(())
@@ -720,15 +800,25 @@ fn read_metric(v: &Value) -> R<Metric> {
             data_points: object(v)?.list("dataPoints", "data_points", summary_point)?,
         })
     };
-    set("gauge", o.message("gauge", "gauge", gauge)?.map(Data::Gauge))?;
+    set(
+        "gauge",
+        o.message("gauge", "gauge", gauge)?.map(Data::Gauge),
+    )?;
     set("sum", o.message("sum", "sum", sum)?.map(Data::Sum))?;
-    set("histogram", o.message("histogram", "histogram", histogram)?.map(Data::Histogram))?;
+    set(
+        "histogram",
+        o.message("histogram", "histogram", histogram)?
+            .map(Data::Histogram),
+    )?;
     set(
         "exponentialHistogram",
         o.message("exponentialHistogram", "exponential_histogram", exponential)?
             .map(Data::ExponentialHistogram),
     )?;
-    set("summary", o.message("summary", "summary", summary)?.map(Data::Summary))?;
+    set(
+        "summary",
+        o.message("summary", "summary", summary)?.map(Data::Summary),
+    )?;
     Ok(Metric {
         name: o.string("name", "name")?,
         description: o.string("description", "description")?,
@@ -1010,7 +1100,9 @@ fn resource_json(r: &Resource) -> Value {
         out.str("schemaUrl", &e.schema_url);
         out.str("type", &e.r#type);
         out.list("idKeys", &e.id_keys, |k| Value::String(k.clone()));
-        out.list("descriptionKeys", &e.description_keys, |k| Value::String(k.clone()));
+        out.list("descriptionKeys", &e.description_keys, |k| {
+            Value::String(k.clone())
+        });
         out.into_value()
     });
     out.into_value()
@@ -1212,7 +1304,12 @@ fn exemplar_json(e: &Exemplar) -> Value {
 }
 
 fn u64_list(values: &[u64]) -> Value {
-    Value::Array(values.iter().map(|v| Value::String(v.to_string())).collect())
+    Value::Array(
+        values
+            .iter()
+            .map(|v| Value::String(v.to_string()))
+            .collect(),
+    )
 }
 
 fn histogram_point_json(p: &HistogramDataPoint) -> Value {
@@ -1451,8 +1548,14 @@ mod tests {
     }
 
     fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> &'a V {
-        let kv = attrs.iter().find(|kv| kv.key == key).unwrap_or_else(|| panic!("no {key}"));
-        kv.value.as_ref().and_then(|v| v.value.as_ref()).unwrap_or_else(|| panic!("{key} empty"))
+        let kv = attrs
+            .iter()
+            .find(|kv| kv.key == key)
+            .unwrap_or_else(|| panic!("no {key}"));
+        kv.value
+            .as_ref()
+            .and_then(|v| v.value.as_ref())
+            .unwrap_or_else(|| panic!("{key} empty"))
     }
 
     fn error_of(signal: Signal, json: &str) -> (String, String) {
@@ -1468,25 +1571,46 @@ mod tests {
         let rs = &request.resource_spans[0];
         assert_eq!(rs.schema_url, "https://opentelemetry.io/schemas/1.26.0");
         let resource = rs.resource.as_ref().unwrap();
-        assert_eq!(attr(&resource.attributes, "service.name"), &V::StringValue("my.service".into()));
+        assert_eq!(
+            attr(&resource.attributes, "service.name"),
+            &V::StringValue("my.service".into())
+        );
         assert_eq!(resource.dropped_attributes_count, 1);
         let ss = &rs.scope_spans[0];
         let scope = ss.scope.as_ref().unwrap();
-        assert_eq!((scope.name.as_str(), scope.version.as_str()), ("my.library", "1.0.0"));
+        assert_eq!(
+            (scope.name.as_str(), scope.version.as_str()),
+            ("my.library", "1.0.0")
+        );
         let span = &ss.spans[0];
         assert_eq!(
             span.trace_id,
-            [0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c]
+            [
+                0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f,
+                0xc6, 0x0c
+            ]
         );
-        assert_eq!(span.span_id, [0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x74]);
-        assert_eq!(span.parent_span_id, [0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x73]);
+        assert_eq!(
+            span.span_id,
+            [0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x74]
+        );
+        assert_eq!(
+            span.parent_span_id,
+            [0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x73]
+        );
         assert_eq!(span.trace_state, "k=v");
         assert_eq!(span.flags, 257);
         assert_eq!(span.kind, span::SpanKind::Server as i32);
         assert_eq!(span.start_time_unix_nano, 1_544_712_660_000_000_000);
         assert_eq!(span.end_time_unix_nano, 1_544_712_661_000_000_000);
         assert_eq!(span.events[0].time_unix_nano, 1_544_712_660_500_000_000);
-        assert_eq!((span.events[0].name.as_str(), span.events[0].dropped_attributes_count), ("ev", 2));
+        assert_eq!(
+            (
+                span.events[0].name.as_str(),
+                span.events[0].dropped_attributes_count
+            ),
+            ("ev", 2)
+        );
         assert_eq!(span.dropped_events_count, 3);
         let link = &span.links[0];
         assert_eq!(link.trace_id[15], 1);
@@ -1494,7 +1618,10 @@ mod tests {
         assert_eq!((link.trace_state.as_str(), link.flags), ("a=b", 1));
         assert_eq!(span.dropped_links_count, 4);
         let status = span.status.as_ref().unwrap();
-        assert_eq!((status.message.as_str(), status.code), ("oops", status::StatusCode::Error as i32));
+        assert_eq!(
+            (status.message.as_str(), status.code),
+            ("oops", status::StatusCode::Error as i32)
+        );
     }
 
     #[test]
@@ -1508,12 +1635,19 @@ mod tests {
         assert!(matches!(attr(attrs, "nan"), V::DoubleValue(d) if d.is_nan()));
         assert_eq!(attr(attrs, "inf"), &V::DoubleValue(f64::NEG_INFINITY));
         assert_eq!(attr(attrs, "bytes"), &V::BytesValue(b"hello".to_vec()));
-        let V::ArrayValue(array) = attr(attrs, "array") else { panic!("array") };
+        let V::ArrayValue(array) = attr(attrs, "array") else {
+            panic!("array")
+        };
         assert_eq!(array.values[0].value, Some(V::StringValue("a".into())));
         assert_eq!(array.values[1].value, Some(V::IntValue(7)));
-        let V::KvlistValue(kvlist) = attr(attrs, "kvlist") else { panic!("kvlist") };
+        let V::KvlistValue(kvlist) = attr(attrs, "kvlist") else {
+            panic!("kvlist")
+        };
         assert_eq!(kvlist.values[0].key, "inner");
-        assert_eq!(kvlist.values[0].value.as_ref().unwrap().value, Some(V::BoolValue(false)));
+        assert_eq!(
+            kvlist.values[0].value.as_ref().unwrap().value,
+            Some(V::BoolValue(false))
+        );
         let empty = attrs.iter().find(|kv| kv.key == "empty").unwrap();
         assert_eq!(empty.value, Some(AnyValue { value: None }));
     }
@@ -1524,9 +1658,21 @@ mod tests {
         let m = &request.resource_metrics[0].scope_metrics[0].metrics;
         assert_eq!(m.len(), 5);
 
-        let Some(Data::Sum(sum)) = &m[0].data else { panic!("sum") };
-        assert_eq!((m[0].name.as_str(), m[0].unit.as_str(), m[0].description.as_str()), ("my.counter", "1", "I am a Counter"));
-        assert_eq!(sum.aggregation_temporality, AggregationTemporality::Delta as i32);
+        let Some(Data::Sum(sum)) = &m[0].data else {
+            panic!("sum")
+        };
+        assert_eq!(
+            (
+                m[0].name.as_str(),
+                m[0].unit.as_str(),
+                m[0].description.as_str()
+            ),
+            ("my.counter", "1", "I am a Counter")
+        );
+        assert_eq!(
+            sum.aggregation_temporality,
+            AggregationTemporality::Delta as i32
+        );
         assert!(sum.is_monotonic);
         let point = &sum.data_points[0];
         assert_eq!(point.value, Some(number_data_point::Value::AsDouble(5.0)));
@@ -1536,32 +1682,61 @@ mod tests {
         assert_eq!(ex.time_unix_nano, 1_544_712_660_300_000_001);
         assert_eq!(ex.trace_id.len(), 16);
         assert_eq!(ex.span_id, [0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x74]);
-        assert_eq!(attr(&ex.filtered_attributes, "x"), &V::StringValue("y".into()));
+        assert_eq!(
+            attr(&ex.filtered_attributes, "x"),
+            &V::StringValue("y".into())
+        );
 
-        let Some(Data::Gauge(gauge)) = &m[1].data else { panic!("gauge") };
-        assert_eq!(gauge.data_points[0].value, Some(number_data_point::Value::AsInt(-10)));
+        let Some(Data::Gauge(gauge)) = &m[1].data else {
+            panic!("gauge")
+        };
+        assert_eq!(
+            gauge.data_points[0].value,
+            Some(number_data_point::Value::AsInt(-10))
+        );
         assert_eq!(gauge.data_points[0].flags, 1);
 
-        let Some(Data::Histogram(h)) = &m[2].data else { panic!("histogram") };
+        let Some(Data::Histogram(h)) = &m[2].data else {
+            panic!("histogram")
+        };
         let hp = &h.data_points[0];
-        assert_eq!((hp.count, hp.sum, hp.min, hp.max), (2, Some(2.0), Some(0.0), Some(2.0)));
+        assert_eq!(
+            (hp.count, hp.sum, hp.min, hp.max),
+            (2, Some(2.0), Some(0.0), Some(2.0))
+        );
         assert_eq!(hp.bucket_counts, [1, 1]);
         assert_eq!(hp.explicit_bounds, [1.0, f64::INFINITY]);
         assert_eq!(hp.exemplars[0].value, Some(exemplar::Value::AsDouble(1.5)));
 
-        let Some(Data::ExponentialHistogram(e)) = &m[3].data else { panic!("exponential") };
-        assert_eq!(e.aggregation_temporality, AggregationTemporality::Cumulative as i32);
+        let Some(Data::ExponentialHistogram(e)) = &m[3].data else {
+            panic!("exponential")
+        };
+        assert_eq!(
+            e.aggregation_temporality,
+            AggregationTemporality::Cumulative as i32
+        );
         let ep = &e.data_points[0];
-        assert_eq!((ep.count, ep.sum, ep.scale, ep.zero_count, ep.zero_threshold), (3, Some(10.0), -1, 1, 0.001));
+        assert_eq!(
+            (ep.count, ep.sum, ep.scale, ep.zero_count, ep.zero_threshold),
+            (3, Some(10.0), -1, 1, 0.001)
+        );
         let positive = ep.positive.as_ref().unwrap();
-        assert_eq!((positive.offset, positive.bucket_counts.as_slice()), (-2, [0u64, 2].as_slice()));
+        assert_eq!(
+            (positive.offset, positive.bucket_counts.as_slice()),
+            (-2, [0u64, 2].as_slice())
+        );
         assert_eq!(ep.negative.as_ref().unwrap().offset, 1);
         assert_eq!((ep.min, ep.max), (Some(0.0), Some(5.0)));
 
-        let Some(Data::Summary(s)) = &m[4].data else { panic!("summary") };
+        let Some(Data::Summary(s)) = &m[4].data else {
+            panic!("summary")
+        };
         let sp = &s.data_points[0];
         assert_eq!((sp.count, sp.sum), (4, 12.5));
-        assert_eq!((sp.quantile_values[0].quantile, sp.quantile_values[0].value), (0.5, 3.0));
+        assert_eq!(
+            (sp.quantile_values[0].quantile, sp.quantile_values[0].value),
+            (0.5, 3.0)
+        );
         assert!(sp.quantile_values[1].value.is_nan());
         assert_eq!(Request::Metrics(request.clone()).item_count(), 5);
     }
@@ -1577,8 +1752,14 @@ mod tests {
         assert_eq!(record.trace_id.len(), 16);
         assert_eq!(record.span_id.len(), 8);
         assert_eq!((record.flags, record.event_name.as_str()), (1, "my.event"));
-        assert_eq!(record.body.as_ref().unwrap().value, Some(V::StringValue("Example log record".into())));
-        assert_eq!(attr(&record.attributes, "bytes"), &V::BytesValue(vec![0xde, 0xad, 0xbe, 0xef]));
+        assert_eq!(
+            record.body.as_ref().unwrap().value,
+            Some(V::StringValue("Example log record".into()))
+        );
+        assert_eq!(
+            attr(&record.attributes, "bytes"),
+            &V::BytesValue(vec![0xde, 0xad, 0xbe, 0xef])
+        );
     }
 
     #[test]
@@ -1597,10 +1778,15 @@ mod tests {
         assert_eq!(span.kind, span::SpanKind::Client as i32);
         assert_eq!(span.start_time_unix_nano, 1_544_712_660_000_000_000);
         assert_eq!(span.dropped_attributes_count, 2);
-        assert_eq!(span.status.as_ref().unwrap().code, status::StatusCode::Ok as i32);
+        assert_eq!(
+            span.status.as_ref().unwrap().code,
+            status::StatusCode::Ok as i32
+        );
         assert_eq!(attr(&span.attributes, "k"), &V::IntValue(5));
 
-        let request = logs(r#"{"resourceLogs": [{"scopeLogs": [{"log_records": [{"severity_number": "SEVERITY_NUMBER_WARN", "observed_time_unix_nano": "18446744073709551615"}]}]}]}"#);
+        let request = logs(
+            r#"{"resourceLogs": [{"scopeLogs": [{"log_records": [{"severity_number": "SEVERITY_NUMBER_WARN", "observed_time_unix_nano": "18446744073709551615"}]}]}]}"#,
+        );
         let record = &request.resource_logs[0].scope_logs[0].log_records[0];
         assert_eq!(record.severity_number, SeverityNumber::Warn as i32);
         assert_eq!(record.observed_time_unix_nano, u64::MAX);
@@ -1610,11 +1796,15 @@ mod tests {
                 "aggregation_temporality": "AGGREGATION_TEMPORALITY_CUMULATIVE", "is_monotonic": true,
                 "data_points": [{"as_int": 42, "time_unix_nano": "7"}]}}]}]}]}"#,
         );
-        let Some(Data::Sum(sum)) = &request.resource_metrics[0].scope_metrics[0].metrics[0].data else {
+        let Some(Data::Sum(sum)) = &request.resource_metrics[0].scope_metrics[0].metrics[0].data
+        else {
             panic!("sum")
         };
         assert_eq!(sum.aggregation_temporality, 2);
-        assert_eq!(sum.data_points[0].value, Some(number_data_point::Value::AsInt(42)));
+        assert_eq!(
+            sum.data_points[0].value,
+            Some(number_data_point::Value::AsInt(42))
+        );
         assert_eq!(sum.data_points[0].time_unix_nano, 7);
     }
 
@@ -1631,7 +1821,14 @@ mod tests {
         assert_eq!(span.name, "s");
         assert!(span.trace_id.is_empty() && span.events.is_empty());
         assert_eq!(traces("{}"), ExportTraceServiceRequest::default());
-        assert_eq!(traces(r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": ""}]}]}]}"#).resource_spans[0].scope_spans[0].spans[0].trace_id, Vec::<u8>::new());
+        assert_eq!(
+            traces(r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": ""}]}]}]}"#)
+                .resource_spans[0]
+                .scope_spans[0]
+                .spans[0]
+                .trace_id,
+            Vec::<u8>::new()
+        );
     }
 
     #[test]
@@ -1643,39 +1840,73 @@ mod tests {
         assert_eq!(path, "resourceSpans[0].scopeSpans[1].spans[1].traceId");
         assert!(message.contains("32 hex digits"), "{message}");
 
-        let (path, message) = error_of(Signal::Traces, r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "zzzzzzzzzzzzzzzz"}]}]}]}"#);
+        let (path, message) = error_of(
+            Signal::Traces,
+            r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "zzzzzzzzzzzzzzzz"}]}]}]}"#,
+        );
         assert_eq!(path, "resourceSpans[0].scopeSpans[0].spans[0].spanId");
         assert!(message.contains("not hex"), "{message}");
 
-        let (path, message) = error_of(Signal::Traces, r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"kind": "SPAN_KIND_WHATEVER"}]}]}]}"#);
+        let (path, message) = error_of(
+            Signal::Traces,
+            r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"kind": "SPAN_KIND_WHATEVER"}]}]}]}"#,
+        );
         assert!(path.ends_with("spans[0].kind"), "{path}");
         assert!(message.contains("SPAN_KIND_WHATEVER"), "{message}");
 
         let (path, message) = error_of(Signal::Logs, r#"{"resourceLogs": {"not": "a list"}}"#);
-        assert_eq!((path.as_str(), message.as_str()), ("resourceLogs", "expected an array, found an object"));
+        assert_eq!(
+            (path.as_str(), message.as_str()),
+            ("resourceLogs", "expected an array, found an object")
+        );
 
-        let (path, message) = error_of(Signal::Metrics, r#"{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {"dataPoints": [{"timeUnixNano": "-1"}]}}]}]}]}"#);
+        let (path, message) = error_of(
+            Signal::Metrics,
+            r#"{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {"dataPoints": [{"timeUnixNano": "-1"}]}}]}]}]}"#,
+        );
         assert!(path.ends_with("dataPoints[0].timeUnixNano"), "{path}");
         assert!(message.contains("unsigned 64-bit"), "{message}");
 
-        let (_, message) = error_of(Signal::Metrics, r#"{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {}, "gauge": {}}]}]}]}"#);
+        let (_, message) = error_of(
+            Signal::Metrics,
+            r#"{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {}, "gauge": {}}]}]}]}"#,
+        );
         assert!(message.contains("both"), "{message}");
 
-        let (path, message) = error_of(Signal::Traces, r#"{"resourceSpans": [{"resource": {"attributes": [{"key": "k", "value": {"stringValue": "a", "intValue": "1"}}]}}]}"#);
+        let (path, message) = error_of(
+            Signal::Traces,
+            r#"{"resourceSpans": [{"resource": {"attributes": [{"key": "k", "value": {"stringValue": "a", "intValue": "1"}}]}}]}"#,
+        );
         assert!(path.ends_with("attributes[0].value"), "{path}");
         assert!(message.contains("both"), "{message}");
 
-        let (_, message) = error_of(Signal::Logs, r#"{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"bytesValue": "!!"}}]}]}]}"#);
+        let (_, message) = error_of(
+            Signal::Logs,
+            r#"{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"bytesValue": "!!"}}]}]}]}"#,
+        );
         assert!(message.contains("base64"), "{message}");
 
         let (path, _) = error_of(Signal::Traces, "[1, 2]");
         assert_eq!(path, "$");
-        let (_, message) = error_of(Signal::Traces, r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"flags": 4294967296}]}]}]}"#);
+        let (_, message) = error_of(
+            Signal::Traces,
+            r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"flags": 4294967296}]}]}]}"#,
+        );
         assert!(message.contains("32-bit"), "{message}");
 
         let err = decode_json(Signal::Logs, b"{not json").unwrap_err();
-        assert!(matches!(err, JsonError::Syntax { signal: Signal::Logs, .. }));
-        assert!(err.to_string().starts_with("invalid OTLP/JSON logs request"), "{err}");
+        assert!(matches!(
+            err,
+            JsonError::Syntax {
+                signal: Signal::Logs,
+                ..
+            }
+        ));
+        assert!(
+            err.to_string()
+                .starts_with("invalid OTLP/JSON logs request"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1706,10 +1937,16 @@ mod tests {
         assert_eq!(span["kind"], 2);
         assert_eq!(span["flags"], 257);
         assert_eq!(span["startTimeUnixNano"], "1544712660000000000");
-        assert_eq!(span["status"], serde_json::json!({"message": "oops", "code": 2}));
+        assert_eq!(
+            span["status"],
+            serde_json::json!({"message": "oops", "code": 2})
+        );
         let attrs = span["attributes"].as_array().unwrap();
         let find = |key: &str| attrs.iter().find(|a| a["key"] == key).unwrap()["value"].clone();
-        assert_eq!(find("int"), serde_json::json!({"intValue": "-9007199254740993"}));
+        assert_eq!(
+            find("int"),
+            serde_json::json!({"intValue": "-9007199254740993"})
+        );
         assert_eq!(find("nan"), serde_json::json!({"doubleValue": "NaN"}));
         assert_eq!(find("inf"), serde_json::json!({"doubleValue": "-Infinity"}));
         assert_eq!(find("bytes"), serde_json::json!({"bytesValue": "aGVsbG8="}));
@@ -1720,28 +1957,53 @@ mod tests {
         );
         // Default values are left out.
         assert!(span.get("droppedAttributesCount").is_none());
-        assert!(json["resourceSpans"][0]["resource"].get("entityRefs").is_none());
+        assert!(
+            json["resourceSpans"][0]["resource"]
+                .get("entityRefs")
+                .is_none()
+        );
 
-        let metrics_json: Value = serde_json::from_slice(&encode_json(&Request::Metrics(metrics(METRICS)))).unwrap();
+        let metrics_json: Value =
+            serde_json::from_slice(&encode_json(&Request::Metrics(metrics(METRICS)))).unwrap();
         let m = &metrics_json["resourceMetrics"][0]["scopeMetrics"][0]["metrics"];
         assert_eq!(m[1]["gauge"]["dataPoints"][0]["asInt"], "-10");
-        assert_eq!(m[2]["histogram"]["dataPoints"][0]["bucketCounts"], serde_json::json!(["1", "1"]));
-        assert_eq!(m[2]["histogram"]["dataPoints"][0]["explicitBounds"], serde_json::json!([1.0, "Infinity"]));
+        assert_eq!(
+            m[2]["histogram"]["dataPoints"][0]["bucketCounts"],
+            serde_json::json!(["1", "1"])
+        );
+        assert_eq!(
+            m[2]["histogram"]["dataPoints"][0]["explicitBounds"],
+            serde_json::json!([1.0, "Infinity"])
+        );
         assert_eq!(m[2]["histogram"]["dataPoints"][0]["min"], 0.0);
         assert_eq!(m[3]["exponentialHistogram"]["dataPoints"][0]["scale"], -1);
-        assert_eq!(m[3]["exponentialHistogram"]["dataPoints"][0]["zeroCount"], "1");
+        assert_eq!(
+            m[3]["exponentialHistogram"]["dataPoints"][0]["zeroCount"],
+            "1"
+        );
         assert_eq!(m[0]["sum"]["dataPoints"][0]["exemplars"][0]["asInt"], "3");
-        assert_eq!(m[4]["summary"]["dataPoints"][0]["quantileValues"][1]["value"], "NaN");
+        assert_eq!(
+            m[4]["summary"]["dataPoints"][0]["quantileValues"][1]["value"],
+            "NaN"
+        );
     }
 
     #[test]
     fn round_trips_every_signal() {
-        for (signal, example) in [(Signal::Traces, TRACES), (Signal::Metrics, METRICS), (Signal::Logs, LOGS)] {
+        for (signal, example) in [
+            (Signal::Traces, TRACES),
+            (Signal::Metrics, METRICS),
+            (Signal::Logs, LOGS),
+        ] {
             let first = decode_json(signal, example.as_bytes()).unwrap();
             let encoded = encode_json(&first);
             let second = decode_json(signal, &encoded).unwrap();
             // Compared as protobuf bytes, because NaN != NaN in the structs.
-            assert_eq!(first.encode_to_bytes(), second.encode_to_bytes(), "{signal}");
+            assert_eq!(
+                first.encode_to_bytes(),
+                second.encode_to_bytes(),
+                "{signal}"
+            );
             assert_eq!(encoded, encode_json(&second), "{signal}");
         }
     }
@@ -1757,22 +2019,30 @@ mod tests {
             attributes: vec![
                 KeyValue {
                     key: "min".into(),
-                    value: Some(AnyValue { value: Some(V::IntValue(i64::MIN)) }),
+                    value: Some(AnyValue {
+                        value: Some(V::IntValue(i64::MIN)),
+                    }),
                     key_strindex: 0,
                 },
                 KeyValue {
                     key: String::new(),
-                    value: Some(AnyValue { value: Some(V::StringValue(String::new())) }),
+                    value: Some(AnyValue {
+                        value: Some(V::StringValue(String::new())),
+                    }),
                     key_strindex: 0,
                 },
                 KeyValue {
                     key: "zero".into(),
-                    value: Some(AnyValue { value: Some(V::DoubleValue(-0.0)) }),
+                    value: Some(AnyValue {
+                        value: Some(V::DoubleValue(-0.0)),
+                    }),
                     key_strindex: 0,
                 },
                 KeyValue {
                     key: "bytes".into(),
-                    value: Some(AnyValue { value: Some(V::BytesValue((0..=255).collect())) }),
+                    value: Some(AnyValue {
+                        value: Some(V::BytesValue((0..=255).collect())),
+                    }),
                     key_strindex: 0,
                 },
             ],
@@ -1780,7 +2050,10 @@ mod tests {
         };
         let request = Request::Traces(ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
-                scope_spans: vec![ScopeSpans { spans: vec![span], ..Default::default() }],
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![span],
+                    ..Default::default()
+                }],
                 ..Default::default()
             }],
         });
@@ -1791,9 +2064,14 @@ mod tests {
     #[test]
     fn accepts_url_safe_and_unpadded_base64() {
         for text in ["+/8=", "+/8", "-_8=", "-_8"] {
-            let json = format!(r#"{{"resourceLogs": [{{"scopeLogs": [{{"logRecords": [{{"body": {{"bytesValue": "{text}"}}}}]}}]}}]}}"#);
+            let json = format!(
+                r#"{{"resourceLogs": [{{"scopeLogs": [{{"logRecords": [{{"body": {{"bytesValue": "{text}"}}}}]}}]}}]}}"#
+            );
             let request = logs(&json);
-            let body = request.resource_logs[0].scope_logs[0].log_records[0].body.clone().unwrap();
+            let body = request.resource_logs[0].scope_logs[0].log_records[0]
+                .body
+                .clone()
+                .unwrap();
             assert_eq!(body.value, Some(V::BytesValue(vec![0xfb, 0xff])), "{text}");
         }
     }
@@ -1801,15 +2079,31 @@ mod tests {
     #[test]
     fn responses_with_and_without_partial_success() {
         assert_eq!(encode_response_json(Signal::Traces, None), b"{}");
-        let partial = PartialSuccess { rejected: 3, error_message: "filtered".into() };
-        let json: Value = serde_json::from_slice(&encode_response_json(Signal::Metrics, Some(&partial))).unwrap();
-        assert_eq!(json, serde_json::json!({"partialSuccess": {"rejectedDataPoints": "3", "errorMessage": "filtered"}}));
+        let partial = PartialSuccess {
+            rejected: 3,
+            error_message: "filtered".into(),
+        };
+        let json: Value =
+            serde_json::from_slice(&encode_response_json(Signal::Metrics, Some(&partial))).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"partialSuccess": {"rejectedDataPoints": "3", "errorMessage": "filtered"}})
+        );
         for signal in Signal::ALL {
             let encoded = encode_response_json(signal, Some(&partial));
-            assert_eq!(decode_response_json(signal, &encoded).unwrap(), Some(partial.clone()));
+            assert_eq!(
+                decode_response_json(signal, &encoded).unwrap(),
+                Some(partial.clone())
+            );
         }
         assert_eq!(decode_response_json(Signal::Logs, b"{}").unwrap(), None);
         let numeric = br#"{"partialSuccess": {"rejectedLogRecords": 2}}"#;
-        assert_eq!(decode_response_json(Signal::Logs, numeric).unwrap().unwrap().rejected, 2);
+        assert_eq!(
+            decode_response_json(Signal::Logs, numeric)
+                .unwrap()
+                .unwrap()
+                .rejected,
+            2
+        );
     }
 }

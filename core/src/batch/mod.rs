@@ -54,7 +54,11 @@ pub struct Batch {
 
 impl Batch {
     /// Takes encoded request bytes after checking their wire structure and counting items.
-    pub fn from_encoded(signal: Signal, bytes: Bytes, meta: Arc<BatchMeta>) -> Result<Self, WireError> {
+    pub fn from_encoded(
+        signal: Signal,
+        bytes: Bytes,
+        meta: Arc<BatchMeta>,
+    ) -> Result<Self, WireError> {
         let summary = wire::walk(signal, &bytes)?;
         Ok(Self::from_walked(signal, bytes, summary.items, meta))
     }

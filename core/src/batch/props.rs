@@ -24,14 +24,27 @@ fn any_request() -> impl Strategy<Value = Request> {
 /// One to three requests of the same signal.
 fn same_signal_requests() -> impl Strategy<Value = Vec<Request>> {
     prop_oneof![
-        vec(testgen::traces_request(Size::SMALL).prop_map(Request::Traces), 1..4),
-        vec(testgen::metrics_request(Size::SMALL).prop_map(Request::Metrics), 1..4),
-        vec(testgen::logs_request(Size::SMALL).prop_map(Request::Logs), 1..4),
+        vec(
+            testgen::traces_request(Size::SMALL).prop_map(Request::Traces),
+            1..4
+        ),
+        vec(
+            testgen::metrics_request(Size::SMALL).prop_map(Request::Metrics),
+            1..4
+        ),
+        vec(
+            testgen::logs_request(Size::SMALL).prop_map(Request::Logs),
+            1..4
+        ),
     ]
 }
 
 fn any_signal() -> impl Strategy<Value = Signal> {
-    prop_oneof![Just(Signal::Traces), Just(Signal::Metrics), Just(Signal::Logs)]
+    prop_oneof![
+        Just(Signal::Traces),
+        Just(Signal::Metrics),
+        Just(Signal::Logs)
+    ]
 }
 
 fn resources(request: &Request) -> usize {
@@ -46,9 +59,15 @@ fn resources(request: &Request) -> usize {
 /// they are grouped into `Resource*` and `Scope*` entries.
 fn same_items(a: &Request, b: &Request) -> bool {
     match (a, b) {
-        (Request::Traces(a), Request::Traces(b)) => testgen::flatten_traces(a) == testgen::flatten_traces(b),
-        (Request::Metrics(a), Request::Metrics(b)) => testgen::flatten_metrics(a) == testgen::flatten_metrics(b),
-        (Request::Logs(a), Request::Logs(b)) => testgen::flatten_logs(a) == testgen::flatten_logs(b),
+        (Request::Traces(a), Request::Traces(b)) => {
+            testgen::flatten_traces(a) == testgen::flatten_traces(b)
+        }
+        (Request::Metrics(a), Request::Metrics(b)) => {
+            testgen::flatten_metrics(a) == testgen::flatten_metrics(b)
+        }
+        (Request::Logs(a), Request::Logs(b)) => {
+            testgen::flatten_logs(a) == testgen::flatten_logs(b)
+        }
         _ => false,
     }
 }
@@ -59,11 +78,15 @@ fn merged(requests: &[Request]) -> Option<Request> {
     let mut out = first.clone();
     for next in rest {
         match (&mut out, next) {
-            (Request::Traces(a), Request::Traces(b)) => a.resource_spans.extend(b.resource_spans.iter().cloned()),
-            (Request::Metrics(a), Request::Metrics(b)) => {
-                a.resource_metrics.extend(b.resource_metrics.iter().cloned())
+            (Request::Traces(a), Request::Traces(b)) => {
+                a.resource_spans.extend(b.resource_spans.iter().cloned())
             }
-            (Request::Logs(a), Request::Logs(b)) => a.resource_logs.extend(b.resource_logs.iter().cloned()),
+            (Request::Metrics(a), Request::Metrics(b)) => a
+                .resource_metrics
+                .extend(b.resource_metrics.iter().cloned()),
+            (Request::Logs(a), Request::Logs(b)) => {
+                a.resource_logs.extend(b.resource_logs.iter().cloned())
+            }
             _ => return None,
         }
     }
@@ -145,7 +168,13 @@ fn agree(signal: Signal, bytes: &[u8]) -> Result<(), TestCaseError> {
     match (&walked, &decoded) {
         (Ok(summary), Ok(request)) => prop_assert_eq!(summary.items, request.item_count()),
         (Err(_), Err(_)) => {}
-        _ => prop_assert!(false, "walk {:?} but prost {:?} on {:02x?}", walked, decoded, bytes),
+        _ => prop_assert!(
+            false,
+            "walk {:?} but prost {:?} on {:02x?}",
+            walked,
+            decoded,
+            bytes
+        ),
     }
     Ok(())
 }
@@ -213,6 +242,11 @@ proptest! {
 
     #[test]
     fn walk_agrees_with_prost_on_random_bytes(signal in any_signal(), bytes in vec(any::<u8>(), 0..48)) {
+        agree(signal, &bytes)?;
+    }
+
+    #[test]
+    fn walk_agrees_with_prost_on_field_soup(signal in any_signal(), bytes in testgen::wire_soup()) {
         agree(signal, &bytes)?;
     }
 

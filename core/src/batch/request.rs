@@ -36,8 +36,12 @@ impl Request {
     pub fn decode(signal: Signal, bytes: &[u8]) -> Result<Request, DecodeError> {
         let wrap = |source| DecodeError { signal, source };
         Ok(match signal {
-            Signal::Traces => Request::Traces(ExportTraceServiceRequest::decode(bytes).map_err(wrap)?),
-            Signal::Metrics => Request::Metrics(ExportMetricsServiceRequest::decode(bytes).map_err(wrap)?),
+            Signal::Traces => {
+                Request::Traces(ExportTraceServiceRequest::decode(bytes).map_err(wrap)?)
+            }
+            Signal::Metrics => {
+                Request::Metrics(ExportMetricsServiceRequest::decode(bytes).map_err(wrap)?)
+            }
             Signal::Logs => Request::Logs(ExportLogsServiceRequest::decode(bytes).map_err(wrap)?),
         })
     }

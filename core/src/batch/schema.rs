@@ -147,7 +147,12 @@ const fn string(number: u32, name: &'static str) -> Field {
 const fn message(number: u32, name: &'static str, message: &'static Message) -> Field {
     field(number, name, Kind::Message(message))
 }
-const fn counted(number: u32, name: &'static str, message: &'static Message, count: Count) -> Field {
+const fn counted(
+    number: u32,
+    name: &'static str,
+    message: &'static Message,
+    count: Count,
+) -> Field {
     Field {
         number,
         name,
@@ -300,7 +305,12 @@ pub static STATUS: Message = Message {
 
 pub static EXPORT_METRICS_SERVICE_REQUEST: Message = Message {
     name: "export_metrics_service_request",
-    fields: &[counted(1, "resource_metrics", &RESOURCE_METRICS, Count::Sum)],
+    fields: &[counted(
+        1,
+        "resource_metrics",
+        &RESOURCE_METRICS,
+        Count::Sum,
+    )],
 };
 
 pub static RESOURCE_METRICS: Message = Message {
@@ -330,7 +340,12 @@ pub static METRIC: Message = Message {
         counted(5, "gauge", &GAUGE, Count::OneofRun),
         counted(7, "sum", &SUM, Count::OneofRun),
         counted(9, "histogram", &HISTOGRAM, Count::OneofRun),
-        counted(10, "exponential_histogram", &EXPONENTIAL_HISTOGRAM, Count::OneofRun),
+        counted(
+            10,
+            "exponential_histogram",
+            &EXPONENTIAL_HISTOGRAM,
+            Count::OneofRun,
+        ),
         counted(11, "summary", &SUMMARY, Count::OneofRun),
         message(12, "metadata", &KEY_VALUE),
     ],
@@ -361,7 +376,12 @@ pub static HISTOGRAM: Message = Message {
 pub static EXPONENTIAL_HISTOGRAM: Message = Message {
     name: "exponential_histogram",
     fields: &[
-        counted(1, "data_points", &EXPONENTIAL_HISTOGRAM_DATA_POINT, Count::Item),
+        counted(
+            1,
+            "data_points",
+            &EXPONENTIAL_HISTOGRAM_DATA_POINT,
+            Count::Item,
+        ),
         varint(2, "aggregation_temporality"),
     ],
 };
@@ -423,7 +443,10 @@ pub static EXPONENTIAL_HISTOGRAM_DATA_POINT: Message = Message {
 
 pub static BUCKETS: Message = Message {
     name: "buckets",
-    fields: &[varint(1, "offset"), field(2, "bucket_counts", Kind::RepeatedVarint)],
+    fields: &[
+        varint(1, "offset"),
+        field(2, "bucket_counts", Kind::RepeatedVarint),
+    ],
 };
 
 pub static SUMMARY_DATA_POINT: Message = Message {
@@ -526,9 +549,16 @@ mod tests {
         assert_eq!(messages.len(), 34, "{messages:?}");
         for m in messages {
             for (i, f) in m.fields.iter().enumerate() {
-                assert!(f.number >= 1 && f.number < (1 << 29), "{}.{}", m.name, f.name);
                 assert!(
-                    m.fields[i + 1..].iter().all(|g| g.number != f.number && g.name != f.name),
+                    f.number >= 1 && f.number < (1 << 29),
+                    "{}.{}",
+                    m.name,
+                    f.name
+                );
+                assert!(
+                    m.fields[i + 1..]
+                        .iter()
+                        .all(|g| g.number != f.number && g.name != f.name),
                     "{}.{} is listed twice",
                     m.name,
                     f.name
@@ -543,12 +573,21 @@ mod tests {
             let resources = request(signal).field(REQUEST_RESOURCES).map(|f| f.count);
             assert_eq!(resources, Some(Count::Sum));
             let scopes = resource_group(signal).field(RESOURCE_SCOPES);
-            assert!(matches!(scopes.map(|f| f.kind), Some(Kind::Message(m)) if std::ptr::eq(m, scope_group(signal))));
+            assert!(
+                matches!(scopes.map(|f| f.kind), Some(Kind::Message(m)) if std::ptr::eq(m, scope_group(signal)))
+            );
             assert!(scope_group(signal).field(SCOPE_ITEMS).is_some());
         }
         for f in METRIC.fields.iter().filter(|f| f.count == Count::OneofRun) {
-            let Kind::Message(kind) = f.kind else { panic!("{} is not a message", f.name) };
-            assert_eq!(kind.field(DATA_POINTS).map(|p| p.count), Some(Count::Item), "{}", kind.name);
+            let Kind::Message(kind) = f.kind else {
+                panic!("{} is not a message", f.name)
+            };
+            assert_eq!(
+                kind.field(DATA_POINTS).map(|p| p.count),
+                Some(Count::Item),
+                "{}",
+                kind.name
+            );
         }
     }
 }

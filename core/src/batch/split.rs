@@ -109,7 +109,11 @@ pub fn concat_batches(batches: &[Batch]) -> Result<Batch, ConcatError> {
     let [first, rest @ ..] = batches else {
         return Err(ConcatError::Empty);
     };
-    if let Some((index, odd)) = batches.iter().enumerate().find(|(_, b)| b.signal() != first.signal()) {
+    if let Some((index, odd)) = batches
+        .iter()
+        .enumerate()
+        .find(|(_, b)| b.signal() != first.signal())
+    {
         return Err(ConcatError::MixedSignals {
             expected: first.signal(),
             found: odd.signal(),
@@ -137,7 +141,9 @@ pub fn split_batch(batch: &Batch, max_items: usize) -> Result<Vec<Batch>, WireEr
     let pieces = split(batch.signal(), &bytes, max_items)?;
     Ok(pieces
         .into_iter()
-        .map(|(piece, items)| Batch::from_walked(batch.signal(), piece, items, batch.meta().clone()))
+        .map(|(piece, items)| {
+            Batch::from_walked(batch.signal(), piece, items, batch.meta().clone())
+        })
         .collect())
 }
 
@@ -151,13 +157,23 @@ pub fn split_batch(batch: &Batch, max_items: usize) -> Result<Vec<Batch>, WireEr
 /// the pieces together hold the same resources, scopes and items in the same order. Unknown
 /// top-level fields between such a resource and the next cut, which every decoder ignores, are
 /// not carried over.
-pub fn split(signal: Signal, bytes: &Bytes, max_items: usize) -> Result<Vec<(Bytes, usize)>, WireError> {
+pub fn split(
+    signal: Signal,
+    bytes: &Bytes,
+    max_items: usize,
+) -> Result<Vec<(Bytes, usize)>, WireError> {
     let mut resources: Vec<FieldSpan> = Vec::new();
-    let total = wire::walk_fields(signal, bytes, schema::request(signal), 0..bytes.len(), |field| {
-        if field.number == schema::REQUEST_RESOURCES {
-            resources.push(field);
-        }
-    })?;
+    let total = wire::walk_fields(
+        signal,
+        bytes,
+        schema::request(signal),
+        0..bytes.len(),
+        |field| {
+            if field.number == schema::REQUEST_RESOURCES {
+                resources.push(field);
+            }
+        },
+    )?;
     if max_items == 0 || total <= max_items {
         return Ok(vec![(bytes.clone(), total)]);
     }
@@ -218,7 +234,12 @@ struct ScopePart {
 }
 
 impl<'a> ResourceSplitter<'a> {
-    fn new(signal: Signal, bytes: &'a [u8], max: usize, pieces: &'a mut Vec<(Bytes, usize)>) -> Self {
+    fn new(
+        signal: Signal,
+        bytes: &'a [u8],
+        max: usize,
+        pieces: &'a mut Vec<(Bytes, usize)>,
+    ) -> Self {
         ResourceSplitter {
             signal,
             bytes,
@@ -238,8 +259,11 @@ impl<'a> ResourceSplitter<'a> {
         )?;
         self.header = header;
         for scope in scopes {
-            let (header, items) =
-                self.partition(schema::scope_group(self.signal), scope.content, schema::SCOPE_ITEMS)?;
+            let (header, items) = self.partition(
+                schema::scope_group(self.signal),
+                scope.content,
+                schema::SCOPE_ITEMS,
+            )?;
             let mut part = ScopePart {
                 header,
                 items: Vec::new(),
@@ -247,14 +271,16 @@ impl<'a> ResourceSplitter<'a> {
             };
             for item in items {
                 if item.items <= self.room() {
-                    part.items.extend_from_slice(&self.bytes[item.whole.clone()]);
+                    part.items
+                        .extend_from_slice(&self.bytes[item.whole.clone()]);
                     self.items += item.items;
                 } else if self.signal == Signal::Metrics {
                     self.split_metric(&item, &mut part)?;
                 } else {
                     // A span or log record, and the piece is full.
                     self.next_piece(&mut part);
-                    part.items.extend_from_slice(&self.bytes[item.whole.clone()]);
+                    part.items
+                        .extend_from_slice(&self.bytes[item.whole.clone()]);
                     self.items += item.items;
                 }
             }
@@ -276,8 +302,12 @@ impl<'a> ResourceSplitter<'a> {
         // data fields are dropped here exactly as decoding would drop them.
         let mut member: Option<&'static schema::Field> = None;
         let mut data: Vec<Range<usize>> = Vec::new();
-        wire::walk_fields(self.signal, bytes, &schema::METRIC, metric.content.clone(), |f| {
-            match schema::METRIC.field(f.number) {
+        wire::walk_fields(
+            self.signal,
+            bytes,
+            &schema::METRIC,
+            metric.content.clone(),
+            |f| match schema::METRIC.field(f.number) {
                 Some(field) if field.count == Count::OneofRun => {
                     if member.is_none_or(|m| m.number != f.number) {
                         member = Some(field);
@@ -286,8 +316,8 @@ impl<'a> ResourceSplitter<'a> {
                     data.push(f.content);
                 }
                 _ => header.extend_from_slice(&bytes[f.whole]),
-            }
-        })?;
+            },
+        )?;
         let Some(member) = member else {
             // No data, so no items: it cannot be over the limit, but keep it whole regardless.
             part.items.extend_from_slice(&bytes[metric.whole.clone()]);
@@ -369,7 +399,11 @@ impl<'a> ResourceSplitter<'a> {
         if part.items.is_empty() && !force {
             return;
         }
-        put_delimited_header(&mut self.scopes, schema::RESOURCE_SCOPES, part.header.len() + part.items.len());
+        put_delimited_header(
+            &mut self.scopes,
+            schema::RESOURCE_SCOPES,
+            part.header.len() + part.items.len(),
+        );
         self.scopes.extend_from_slice(&part.header);
         self.scopes.extend_from_slice(&part.items);
         part.items.clear();
@@ -382,7 +416,11 @@ impl<'a> ResourceSplitter<'a> {
             return;
         }
         let mut piece = Vec::with_capacity(self.header.len() + self.scopes.len() + 10);
-        put_delimited_header(&mut piece, schema::REQUEST_RESOURCES, self.header.len() + self.scopes.len());
+        put_delimited_header(
+            &mut piece,
+            schema::REQUEST_RESOURCES,
+            self.header.len() + self.scopes.len(),
+        );
         piece.extend_from_slice(&self.header);
         piece.extend_from_slice(&self.scopes);
         self.pieces.push((Bytes::from(piece), self.items));

@@ -5,12 +5,12 @@
 //! attributes of every `AnyValue` kind (nested key-value lists and arrays included) and entity
 //! references, scopes, spans with events, links, status and flags, metrics of all five data kinds
 //! with exemplars, log records with bodies. Sizes are small so debug-build tests stay fast;
-//! benchmarks can scale them with the `size` parameters.
+//! benchmarks can scale them with the `size` parameters. [`wire_soup`] makes protobuf-shaped
+//! bytes that are almost, but not quite, valid, for comparing the walk with prost on bad input.
 //!
 //! This module depends only on `proptest` and `opentelemetry_proto`, so benchmarks and
-//! integration tests can include it with `#[path = "../src/batch/testgen.rs"] mod testgen;`.
-
-#![allow(dead_code)]
+//! integration tests can include it with
+//! `#[allow(dead_code)] #[path = "../src/batch/testgen.rs"] mod testgen;`.
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -23,9 +23,9 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets;
 use opentelemetry_proto::tonic::metrics::v1::summary_data_point::ValueAtQuantile;
 use opentelemetry_proto::tonic::metrics::v1::{
-    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric,
-    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, exemplar, metric,
-    number_data_point,
+    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
+    SummaryDataPoint, exemplar, metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
@@ -108,13 +108,16 @@ pub fn any_value() -> impl Strategy<Value = AnyValue> {
 }
 
 pub fn key_value() -> impl Strategy<Value = KeyValue> {
-    ("[a-z.]{1,10}", option::weighted(0.9, any_value()), prop_oneof![4 => Just(0), 1 => 1..50i32]).prop_map(
-        |(key, value, key_strindex)| KeyValue {
+    (
+        "[a-z.]{1,10}",
+        option::weighted(0.9, any_value()),
+        prop_oneof![4 => Just(0), 1 => 1..50i32],
+    )
+        .prop_map(|(key, value, key_strindex)| KeyValue {
             key,
             value,
             key_strindex,
-        },
-    )
+        })
 }
 
 pub fn attributes(size: Size) -> impl Strategy<Value = Vec<KeyValue>> {
@@ -126,14 +129,14 @@ fn dropped() -> impl Strategy<Value = u32> {
 }
 
 pub fn entity_ref() -> impl Strategy<Value = EntityRef> {
-    (text(), text(), vec(text(), 0..3), vec(text(), 0..3)).prop_map(|(schema_url, r#type, id_keys, description_keys)| {
-        EntityRef {
+    (text(), text(), vec(text(), 0..3), vec(text(), 0..3)).prop_map(
+        |(schema_url, r#type, id_keys, description_keys)| EntityRef {
             schema_url,
             r#type,
             id_keys,
             description_keys,
-        }
-    })
+        },
+    )
 }
 
 pub fn resource(size: Size) -> impl Strategy<Value = Resource> {
@@ -147,14 +150,14 @@ pub fn resource(size: Size) -> impl Strategy<Value = Resource> {
 }
 
 pub fn scope(size: Size) -> impl Strategy<Value = InstrumentationScope> {
-    (text(), text(), attributes(size), dropped()).prop_map(|(name, version, attributes, dropped_attributes_count)| {
-        InstrumentationScope {
+    (text(), text(), attributes(size), dropped()).prop_map(
+        |(name, version, attributes, dropped_attributes_count)| InstrumentationScope {
             name,
             version,
             attributes,
             dropped_attributes_count,
-        }
-    })
+        },
+    )
 }
 
 // ---- traces -------------------------------------------------------------------------------
@@ -171,21 +174,36 @@ pub fn event(size: Size) -> impl Strategy<Value = Event> {
 }
 
 pub fn link(size: Size) -> impl Strategy<Value = Link> {
-    (id(16), id(8), text(), attributes(size), dropped(), any::<u32>()).prop_map(
-        |(trace_id, span_id, trace_state, attributes, dropped_attributes_count, flags)| Link {
-            trace_id,
-            span_id,
-            trace_state,
-            attributes,
-            dropped_attributes_count,
-            flags,
-        },
+    (
+        id(16),
+        id(8),
+        text(),
+        attributes(size),
+        dropped(),
+        any::<u32>(),
     )
+        .prop_map(
+            |(trace_id, span_id, trace_state, attributes, dropped_attributes_count, flags)| Link {
+                trace_id,
+                span_id,
+                trace_state,
+                attributes,
+                dropped_attributes_count,
+                flags,
+            },
+        )
 }
 
 pub fn span(size: Size) -> impl Strategy<Value = Span> {
     let ids = (id(16), id(8), id(8), text(), any::<u32>());
-    let body = (text(), 0..6i32, any::<u64>(), any::<u64>(), attributes(size), dropped());
+    let body = (
+        text(),
+        0..6i32,
+        any::<u64>(),
+        any::<u64>(),
+        attributes(size),
+        dropped(),
+    );
     let children = (
         vec(event(size), 0..3),
         dropped(),
@@ -196,7 +214,14 @@ pub fn span(size: Size) -> impl Strategy<Value = Span> {
     (ids, body, children).prop_map(
         |(
             (trace_id, span_id, parent_span_id, trace_state, flags),
-            (name, kind, start_time_unix_nano, end_time_unix_nano, attributes, dropped_attributes_count),
+            (
+                name,
+                kind,
+                start_time_unix_nano,
+                end_time_unix_nano,
+                attributes,
+                dropped_attributes_count,
+            ),
             (events, dropped_events_count, links, dropped_links_count, status),
         )| Span {
             trace_id,
@@ -220,21 +245,28 @@ pub fn span(size: Size) -> impl Strategy<Value = Span> {
 }
 
 pub fn traces_request(size: Size) -> impl Strategy<Value = ExportTraceServiceRequest> {
-    let scope_spans = (option::of(scope(size)), vec(span(size), 0..=size.items), text()).prop_map(
-        |(scope, spans, schema_url)| ScopeSpans {
+    let scope_spans = (
+        option::of(scope(size)),
+        vec(span(size), 0..=size.items),
+        text(),
+    )
+        .prop_map(|(scope, spans, schema_url)| ScopeSpans {
             scope,
             spans,
             schema_url,
-        },
-    );
-    let resource_spans = (option::of(resource(size)), vec(scope_spans, 0..=size.scopes), text()).prop_map(
-        |(resource, scope_spans, schema_url)| ResourceSpans {
+        });
+    let resource_spans = (
+        option::of(resource(size)),
+        vec(scope_spans, 0..=size.scopes),
+        text(),
+    )
+        .prop_map(|(resource, scope_spans, schema_url)| ResourceSpans {
             resource,
             scope_spans,
             schema_url,
-        },
-    );
-    vec(resource_spans, 0..=size.resources).prop_map(|resource_spans| ExportTraceServiceRequest { resource_spans })
+        });
+    vec(resource_spans, 0..=size.resources)
+        .prop_map(|resource_spans| ExportTraceServiceRequest { resource_spans })
 }
 
 // ---- metrics ------------------------------------------------------------------------------
@@ -264,87 +296,156 @@ pub fn number_point(size: Size) -> impl Strategy<Value = NumberDataPoint> {
         double().prop_map(number_data_point::Value::AsDouble),
         any::<i64>().prop_map(number_data_point::Value::AsInt),
     ]);
-    (attributes(size), times(), value, vec(exemplar(size), 0..2), 0..2u32).prop_map(
-        |(attributes, (start_time_unix_nano, time_unix_nano), value, exemplars, flags)| NumberDataPoint {
-            attributes,
-            start_time_unix_nano,
-            time_unix_nano,
-            exemplars,
-            flags,
-            value,
-        },
+    (
+        attributes(size),
+        times(),
+        value,
+        vec(exemplar(size), 0..2),
+        0..2u32,
     )
+        .prop_map(
+            |(attributes, (start_time_unix_nano, time_unix_nano), value, exemplars, flags)| {
+                NumberDataPoint {
+                    attributes,
+                    start_time_unix_nano,
+                    time_unix_nano,
+                    exemplars,
+                    flags,
+                    value,
+                }
+            },
+        )
 }
 
 pub fn histogram_point(size: Size) -> impl Strategy<Value = HistogramDataPoint> {
-    let stats = (any::<u64>(), option::of(double()), option::of(double()), option::of(double()));
+    let stats = (
+        any::<u64>(),
+        option::of(double()),
+        option::of(double()),
+        option::of(double()),
+    );
     let buckets = (vec(any::<u64>(), 0..5), vec(double(), 0..4));
-    (attributes(size), times(), stats, buckets, vec(exemplar(size), 0..2), 0..2u32).prop_map(
-        |(attributes, (start_time_unix_nano, time_unix_nano), (count, sum, min, max), (bucket_counts, explicit_bounds), exemplars, flags)| {
-            HistogramDataPoint {
+    (
+        attributes(size),
+        times(),
+        stats,
+        buckets,
+        vec(exemplar(size), 0..2),
+        0..2u32,
+    )
+        .prop_map(
+            |(
+                attributes,
+                (start_time_unix_nano, time_unix_nano),
+                (count, sum, min, max),
+                (bucket_counts, explicit_bounds),
+                exemplars,
+                flags,
+            )| {
+                HistogramDataPoint {
+                    attributes,
+                    start_time_unix_nano,
+                    time_unix_nano,
+                    count,
+                    sum,
+                    bucket_counts,
+                    explicit_bounds,
+                    exemplars,
+                    flags,
+                    min,
+                    max,
+                }
+            },
+        )
+}
+
+fn buckets() -> impl Strategy<Value = Buckets> {
+    (any::<i32>(), vec(any::<u64>(), 0..5)).prop_map(|(offset, bucket_counts)| Buckets {
+        offset,
+        bucket_counts,
+    })
+}
+
+pub fn exponential_point(size: Size) -> impl Strategy<Value = ExponentialHistogramDataPoint> {
+    let stats = (
+        any::<u64>(),
+        option::of(double()),
+        option::of(double()),
+        option::of(double()),
+    );
+    let shape = (
+        any::<i32>(),
+        any::<u64>(),
+        option::of(buckets()),
+        option::of(buckets()),
+        double(),
+    );
+    (
+        attributes(size),
+        times(),
+        stats,
+        shape,
+        vec(exemplar(size), 0..2),
+        0..2u32,
+    )
+        .prop_map(
+            |(
+                attributes,
+                (start_time_unix_nano, time_unix_nano),
+                (count, sum, min, max),
+                (scale, zero_count, positive, negative, zero_threshold),
+                exemplars,
+                flags,
+            )| ExponentialHistogramDataPoint {
                 attributes,
                 start_time_unix_nano,
                 time_unix_nano,
                 count,
                 sum,
-                bucket_counts,
-                explicit_bounds,
-                exemplars,
+                scale,
+                zero_count,
+                positive,
+                negative,
                 flags,
+                exemplars,
                 min,
                 max,
-            }
-        },
-    )
-}
-
-fn buckets() -> impl Strategy<Value = Buckets> {
-    (any::<i32>(), vec(any::<u64>(), 0..5)).prop_map(|(offset, bucket_counts)| Buckets { offset, bucket_counts })
-}
-
-pub fn exponential_point(size: Size) -> impl Strategy<Value = ExponentialHistogramDataPoint> {
-    let stats = (any::<u64>(), option::of(double()), option::of(double()), option::of(double()));
-    let shape = (any::<i32>(), any::<u64>(), option::of(buckets()), option::of(buckets()), double());
-    (attributes(size), times(), stats, shape, vec(exemplar(size), 0..2), 0..2u32).prop_map(
-        |(
-            attributes,
-            (start_time_unix_nano, time_unix_nano),
-            (count, sum, min, max),
-            (scale, zero_count, positive, negative, zero_threshold),
-            exemplars,
-            flags,
-        )| ExponentialHistogramDataPoint {
-            attributes,
-            start_time_unix_nano,
-            time_unix_nano,
-            count,
-            sum,
-            scale,
-            zero_count,
-            positive,
-            negative,
-            flags,
-            exemplars,
-            min,
-            max,
-            zero_threshold,
-        },
-    )
+                zero_threshold,
+            },
+        )
 }
 
 pub fn summary_point(size: Size) -> impl Strategy<Value = SummaryDataPoint> {
-    let quantiles = vec((double(), double()).prop_map(|(quantile, value)| ValueAtQuantile { quantile, value }), 0..3);
-    (attributes(size), times(), any::<u64>(), double(), quantiles, 0..2u32).prop_map(
-        |(attributes, (start_time_unix_nano, time_unix_nano), count, sum, quantile_values, flags)| SummaryDataPoint {
-            attributes,
-            start_time_unix_nano,
-            time_unix_nano,
-            count,
-            sum,
-            quantile_values,
-            flags,
-        },
+    let quantiles = vec(
+        (double(), double()).prop_map(|(quantile, value)| ValueAtQuantile { quantile, value }),
+        0..3,
+    );
+    (
+        attributes(size),
+        times(),
+        any::<u64>(),
+        double(),
+        quantiles,
+        0..2u32,
     )
+        .prop_map(
+            |(
+                attributes,
+                (start_time_unix_nano, time_unix_nano),
+                count,
+                sum,
+                quantile_values,
+                flags,
+            )| SummaryDataPoint {
+                attributes,
+                start_time_unix_nano,
+                time_unix_nano,
+                count,
+                sum,
+                quantile_values,
+                flags,
+            },
+        )
 }
 
 /// Metric data of any of the five kinds, or none.
@@ -353,7 +454,8 @@ pub fn metric_data(size: Size) -> impl Strategy<Value = Option<metric::Data>> {
     option::weighted(
         0.95,
         prop_oneof![
-            vec(number_point(size), n.clone()).prop_map(|data_points| metric::Data::Gauge(Gauge { data_points })),
+            vec(number_point(size), n.clone())
+                .prop_map(|data_points| metric::Data::Gauge(Gauge { data_points })),
             (vec(number_point(size), n.clone()), 0..3i32, any::<bool>()).prop_map(
                 |(data_points, aggregation_temporality, is_monotonic)| metric::Data::Sum(Sum {
                     data_points,
@@ -361,19 +463,24 @@ pub fn metric_data(size: Size) -> impl Strategy<Value = Option<metric::Data>> {
                     is_monotonic,
                 })
             ),
-            (vec(histogram_point(size), n.clone()), 0..3i32).prop_map(|(data_points, aggregation_temporality)| {
-                metric::Data::Histogram(Histogram {
-                    data_points,
-                    aggregation_temporality,
-                })
-            }),
-            (vec(exponential_point(size), n.clone()), 0..3i32).prop_map(|(data_points, aggregation_temporality)| {
-                metric::Data::ExponentialHistogram(ExponentialHistogram {
-                    data_points,
-                    aggregation_temporality,
-                })
-            }),
-            vec(summary_point(size), n).prop_map(|data_points| metric::Data::Summary(Summary { data_points })),
+            (vec(histogram_point(size), n.clone()), 0..3i32).prop_map(
+                |(data_points, aggregation_temporality)| {
+                    metric::Data::Histogram(Histogram {
+                        data_points,
+                        aggregation_temporality,
+                    })
+                }
+            ),
+            (vec(exponential_point(size), n.clone()), 0..3i32).prop_map(
+                |(data_points, aggregation_temporality)| {
+                    metric::Data::ExponentialHistogram(ExponentialHistogram {
+                        data_points,
+                        aggregation_temporality,
+                    })
+                }
+            ),
+            vec(summary_point(size), n)
+                .prop_map(|data_points| metric::Data::Summary(Summary { data_points })),
         ],
     )
 }
@@ -391,20 +498,26 @@ pub fn metric(size: Size) -> impl Strategy<Value = Metric> {
 }
 
 pub fn metrics_request(size: Size) -> impl Strategy<Value = ExportMetricsServiceRequest> {
-    let scope_metrics = (option::of(scope(size)), vec(metric(size), 0..=size.items), text()).prop_map(
-        |(scope, metrics, schema_url)| ScopeMetrics {
+    let scope_metrics = (
+        option::of(scope(size)),
+        vec(metric(size), 0..=size.items),
+        text(),
+    )
+        .prop_map(|(scope, metrics, schema_url)| ScopeMetrics {
             scope,
             metrics,
             schema_url,
-        },
-    );
-    let resource_metrics = (option::of(resource(size)), vec(scope_metrics, 0..=size.scopes), text()).prop_map(
-        |(resource, scope_metrics, schema_url)| ResourceMetrics {
+        });
+    let resource_metrics = (
+        option::of(resource(size)),
+        vec(scope_metrics, 0..=size.scopes),
+        text(),
+    )
+        .prop_map(|(resource, scope_metrics, schema_url)| ResourceMetrics {
             resource,
             scope_metrics,
             schema_url,
-        },
-    );
+        });
     vec(resource_metrics, 0..=size.resources)
         .prop_map(|resource_metrics| ExportMetricsServiceRequest { resource_metrics })
 }
@@ -412,8 +525,21 @@ pub fn metrics_request(size: Size) -> impl Strategy<Value = ExportMetricsService
 // ---- logs ---------------------------------------------------------------------------------
 
 pub fn log_record(size: Size) -> impl Strategy<Value = LogRecord> {
-    let head = (any::<u64>(), any::<u64>(), 0..25i32, text(), option::weighted(0.8, any_value()));
-    let tail = (attributes(size), dropped(), any::<u32>(), id(16), id(8), text());
+    let head = (
+        any::<u64>(),
+        any::<u64>(),
+        0..25i32,
+        text(),
+        option::weighted(0.8, any_value()),
+    );
+    let tail = (
+        attributes(size),
+        dropped(),
+        any::<u32>(),
+        id(16),
+        id(8),
+        text(),
+    );
     (head, tail).prop_map(
         |(
             (time_unix_nano, observed_time_unix_nano, severity_number, severity_text, body),
@@ -435,21 +561,28 @@ pub fn log_record(size: Size) -> impl Strategy<Value = LogRecord> {
 }
 
 pub fn logs_request(size: Size) -> impl Strategy<Value = ExportLogsServiceRequest> {
-    let scope_logs = (option::of(scope(size)), vec(log_record(size), 0..=size.items), text()).prop_map(
-        |(scope, log_records, schema_url)| ScopeLogs {
+    let scope_logs = (
+        option::of(scope(size)),
+        vec(log_record(size), 0..=size.items),
+        text(),
+    )
+        .prop_map(|(scope, log_records, schema_url)| ScopeLogs {
             scope,
             log_records,
             schema_url,
-        },
-    );
-    let resource_logs = (option::of(resource(size)), vec(scope_logs, 0..=size.scopes), text()).prop_map(
-        |(resource, scope_logs, schema_url)| ResourceLogs {
+        });
+    let resource_logs = (
+        option::of(resource(size)),
+        vec(scope_logs, 0..=size.scopes),
+        text(),
+    )
+        .prop_map(|(resource, scope_logs, schema_url)| ResourceLogs {
             resource,
             scope_logs,
             schema_url,
-        },
-    );
-    vec(resource_logs, 0..=size.resources).prop_map(|resource_logs| ExportLogsServiceRequest { resource_logs })
+        });
+    vec(resource_logs, 0..=size.resources)
+        .prop_map(|resource_logs| ExportLogsServiceRequest { resource_logs })
 }
 
 // ---- comparing regrouped requests ---------------------------------------------------------
@@ -469,7 +602,9 @@ pub enum Flat<R, S, I> {
 }
 
 /// Flattens a trace request.
-pub fn flatten_traces(request: &ExportTraceServiceRequest) -> Vec<Flat<ResourceSpans, ScopeSpans, Span>> {
+pub fn flatten_traces(
+    request: &ExportTraceServiceRequest,
+) -> Vec<Flat<ResourceSpans, ScopeSpans, Span>> {
     let mut out = Vec::new();
     for rs in &request.resource_spans {
         let r = ResourceSpans {
@@ -512,17 +647,26 @@ pub enum Point {
 fn take_points(metric: &Metric) -> (Metric, Vec<Point>) {
     let mut bare = metric.clone();
     let points = match &mut bare.data {
-        Some(metric::Data::Gauge(g)) => std::mem::take(&mut g.data_points).into_iter().map(Point::Number).collect(),
-        Some(metric::Data::Sum(s)) => std::mem::take(&mut s.data_points).into_iter().map(Point::Number).collect(),
-        Some(metric::Data::Histogram(h)) => {
-            std::mem::take(&mut h.data_points).into_iter().map(Point::Histogram).collect()
-        }
-        Some(metric::Data::ExponentialHistogram(h)) => {
-            std::mem::take(&mut h.data_points).into_iter().map(Point::Exponential).collect()
-        }
-        Some(metric::Data::Summary(s)) => {
-            std::mem::take(&mut s.data_points).into_iter().map(Point::Summary).collect()
-        }
+        Some(metric::Data::Gauge(g)) => std::mem::take(&mut g.data_points)
+            .into_iter()
+            .map(Point::Number)
+            .collect(),
+        Some(metric::Data::Sum(s)) => std::mem::take(&mut s.data_points)
+            .into_iter()
+            .map(Point::Number)
+            .collect(),
+        Some(metric::Data::Histogram(h)) => std::mem::take(&mut h.data_points)
+            .into_iter()
+            .map(Point::Histogram)
+            .collect(),
+        Some(metric::Data::ExponentialHistogram(h)) => std::mem::take(&mut h.data_points)
+            .into_iter()
+            .map(Point::Exponential)
+            .collect(),
+        Some(metric::Data::Summary(s)) => std::mem::take(&mut s.data_points)
+            .into_iter()
+            .map(Point::Summary)
+            .collect(),
         None => Vec::new(),
     };
     (bare, points)
@@ -565,7 +709,9 @@ pub fn flatten_metrics(
 }
 
 /// Flattens a logs request.
-pub fn flatten_logs(request: &ExportLogsServiceRequest) -> Vec<Flat<ResourceLogs, ScopeLogs, LogRecord>> {
+pub fn flatten_logs(
+    request: &ExportLogsServiceRequest,
+) -> Vec<Flat<ResourceLogs, ScopeLogs, LogRecord>> {
     let mut out = Vec::new();
     for rl in &request.resource_logs {
         let r = ResourceLogs {
@@ -589,4 +735,101 @@ pub fn flatten_logs(request: &ExportLogsServiceRequest) -> Vec<Flat<ResourceLogs
         }
     }
     out
+}
+
+// ---- malformed input ----------------------------------------------------------------------
+
+fn soup_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn soup_key(out: &mut Vec<u8>, number: u32, wire_type: u8) {
+    soup_varint(out, (u64::from(number) << 3) | u64::from(wire_type));
+}
+
+/// Field numbers that mostly hit known fields (1..=16), sometimes 0 or unknown ones.
+fn soup_number() -> impl Strategy<Value = u32> + Clone {
+    prop_oneof![12 => 1..17u32, 1 => Just(0u32), 2 => 17..2000u32, 1 => (1u32 << 28)..(1u32 << 29)]
+}
+
+/// One field with any wire type (6 and 7 included) and a payload that may or may not suit it:
+/// varints of every length (overlong ones too), fixed values that may be short, lengths that
+/// may lie, stray end-group keys.
+fn soup_leaf() -> impl Strategy<Value = Vec<u8>> + Clone {
+    (
+        soup_number(),
+        0..8u8,
+        vec(any::<u8>(), 0..10),
+        any::<u64>(),
+        0..4u8,
+    )
+        .prop_map(|(number, wire_type, raw, value, shape)| {
+            let mut out = Vec::new();
+            soup_key(&mut out, number, wire_type);
+            match (wire_type, shape) {
+                (0, 0) => out.extend(
+                    std::iter::repeat_n(0xffu8, 9).chain([raw.first().copied().unwrap_or(2)]),
+                ),
+                (0, _) => soup_varint(&mut out, value >> (value % 64)),
+                (1, _) => {
+                    out.extend(
+                        raw.iter()
+                            .copied()
+                            .cycle()
+                            .take(if shape == 0 { 5 } else { 8 }),
+                    )
+                }
+                (5, _) => {
+                    out.extend(
+                        raw.iter()
+                            .copied()
+                            .cycle()
+                            .take(if shape == 0 { 3 } else { 4 }),
+                    )
+                }
+                (2, 0) => {
+                    soup_varint(&mut out, value % 64);
+                    out.extend(&raw);
+                }
+                (2, _) => {
+                    soup_varint(&mut out, raw.len() as u64);
+                    out.extend(&raw);
+                }
+                (3, _) => {
+                    out.extend(&raw[..raw.len().min(usize::from(shape))]);
+                    soup_key(&mut out, if shape == 0 { number ^ 1 } else { number }, 4);
+                }
+                _ => {}
+            }
+            out
+        })
+}
+
+/// Protobuf-shaped bytes that are usually almost, but not quite, a valid message of any of
+/// the OTLP types: fields with arbitrary numbers and wire types, nested length-delimited
+/// fields and groups holding more of the same. For comparing the walk with prost on inputs
+/// that get past the first byte.
+pub fn wire_soup() -> impl Strategy<Value = Vec<u8>> {
+    let fields = vec(soup_leaf(), 0..5).prop_map(|f| f.concat());
+    fields.prop_recursive(5, 48, 5, |inner| {
+        let nested = (soup_number(), inner.clone()).prop_map(|(number, content)| {
+            let mut out = Vec::new();
+            soup_key(&mut out, number, 2);
+            soup_varint(&mut out, content.len() as u64);
+            out.extend(content);
+            out
+        });
+        let group = (soup_number(), inner).prop_map(|(number, content)| {
+            let mut out = Vec::new();
+            soup_key(&mut out, number, 3);
+            out.extend(content);
+            soup_key(&mut out, number, 4);
+            out
+        });
+        vec(prop_oneof![2 => soup_leaf(), 4 => nested, 1 => group], 0..5).prop_map(|f| f.concat())
+    })
 }

@@ -121,7 +121,9 @@ impl fmt::Display for Site {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
     /// The message ends in the middle of a varint or a fixed-width value.
-    #[error("malformed {signal} request at byte {offset}: {site} is cut off by the end of its message")]
+    #[error(
+        "malformed {signal} request at byte {offset}: {site} is cut off by the end of its message"
+    )]
     Truncated {
         /// Request kind.
         signal: Signal,
@@ -141,7 +143,9 @@ pub enum WireError {
         site: Site,
     },
     /// A field key that does not fit in 32 bits.
-    #[error("malformed {signal} request at byte {offset}: field key {key} in {message} is larger than 32 bits")]
+    #[error(
+        "malformed {signal} request at byte {offset}: field key {key} in {message} is larger than 32 bits"
+    )]
     KeyOverflow {
         /// Request kind.
         signal: Signal,
@@ -153,7 +157,9 @@ pub enum WireError {
         key: u64,
     },
     /// A field key with wire type 6 or 7.
-    #[error("malformed {signal} request at byte {offset}: field key in {message} has invalid wire type {wire_type}")]
+    #[error(
+        "malformed {signal} request at byte {offset}: field key in {message} has invalid wire type {wire_type}"
+    )]
     InvalidWireType {
         /// Request kind.
         signal: Signal,
@@ -165,7 +171,9 @@ pub enum WireError {
         wire_type: u8,
     },
     /// A field key with field number 0.
-    #[error("malformed {signal} request at byte {offset}: field key in {message} has field number 0")]
+    #[error(
+        "malformed {signal} request at byte {offset}: field key in {message} has field number 0"
+    )]
     ZeroFieldNumber {
         /// Request kind.
         signal: Signal,
@@ -175,7 +183,9 @@ pub enum WireError {
         message: &'static str,
     },
     /// A known field encoded with a wire type its type does not allow.
-    #[error("malformed {signal} request at byte {offset}: {field} has wire type {found}, expected {expected}")]
+    #[error(
+        "malformed {signal} request at byte {offset}: {field} has wire type {found}, expected {expected}"
+    )]
     WrongWireType {
         /// Request kind.
         signal: Signal,
@@ -190,7 +200,7 @@ pub enum WireError {
     },
     /// A length prefix larger than what is left of the enclosing message.
     #[error(
-        "malformed {signal} request at byte {offset}: length {length} of {field} runs past the end of its message ({available} bytes left)"
+        "malformed {signal} request at byte {offset}: length {length} of {field} runs past the end of its message ({available} available)"
     )]
     LengthPastEnd {
         /// Request kind.
@@ -231,7 +241,9 @@ pub enum WireError {
         field: FieldRef,
     },
     /// An end-group key with no group open, or closing a group of another field number.
-    #[error("malformed {signal} request at byte {offset}: end-group key for field {number} in {message} closes no open group")]
+    #[error(
+        "malformed {signal} request at byte {offset}: end-group key for field {number} in {message} closes no open group"
+    )]
     UnexpectedEndGroup {
         /// Request kind.
         signal: Signal,
@@ -243,7 +255,9 @@ pub enum WireError {
         number: u32,
     },
     /// A group that the enclosing message ends inside of.
-    #[error("malformed {signal} request at byte {offset}: group {field} has no end-group key before the end of its message")]
+    #[error(
+        "malformed {signal} request at byte {offset}: group {field} has no end-group key before the end of its message"
+    )]
     UnterminatedGroup {
         /// Request kind.
         signal: Signal,
@@ -272,11 +286,17 @@ pub enum WireError {
 /// resources. Accepts exactly what prost decoding accepts; never allocates, never panics.
 pub fn walk(signal: Signal, bytes: &[u8]) -> Result<WireSummary, WireError> {
     let mut resources = 0;
-    let items = walk_fields(signal, bytes, schema::request(signal), 0..bytes.len(), |field| {
-        if field.number == schema::REQUEST_RESOURCES {
-            resources += 1;
-        }
-    })?;
+    let items = walk_fields(
+        signal,
+        bytes,
+        schema::request(signal),
+        0..bytes.len(),
+        |field| {
+            if field.number == schema::REQUEST_RESOURCES {
+                resources += 1;
+            }
+        },
+    )?;
     Ok(WireSummary { items, resources })
 }
 
@@ -295,7 +315,9 @@ pub(crate) struct FieldSpan {
 
 /// Walks the message `message` stored at `range` of `bytes` like [`walk`] does, calling `visit`
 /// for each of its own fields (known or not) in order, and returns its item count. Offsets are
-/// positions in `bytes`, so errors point into the whole request.
+/// positions in `bytes`, so errors point into the whole request. The recursion limit counts
+/// from `message`, not from the request, so this is for re-reading bytes [`walk`] already
+/// accepted (the splitter does), not for validating a message found deep inside one.
 pub(crate) fn walk_fields(
     signal: Signal,
     bytes: &[u8],
@@ -308,7 +330,9 @@ pub(crate) fn walk_fields(
         return Err(WireError::Truncated {
             signal,
             offset: range.start.min(bytes.len()),
-            site: Site::Key { message: message.name },
+            site: Site::Key {
+                message: message.name,
+            },
         });
     }
     Walker { bytes, signal }.message(message, range.start, range.end, RECURSION_LIMIT, &mut visit)
@@ -348,14 +372,17 @@ impl Walker<'_> {
             let (number, wire_type, after_key) = self.key(message, pos, end)?;
             let field = message.field(number);
             let (content, next, inner) = match field {
-                Some(field) => self.known(message, field, wire_type, key_at, after_key, end, budget)?,
+                Some(field) => {
+                    self.known(message, field, wire_type, key_at, after_key, end, budget)?
+                }
                 None => {
                     let place = FieldRef {
                         message: message.name,
                         field: None,
                         number,
                     };
-                    let (content, next) = self.skip(message, place, wire_type, key_at, after_key, end, budget)?;
+                    let (content, next) =
+                        self.skip(message, place, wire_type, key_at, after_key, end, budget)?;
                     (content, next, 0)
                 }
             };
@@ -381,8 +408,15 @@ impl Walker<'_> {
     }
 
     /// Reads a field key: (field number, wire type, position after the key).
-    fn key(&self, message: &'static Message, pos: usize, end: usize) -> Result<(u32, WireType, usize), WireError> {
-        let site = Site::Key { message: message.name };
+    fn key(
+        &self,
+        message: &'static Message,
+        pos: usize,
+        end: usize,
+    ) -> Result<(u32, WireType, usize), WireError> {
+        let site = Site::Key {
+            message: message.name,
+        };
         let (key, next) = self.varint(pos, end, site)?;
         let signal = self.signal;
         if key > u64::from(u32::MAX) {
@@ -402,7 +436,7 @@ impl Walker<'_> {
             });
         };
         let number = (key >> 3) as u32;
-        if number == 0 && false {
+        if number == 0 {
             return Err(WireError::ZeroFieldNumber {
                 signal,
                 offset: pos,
@@ -483,7 +517,8 @@ impl Walker<'_> {
                     return Err(self.too_deep(key_at, place));
                 }
                 let content = self.delimited(pos, end, place)?;
-                let items = self.message(child, content.start, content.end, budget - 1, &mut ignore)?;
+                let items =
+                    self.message(child, content.start, content.end, budget - 1, &mut ignore)?;
                 Ok((content.clone(), content.end, items))
             }
             Kind::RepeatedVarint => {
@@ -503,7 +538,7 @@ impl Walker<'_> {
             Kind::RepeatedFixed64 => {
                 if wire_type == WireType::LengthDelimited {
                     let content = self.delimited(pos, end, place)?;
-                    if content.len() % 8 != 0 {
+                    if !content.len().is_multiple_of(8) {
                         return Err(WireError::PackedLength {
                             signal: self.signal,
                             offset: content.start,
@@ -579,7 +614,17 @@ impl Walker<'_> {
                         field: None,
                         number,
                     };
-                    at = self.skip(message, inner, inner_type, inner_at, after_key, end, budget - 1)?.1;
+                    at = self
+                        .skip(
+                            message,
+                            inner,
+                            inner_type,
+                            inner_at,
+                            after_key,
+                            end,
+                            budget - 1,
+                        )?
+                        .1;
                 }
             }
             WireType::EndGroup => Err(self.unexpected_end_group(key_at, message, place.number)),
@@ -592,13 +637,27 @@ impl Walker<'_> {
         let signal = self.signal;
         match read_varint(self.bytes, pos, end) {
             Ok(read) => Ok(read),
-            Err(VarintFault::Truncated) => Err(WireError::Truncated { signal, offset: pos, site }),
-            Err(VarintFault::Overflow) => Err(WireError::VarintOverflow { signal, offset: pos, site }),
+            Err(VarintFault::Truncated) => Err(WireError::Truncated {
+                signal,
+                offset: pos,
+                site,
+            }),
+            Err(VarintFault::Overflow) => Err(WireError::VarintOverflow {
+                signal,
+                offset: pos,
+                site,
+            }),
         }
     }
 
     /// Checks that `width` bytes are left before `end`; returns the position after them.
-    fn fixed(&self, pos: usize, end: usize, width: usize, place: FieldRef) -> Result<usize, WireError> {
+    fn fixed(
+        &self,
+        pos: usize,
+        end: usize,
+        width: usize,
+        place: FieldRef,
+    ) -> Result<usize, WireError> {
         if end.saturating_sub(pos) < width {
             return Err(WireError::Truncated {
                 signal: self.signal,
@@ -610,7 +669,12 @@ impl Walker<'_> {
     }
 
     /// Reads a length prefix at `pos` and checks that the content fits before `end`.
-    fn delimited(&self, pos: usize, end: usize, place: FieldRef) -> Result<Range<usize>, WireError> {
+    fn delimited(
+        &self,
+        pos: usize,
+        end: usize,
+        place: FieldRef,
+    ) -> Result<Range<usize>, WireError> {
         let (length, start) = self.varint(pos, end, Site::Length(place))?;
         let available = end - start;
         if length > available as u64 {
@@ -634,7 +698,12 @@ impl Walker<'_> {
         }
     }
 
-    fn unexpected_end_group(&self, offset: usize, message: &'static Message, number: u32) -> WireError {
+    fn unexpected_end_group(
+        &self,
+        offset: usize,
+        message: &'static Message,
+        number: u32,
+    ) -> WireError {
         WireError::UnexpectedEndGroup {
             signal: self.signal,
             offset,

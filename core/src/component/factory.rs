@@ -86,7 +86,9 @@ impl Stability {
 
 /// A component's configuration struct. `Default` is the config of a component listed with no
 /// body (`batch:`). Every field carries a doc comment: it becomes the schema description.
-pub trait ComponentConfig: DeserializeOwned + Serialize + JsonSchema + Default + Send + Sync + 'static {
+pub trait ComponentConfig:
+    DeserializeOwned + Serialize + JsonSchema + Default + Send + Sync + 'static
+{
     /// Checks what serde cannot (ranges, combinations). Pure; reports every problem found.
     fn validate(&self) -> Result<(), Vec<String>> {
         Ok(())
@@ -143,7 +145,11 @@ pub trait ReceiverFactory: Send + Sync + 'static {
     /// Stability level.
     const STABILITY: Stability = Stability::Development;
     /// Creates the instance (no I/O: binding happens in `Receiver::start`).
-    fn create(&self, config: &Self::Config, settings: &CreateSettings) -> Result<Box<dyn Receiver>, BuildError>;
+    fn create(
+        &self,
+        config: &Self::Config,
+        settings: &CreateSettings,
+    ) -> Result<Box<dyn Receiver>, BuildError>;
 }
 
 /// A processor type.
@@ -159,7 +165,11 @@ pub trait ProcessorFactory: Send + Sync + 'static {
     /// Stability level.
     const STABILITY: Stability = Stability::Development;
     /// Creates one instance for one pipeline.
-    fn create(&self, config: &Self::Config, settings: &CreateSettings) -> Result<Box<dyn Processor>, BuildError>;
+    fn create(
+        &self,
+        config: &Self::Config,
+        settings: &CreateSettings,
+    ) -> Result<Box<dyn Processor>, BuildError>;
 }
 
 /// An exporter type. `sending_queue` and `retry_on_failure` are not part of `Config`: the
@@ -176,7 +186,11 @@ pub trait ExporterFactory: Send + Sync + 'static {
     /// Stability level.
     const STABILITY: Stability = Stability::Development;
     /// Creates the instance, shared by every pipeline that lists it.
-    fn create(&self, config: &Self::Config, settings: &CreateSettings) -> Result<Arc<dyn Exporter>, BuildError>;
+    fn create(
+        &self,
+        config: &Self::Config,
+        settings: &CreateSettings,
+    ) -> Result<Arc<dyn Exporter>, BuildError>;
 }
 
 /// An instance made by a factory.

@@ -27,7 +27,10 @@ pub enum IdError {
 impl ComponentId {
     /// Builds an id from its parts.
     pub fn new(ty: impl Into<String>, name: Option<String>) -> Self {
-        ComponentId { ty: ty.into(), name }
+        ComponentId {
+            ty: ty.into(),
+            name,
+        }
     }
 
     /// The component type (`otlp` in `otlp/2`).
@@ -42,7 +45,10 @@ impl ComponentId {
 
     /// The same id with another type (used when an alias is resolved).
     pub fn with_type(&self, ty: &str) -> ComponentId {
-        ComponentId { ty: ty.to_string(), name: self.name.clone() }
+        ComponentId {
+            ty: ty.to_string(),
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -58,7 +64,10 @@ impl FromStr for ComponentId {
         if ty.is_empty() {
             return Err(IdError::EmptyType(s.to_string()));
         }
-        if let Some(c) = ty.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+        if let Some(c) = ty
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+        {
             return Err(IdError::BadChar(s.to_string(), c));
         }
         match name {
@@ -93,8 +102,17 @@ mod tests {
 
     #[test]
     fn rejects_empty_parts_and_bad_characters() {
-        assert!(matches!("/x".parse::<ComponentId>(), Err(IdError::EmptyType(_))));
-        assert!(matches!("otlp/".parse::<ComponentId>(), Err(IdError::EmptyName(_))));
-        assert!(matches!("ot lp".parse::<ComponentId>(), Err(IdError::BadChar(_, ' '))));
+        assert!(matches!(
+            "/x".parse::<ComponentId>(),
+            Err(IdError::EmptyType(_))
+        ));
+        assert!(matches!(
+            "otlp/".parse::<ComponentId>(),
+            Err(IdError::EmptyName(_))
+        ));
+        assert!(matches!(
+            "ot lp".parse::<ComponentId>(),
+            Err(IdError::BadChar(_, ' '))
+        ));
     }
 }

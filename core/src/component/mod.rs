@@ -12,8 +12,8 @@ mod registry;
 pub use consumer::{Consumer, PushOutcome};
 pub use exporter::{Delivered, ExportError, Exporter};
 pub use factory::{
-    Built, BuildError, ComponentConfig, CreateSettings, DynFactory, ExporterFactory, FieldError, Kind,
-    ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
+    BuildError, Built, ComponentConfig, CreateSettings, DynFactory, ExporterFactory, FieldError,
+    Kind, ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
 };
 pub use id::{ComponentId, IdError};
 pub use processor::{ProcessError, Processor};

@@ -4,8 +4,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::factory::{
-    Built, BuildError, ComponentConfig, CreateSettings, DynFactory, ExporterFactory, FieldError, Kind,
-    ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
+    BuildError, Built, ComponentConfig, CreateSettings, DynFactory, ExporterFactory, FieldError,
+    Kind, ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
 };
 use crate::batch::Signal;
 
@@ -84,7 +84,9 @@ fn default_of<C: ComponentConfig>() -> serde_json::Value {
 
 /// Deserializes a component config, reporting the path of the first bad field, then runs
 /// `validate`.
-pub(crate) fn parse_config<C: ComponentConfig>(value: serde_json::Value) -> Result<ParsedConfig, Vec<FieldError>> {
+pub(crate) fn parse_config<C: ComponentConfig>(
+    value: serde_json::Value,
+) -> Result<ParsedConfig, Vec<FieldError>> {
     let value = match value {
         serde_json::Value::Null => serde_json::Value::Object(Default::default()),
         other => other,
@@ -101,12 +103,20 @@ pub(crate) fn parse_config<C: ComponentConfig>(value: serde_json::Value) -> Resu
             })
             .collect();
         let message = e.inner().to_string();
-        vec![FieldError { expected: expected_fields(&message), path, message }]
+        vec![FieldError {
+            expected: expected_fields(&message),
+            path,
+            message,
+        }]
     })?;
     config.validate().map_err(|problems| {
         problems
             .into_iter()
-            .map(|message| FieldError { path: Vec::new(), message, expected: Vec::new() })
+            .map(|message| FieldError {
+                path: Vec::new(),
+                message,
+                expected: Vec::new(),
+            })
             .collect::<Vec<_>>()
     })?;
     Ok(ParsedConfig(Arc::new(config)))
@@ -117,7 +127,11 @@ fn expected_fields(message: &str) -> Vec<String> {
     let Some(rest) = message.split_once("expected").map(|(_, rest)| rest) else {
         return Vec::new();
     };
-    rest.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    rest.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
 }
 
 fn typed_config<C: ComponentConfig>(config: &ParsedConfig) -> Result<&C, BuildError> {
@@ -154,15 +168,27 @@ macro_rules! erase {
             fn parse(&self, value: serde_json::Value) -> Result<ParsedConfig, Vec<FieldError>> {
                 parse_config::<F::Config>(value)
             }
-            fn build(&self, config: &ParsedConfig, settings: &CreateSettings) -> Result<Built, BuildError> {
-                Ok(Built::$variant(self.0.create(typed_config::<F::Config>(config)?, settings)?))
+            fn build(
+                &self,
+                config: &ParsedConfig,
+                settings: &CreateSettings,
+            ) -> Result<Built, BuildError> {
+                Ok(Built::$variant(
+                    self.0
+                        .create(typed_config::<F::Config>(config)?, settings)?,
+                ))
             }
         }
     };
 }
 
 erase!(ReceiverFactory, ReceiverMarker, Kind::Receiver, Receiver);
-erase!(ProcessorFactory, ProcessorMarker, Kind::Processor, Processor);
+erase!(
+    ProcessorFactory,
+    ProcessorMarker,
+    Kind::Processor,
+    Processor
+);
 erase!(ExporterFactory, ExporterMarker, Kind::Exporter, Exporter);
 
 #[cfg(test)]
@@ -171,7 +197,8 @@ mod tests {
 
     #[test]
     fn unknown_field_message_yields_expected_names() {
-        let names = expected_fields("unknown field `sned`, expected one of `send_batch_size`, `timeout`");
+        let names =
+            expected_fields("unknown field `sned`, expected one of `send_batch_size`, `timeout`");
         assert_eq!(names, vec!["send_batch_size", "timeout"]);
         assert!(expected_fields("invalid type: string").is_empty());
     }

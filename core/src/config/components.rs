@@ -31,7 +31,9 @@ pub(crate) fn load_section(
 ) -> Defined {
     let mut defined = Defined::new();
     let name = kind.section();
-    let Some(section) = section else { return defined };
+    let Some(section) = section else {
+        return defined;
+    };
     let entries = match &section.node.tree {
         Tree::Map(entries) => entries,
         _ if section.node.is_null() => return defined,
@@ -56,46 +58,82 @@ pub(crate) fn load_section(
         defined.insert(id.clone(), entry.key_loc.clone());
         let Some(factory) = registry.get(kind, id.ty()) else {
             let hint = suggest::hint(id.ty(), &registry.names(kind));
-            let problem = Problem::Unknown { what: format!("{kind} type"), name: id.ty().to_string(), hint };
+            let problem = Problem::Unknown {
+                what: format!("{kind} type"),
+                name: id.ty().to_string(),
+                hint,
+            };
             errors.push(ConfigError::new(&entry.key_loc, name, problem));
             continue;
         };
         let path = format!("{name}.{id}");
         // An empty body (`batch:`) is the default config, located at the key.
-        let body = if entry.node.is_null() { Node::empty_map(entry.key_loc.clone()) } else { entry.node.clone() };
-        let Tree::Map(body_entries) = &body.tree else {
-            let found = body.describe();
-            errors.push(ConfigError::invalid(&body.loc, path, format!("expected a mapping, found {found}")));
-            continue;
+        let mut body = if entry.node.is_null() {
+            Node::empty_map(entry.key_loc.clone())
+        } else {
+            entry.node.clone()
         };
+        if !matches!(body.tree, Tree::Map(_)) {
+            let found = body.describe();
+            errors.push(ConfigError::invalid(
+                &body.loc,
+                path,
+                format!("expected a mapping, found {found}"),
+            ));
+            continue;
+        }
+        // Problems with the body as a whole are reported at the component's key.
+        body.loc = entry.key_loc.clone();
+        let body_entries = body.entries().unwrap_or_default();
         let raw = body.to_json();
         let mut helper = None;
         let own = if kind == Kind::Exporter {
-            let (helper_entries, own): (Vec<&Entry>, Vec<&Entry>) =
-                body_entries.iter().partition(|e| HELPER_KEYS.contains(&e.key.as_str()));
+            let (helper_entries, own): (Vec<&Entry>, Vec<&Entry>) = body_entries
+                .iter()
+                .partition(|e| HELPER_KEYS.contains(&e.key.as_str()));
             // `sending_queue:` with no body means the defaults, as for a component.
-            let helper_entries: Vec<&Entry> = helper_entries.into_iter().filter(|e| !e.node.is_null()).collect();
+            let helper_entries: Vec<&Entry> = helper_entries
+                .into_iter()
+                .filter(|e| !e.node.is_null())
+                .collect();
             let helper_json = object(&helper_entries);
             match fields::deserialize::<ExporterHelperConfig>(helper_json, &body, &path) {
                 Ok(parsed) => {
                     let problems = parsed.validate();
-                    errors.extend(problems.iter().map(|p| fields::locate_message(&body, &path, p)));
+                    errors.extend(
+                        problems
+                            .iter()
+                            .map(|p| fields::locate_message(&body, &path, p)),
+                    );
                     helper = Some(parsed);
                 }
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(*e),
             }
             object(&own)
         } else {
             raw.clone()
         };
-        let extra: &[&str] = if kind == Kind::Exporter { &HELPER_KEYS } else { &[] };
+        let extra: &[&str] = if kind == Kind::Exporter {
+            &HELPER_KEYS
+        } else {
+            &[]
+        };
         match factory.parse(own) {
             Ok(parsed) => {
-                let entry = ComponentEntry { factory: factory.clone(), config: parsed, raw, helper };
+                let entry = ComponentEntry {
+                    factory: factory.clone(),
+                    config: parsed,
+                    raw,
+                    helper,
+                };
                 config.section_mut(kind).insert(id, entry);
             }
             Err(problems) => {
-                errors.extend(problems.iter().map(|p| fields::locate(&body, &path, p, extra)));
+                errors.extend(
+                    problems
+                        .iter()
+                        .map(|p| fields::locate(&body, &path, p, extra)),
+                );
             }
         }
     }
@@ -103,5 +141,10 @@ pub(crate) fn load_section(
 }
 
 fn object(entries: &[&Entry]) -> Value {
-    Value::Object(entries.iter().map(|e| (e.key.clone(), e.node.to_json())).collect())
+    Value::Object(
+        entries
+            .iter()
+            .map(|e| (e.key.clone(), e.node.to_json()))
+            .collect(),
+    )
 }

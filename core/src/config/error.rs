@@ -21,7 +21,12 @@ pub struct Location {
 
 impl Location {
     pub(crate) fn new(source: Arc<str>, order: usize, line: usize, column: usize) -> Self {
-        Location { source, line, column, order }
+        Location {
+            source,
+            line,
+            column,
+            order,
+        }
     }
 
     fn sort_key(&self) -> (usize, usize, usize) {
@@ -133,10 +138,18 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn new(location: &Location, path: impl Into<String>, problem: Problem) -> Self {
-        ConfigError { location: Some(location.clone()), path: path.into(), problem }
+        ConfigError {
+            location: Some(location.clone()),
+            path: path.into(),
+            problem,
+        }
     }
 
-    pub(crate) fn invalid(location: &Location, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(
+        location: &Location,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self::new(location, path, Problem::Invalid(message.into()))
     }
 }

@@ -51,7 +51,9 @@ pub(crate) fn expand(node: &mut Node, path: &str, env: Env<'_>, report: &mut Rep
             let parts = match split(text) {
                 Ok(parts) => parts,
                 Err(message) => {
-                    report.errors.push(ConfigError::invalid(&node.loc, path, message));
+                    report
+                        .errors
+                        .push(ConfigError::invalid(&node.loc, path, message));
                     return false;
                 }
             };
@@ -90,19 +92,32 @@ pub(crate) fn expand(node: &mut Node, path: &str, env: Env<'_>, report: &mut Rep
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// A variable's value read as YAML, placed where the reference was. A value YAML would read
 /// differently from its text (a `#` starting a comment, a syntax error) stays the literal text.
 fn retype(value: &str, loc: &Location) -> Node {
-    let literal = Node { tree: Tree::Scalar { text: value.to_string(), style: Style::Text }, loc: loc.clone() };
+    let literal = Node {
+        tree: Tree::Scalar {
+            text: value.to_string(),
+            style: Style::Text,
+        },
+        loc: loc.clone(),
+    };
     let Ok(mut parsed) = source::parse(loc.source.clone(), loc.order, value) else {
         return literal;
     };
     parsed.relocate(loc);
     match &parsed.tree {
-        Tree::Scalar { text, style: Style::Plain } if text != value.trim() => literal,
+        Tree::Scalar {
+            text,
+            style: Style::Plain,
+        } if text != value.trim() => literal,
         Tree::Map(entries) if entries.is_empty() && !value.trim().starts_with('{') => {
             // `parse` reads an empty document as an empty mapping; an empty value is null.
             Node::null(loc.clone())
@@ -135,7 +150,8 @@ fn split(text: &str) -> Result<Vec<Part>, String> {
             literal.push('$');
             rest = tail;
         } else if let Some(body_on) = after.strip_prefix('{') {
-            let close = matching_brace(body_on).ok_or_else(|| format!("`${{` without a closing `}}` in `{text}`"))?;
+            let close = matching_brace(body_on)
+                .ok_or_else(|| format!("`${{` without a closing `}}` in `{text}`"))?;
             let reference = parse_reference(&body_on[..close])?;
             if !literal.is_empty() {
                 parts.push(Part::Text(std::mem::take(&mut literal)));
@@ -188,16 +204,22 @@ fn parse_reference(body: &str) -> Result<Reference, String> {
             "`${{{body}}}`: `{name}` is not an environment variable name (letters, digits and `_`, not starting with a digit)"
         ));
     }
-    Ok(Reference { name: name.to_string(), default })
+    Ok(Reference {
+        name: name.to_string(),
+        default,
+    })
 }
 
 fn is_scheme(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
 }
 
 fn is_var_name(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -208,7 +230,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn expand_yaml(yaml: &str, vars: &[(&str, &str)]) -> (serde_json::Value, Report) {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let env = move |name: &str| vars.get(name).cloned();
         let mut node = source::parse("t.yaml".into(), 0, yaml).unwrap();
         let mut report = Report::default();
@@ -220,21 +245,35 @@ mod tests {
     fn whole_reference_is_retyped_as_yaml() {
         let (v, r) = expand_yaml(
             "port: ${env:PORT}\non: ${ON}\nlist: ${env:LIST}\nname: ${env:NUM}\nq: \"${env:PORT}\"",
-            &[("PORT", "4317"), ("ON", "true"), ("LIST", "[a, b]"), ("NUM", "007x")],
+            &[
+                ("PORT", "4317"),
+                ("ON", "true"),
+                ("LIST", "[a, b]"),
+                ("NUM", "007x"),
+            ],
         );
-        assert_eq!(v, json!({"port": 4317, "on": true, "list": ["a", "b"], "name": "007x", "q": "4317"}));
+        assert_eq!(
+            v,
+            json!({"port": 4317, "on": true, "list": ["a", "b"], "name": "007x", "q": "4317"})
+        );
         assert!(r.errors.is_empty() && r.warnings.is_empty());
     }
 
     #[test]
     fn references_inside_text_are_substituted_as_text() {
-        let (v, _) = expand_yaml("endpoint: \"${env:HOST}:4317\"\nx: a${B}c", &[("HOST", "h"), ("B", "1")]);
+        let (v, _) = expand_yaml(
+            "endpoint: \"${env:HOST}:4317\"\nx: a${B}c",
+            &[("HOST", "h"), ("B", "1")],
+        );
         assert_eq!(v, json!({"endpoint": "h:4317", "x": "a1c"}));
     }
 
     #[test]
     fn defaults_apply_only_when_unset() {
-        let (v, r) = expand_yaml("a: ${env:UNSET:-9}\nb: ${env:EMPTY:-9}\nc: x${UNSET:-{y}}", &[("EMPTY", "")]);
+        let (v, r) = expand_yaml(
+            "a: ${env:UNSET:-9}\nb: ${env:EMPTY:-9}\nc: x${UNSET:-{y}}",
+            &[("EMPTY", "")],
+        );
         assert_eq!(v, json!({"a": 9, "c": "x{y}"}));
         assert!(r.warnings.is_empty());
     }
@@ -243,13 +282,22 @@ mod tests {
     fn missing_variable_is_empty_with_a_warning() {
         let (v, r) = expand_yaml("a:\n  b: ${env:NOPE}\n  c:\n    - ${env:NOPE}\n  d:", &[]);
         assert_eq!(v, json!({"a": {"c": [null], "d": null}}));
-        assert_eq!(r.warnings[0], "t.yaml:2:6: a.b: environment variable `NOPE` is not set; using an empty value");
+        assert_eq!(
+            r.warnings[0],
+            "t.yaml:2:6: a.b: environment variable `NOPE` is not set; using an empty value"
+        );
     }
 
     #[test]
     fn dollar_escapes_and_bare_dollars_are_kept() {
-        let (v, _) = expand_yaml("a: $$HOME\nb: $${env:X}\nc: $X and $\nd: cost $$5", &[("X", "no")]);
-        assert_eq!(v, json!({"a": "$HOME", "b": "${env:X}", "c": "$X and $", "d": "cost $5"}));
+        let (v, _) = expand_yaml(
+            "a: $$HOME\nb: $${env:X}\nc: $X and $\nd: cost $$5",
+            &[("X", "no")],
+        );
+        assert_eq!(
+            v,
+            json!({"a": "$HOME", "b": "${env:X}", "c": "$X and $", "d": "cost $5"})
+        );
     }
 
     #[test]
@@ -263,8 +311,16 @@ mod tests {
         let (_, r) = expand_yaml("a: ${env:X\nb: ${file:/tmp/x}\nc: ${1BAD}", &[]);
         let msgs: Vec<String> = r.errors.iter().map(ToString::to_string).collect();
         assert_eq!(msgs.len(), 3, "{msgs:?}");
-        assert!(msgs[0].starts_with("t.yaml:1:4: a: `${` without a closing `}`"), "{}", msgs[0]);
+        assert!(
+            msgs[0].starts_with("t.yaml:1:4: a: `${` without a closing `}`"),
+            "{}",
+            msgs[0]
+        );
         assert!(msgs[1].contains("uses the `file` provider"), "{}", msgs[1]);
-        assert!(msgs[2].contains("`1BAD` is not an environment variable name"), "{}", msgs[2]);
+        assert!(
+            msgs[2].contains("`1BAD` is not an environment variable name"),
+            "{}",
+            msgs[2]
+        );
     }
 }

@@ -11,10 +11,17 @@ use crate::component::FieldError;
 
 /// Positions one factory-reported problem. `base` is the dotted path of `body` (`processors.batch`);
 /// `extra_names` are valid keys the factory does not know about (an exporter's `sending_queue`).
-pub(crate) fn locate(body: &Node, base: &str, error: &FieldError, extra_names: &[&str]) -> ConfigError {
+pub(crate) fn locate(
+    body: &Node,
+    base: &str,
+    error: &FieldError,
+    extra_names: &[&str],
+) -> ConfigError {
     let message = &error.message;
     for what in ["field", "variant"] {
-        let Some(name) = quoted_after(message, &format!("unknown {what} `")) else { continue };
+        let Some(name) = quoted_after(message, &format!("unknown {what} `")) else {
+            continue;
+        };
         // serde_path_to_error puts the unknown key at the end of the path; the error belongs to
         // the mapping that holds it, at the key's position.
         let parent = match error.path.split_last() {
@@ -32,15 +39,22 @@ pub(crate) fn locate(body: &Node, base: &str, error: &FieldError, extra_names: &
         } else {
             (body.locate_value(&error.path), join(base, &error.path))
         };
-        let problem = Problem::Unknown { what: what.to_string(), name: name.clone(), hint: suggest::hint(&name, &candidates) };
+        let problem = Problem::Unknown {
+            what: what.to_string(),
+            name: name.clone(),
+            hint: suggest::hint(&name, &candidates),
+        };
         return ConfigError::new(&loc, context, problem);
     }
-    let loc = if error.path.is_empty() {
-        body.loc.clone()
-    } else {
-        body.locate_value(&error.path)
-    };
-    ConfigError::new(&loc, join(base, &error.path), Problem::Invalid(message.clone()))
+    if error.path.is_empty() {
+        return locate_message(body, base, message);
+    }
+    let loc = body.locate_value(&error.path);
+    ConfigError::new(
+        &loc,
+        join(base, &error.path),
+        Problem::Invalid(message.clone()),
+    )
 }
 
 /// The text between `prefix` and the next backtick.
@@ -62,7 +76,11 @@ fn join(base: &str, path: &[String]) -> String {
 
 /// Deserializes `value` (the JSON form of `body`), reporting a failure the way factories do, so
 /// sections Weir itself owns (`service.telemetry`, `sending_queue`) get the same messages.
-pub(crate) fn deserialize<T: DeserializeOwned>(value: serde_json::Value, body: &Node, base: &str) -> Result<T, ConfigError> {
+pub(crate) fn deserialize<T: DeserializeOwned>(
+    value: serde_json::Value,
+    body: &Node,
+    base: &str,
+) -> Result<T, Box<ConfigError>> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e
             .path()
@@ -75,15 +93,24 @@ pub(crate) fn deserialize<T: DeserializeOwned>(value: serde_json::Value, body: &
             })
             .collect();
         let message = e.inner().to_string();
-        let error = FieldError { expected: expected_names(&message), path, message };
-        locate(body, base, &error, &[])
+        let error = FieldError {
+            expected: expected_names(&message),
+            path,
+            message,
+        };
+        Box::new(locate(body, base, &error, &[]))
     })
 }
 
 /// The names serde lists after "expected" in an unknown-field or unknown-variant message.
 fn expected_names(message: &str) -> Vec<String> {
     match message.split_once(", expected") {
-        Some((_, rest)) => rest.split('`').skip(1).step_by(2).map(str::to_string).collect(),
+        Some((_, rest)) => rest
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect(),
         None => Vec::new(),
     }
 }

@@ -21,21 +21,32 @@ fn blessing() -> bool {
 }
 
 fn run_case(dir: &Path, name: &str, text: &str) -> String {
-    let mut sources = vec![Source::Yaml { name: name.to_string(), text: text.to_string() }];
+    let mut sources = vec![Source::Yaml {
+        name: name.to_string(),
+        text: text.to_string(),
+    }];
     let mut sets = Vec::new();
     for line in text.lines().take_while(|l| l.starts_with('#')) {
         if let Some(set) = line.strip_prefix("# set: ") {
             sets.push(set.to_string());
         } else if let Some(file) = line.strip_prefix("# merge: ") {
             let path = dir.join("merge").join(file);
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            sources.push(Source::Yaml { name: format!("merge/{file}"), text });
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            sources.push(Source::Yaml {
+                name: format!("merge/{file}"),
+                text,
+            });
         }
     }
     let env = testkit::env();
     match super::load_with_env(&sources, &sets, &testkit::registry(), &env) {
         Ok(loaded) => summary(&loaded),
-        Err(errors) => errors.errors.iter().map(|e| format!("error: {e}\n")).collect(),
+        Err(errors) => errors
+            .errors
+            .iter()
+            .map(|e| format!("error: {e}\n"))
+            .collect(),
     }
 }
 
@@ -46,24 +57,41 @@ fn summary(loaded: &Loaded) -> String {
         let _ = writeln!(out, "warning: {warning}");
     }
     let config = &loaded.config;
-    for (section, components) in
-        [("receivers", &config.receivers), ("processors", &config.processors), ("exporters", &config.exporters)]
-    {
+    for (section, components) in [
+        ("receivers", &config.receivers),
+        ("processors", &config.processors),
+        ("exporters", &config.exporters),
+    ] {
         for (id, entry) in components {
-            let _ = writeln!(out, "{section}.{id} ({}): {}", entry.factory.type_name(), entry.raw);
+            let _ = writeln!(
+                out,
+                "{section}.{id} ({}): {}",
+                entry.factory.type_name(),
+                entry.raw
+            );
             if let Some(helper) = &entry.helper {
                 let q = &helper.sending_queue;
                 let r = &helper.retry_on_failure;
                 let _ = writeln!(
                     out,
                     "  queue enabled={} consumers={} size={}; retry enabled={} initial={:?} max_elapsed={:?}",
-                    q.enabled, q.num_consumers, q.queue_size, r.enabled, r.initial_interval, r.max_elapsed_time
+                    q.enabled,
+                    q.num_consumers,
+                    q.queue_size,
+                    r.enabled,
+                    r.initial_interval,
+                    r.max_elapsed_time
                 );
             }
         }
     }
     for (id, p) in &config.service.pipelines {
-        let list = |ids: &[crate::component::ComponentId]| ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let list = |ids: &[crate::component::ComponentId]| {
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let _ = writeln!(
             out,
             "pipeline {id}: receivers [{}] processors [{}] exporters [{}]",
@@ -95,7 +123,12 @@ fn check(path: &Path, actual: &str) -> Option<String> {
         return None;
     }
     let expected = std::fs::read_to_string(path).unwrap_or_default();
-    (expected != actual).then(|| format!("--- {}\nexpected:\n{expected}\nactual:\n{actual}", path.display()))
+    (expected != actual).then(|| {
+        format!(
+            "--- {}\nexpected:\n{expected}\nactual:\n{actual}",
+            path.display()
+        )
+    })
 }
 
 #[test]
@@ -107,15 +140,28 @@ fn every_testdata_case_matches_its_expected_output() {
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     cases.sort();
-    assert!(cases.len() >= 20, "expected the full set of golden cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 20,
+        "expected the full set of golden cases, found {}",
+        cases.len()
+    );
     let mut mismatches = Vec::new();
     for case in &cases {
-        let name = case.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = case
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         let text = std::fs::read_to_string(case).expect("readable case");
         let actual = run_case(&dir, &name, &text);
         mismatches.extend(check(&case.with_extension("expected"), &actual));
     }
-    assert!(mismatches.is_empty(), "{} golden mismatches (WEIR_BLESS=1 to accept):\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} golden mismatches (WEIR_BLESS=1 to accept):\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }
 
 #[test]

@@ -22,7 +22,12 @@ pub(crate) fn merge(base: &mut Node, overlay: Node) {
                 }
             }
         }
-        (_, tree) => *base = Node { tree, loc: overlay.loc },
+        (_, tree) => {
+            *base = Node {
+                tree,
+                loc: overlay.loc,
+            }
+        }
     }
 }
 
@@ -35,15 +40,27 @@ pub(crate) fn merge(base: &mut Node, overlay: Node) {
 /// `otlp/a.b`. A key that exists nowhere yet is taken one segment at a time; spell such a key
 /// with `::` when it contains a dot. `/` is never a separator: `processors.batch/2.timeout` works.
 /// Missing mappings on the way are created; an empty value (`batch:`) becomes a mapping.
-pub(crate) fn apply_set(root: &mut Node, arg: &str, order: usize) -> Result<(), ConfigError> {
+pub(crate) fn apply_set(root: &mut Node, arg: &str, order: usize) -> Result<(), Box<ConfigError>> {
     let name: Arc<str> = format!("--set {arg}").into();
     let loc = Location::new(name.clone(), order, 0, 0);
     let Some((key, value)) = arg.split_once('=') else {
-        return Err(ConfigError::invalid(&loc, "", "expected `key=value`"));
+        return Err(Box::new(ConfigError::invalid(
+            &loc,
+            "",
+            "expected `key=value`",
+        )));
     };
-    let segments: Vec<&str> = if key.contains("::") { key.split("::").collect() } else { key.split('.').collect() };
+    let segments: Vec<&str> = if key.contains("::") {
+        key.split("::").collect()
+    } else {
+        key.split('.').collect()
+    };
     if segments.iter().any(|s| s.trim().is_empty()) {
-        return Err(ConfigError::invalid(&loc, "", format!("`{key}` has an empty key")));
+        return Err(Box::new(ConfigError::invalid(
+            &loc,
+            "",
+            format!("`{key}` has an empty key"),
+        )));
     }
     let split_on_dots = !key.contains("::");
     // `--set a=` means an empty value, not the empty mapping an empty document parses to.
@@ -51,9 +68,12 @@ pub(crate) fn apply_set(root: &mut Node, arg: &str, order: usize) -> Result<(), 
         Node::null(loc.clone())
     } else {
         source::parse(name, order, value).map_err(|errors| {
-            let mut e = errors.into_iter().next().unwrap_or_else(|| ConfigError::invalid(&loc, "", "invalid YAML"));
+            let mut e = errors
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| ConfigError::invalid(&loc, "", "invalid YAML"));
             e.location = Some(loc.clone());
-            e
+            Box::new(e)
         })?
     };
     value.relocate(&loc);
@@ -67,10 +87,17 @@ pub(crate) fn apply_set(root: &mut Node, arg: &str, order: usize) -> Result<(), 
         }
         let found = node.describe();
         let Tree::Map(entries) = &mut node.tree else {
-            return Err(ConfigError::invalid(&loc, path, format!("cannot set a key inside {found}")));
+            return Err(Box::new(ConfigError::invalid(
+                &loc,
+                path,
+                format!("cannot set a key inside {found}"),
+            )));
         };
         let take = if split_on_dots {
-            (1..=rest.len()).rev().find(|n| entries.iter().any(|e| e.key == rest[..*n].join("."))).unwrap_or(1)
+            (1..=rest.len())
+                .rev()
+                .find(|n| entries.iter().any(|e| e.key == rest[..*n].join(".")))
+                .unwrap_or(1)
         } else {
             1
         };
@@ -83,7 +110,11 @@ pub(crate) fn apply_set(root: &mut Node, arg: &str, order: usize) -> Result<(), 
         let index = match entries.iter().position(|e| e.key == key) {
             Some(i) => i,
             None => {
-                entries.push(Entry { key, key_loc: loc.clone(), node: Node::null(loc.clone()) });
+                entries.push(Entry {
+                    key,
+                    key_loc: loc.clone(),
+                    node: Node::null(loc.clone()),
+                });
                 entries.len() - 1
             }
         };
@@ -110,7 +141,10 @@ mod tests {
     fn mappings_merge_and_everything_else_is_replaced() {
         let mut base = tree("a: {x: 1, y: [1, 2]}\nb: keep\nc: {z: 1}", 0);
         merge(&mut base, tree("a: {y: [3], w: 2}\nc:\nd: new", 1));
-        assert_eq!(base.to_json(), json!({"a": {"x": 1, "y": [3], "w": 2}, "b": "keep", "c": null, "d": "new"}));
+        assert_eq!(
+            base.to_json(),
+            json!({"a": {"x": 1, "y": [3], "w": 2}, "b": "keep", "c": null, "d": "new"})
+        );
         let (loc, _) = base.locate(&["a".into(), "y".into()]);
         assert_eq!(loc.to_string(), "f1.yaml:1:5");
     }
@@ -145,11 +179,19 @@ mod tests {
     fn bad_sets_are_errors_naming_the_argument() {
         let mut root = tree("a: 1", 0);
         let e = apply_set(&mut root, "a.b=2", 1).unwrap_err();
-        assert_eq!(e.to_string(), "--set a.b=2: a: cannot set a key inside a scalar");
+        assert_eq!(
+            e.to_string(),
+            "--set a.b=2: a: cannot set a key inside a scalar"
+        );
         let e = apply_set(&mut root, "novalue", 1).unwrap_err();
         assert_eq!(e.to_string(), "--set novalue: expected `key=value`");
         let e = apply_set(&mut root, "a..b=1", 1).unwrap_err();
         assert_eq!(e.to_string(), "--set a..b=1: `a..b` has an empty key");
-        assert!(apply_set(&mut root, "a=[1", 1).unwrap_err().to_string().starts_with("--set a=[1: invalid YAML"));
+        assert!(
+            apply_set(&mut root, "a=[1", 1)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--set a=[1: invalid YAML")
+        );
     }
 }

@@ -34,7 +34,8 @@ use std::path::PathBuf;
 
 pub use error::{ConfigError, ConfigErrors, Hint, Location, Problem};
 pub use model::{
-    ComponentEntry, Config, Loaded, Pipeline, PipelineId, Service, Telemetry, TelemetryLogs, TelemetryMetrics,
+    ComponentEntry, Config, Loaded, Pipeline, PipelineId, Service, Telemetry, TelemetryLogs,
+    TelemetryMetrics,
 };
 pub use schema::schema;
 pub use source::Source;
@@ -44,9 +45,23 @@ use expand::Env;
 use tree::{Node, Tree};
 
 /// The top-level keys of a config file.
-const SECTIONS: [&str; 7] = ["receivers", "processors", "exporters", "connectors", "extensions", "service", "plugins"];
+const SECTIONS: [&str; 7] = [
+    "receivers",
+    "processors",
+    "exporters",
+    "connectors",
+    "extensions",
+    "service",
+    "plugins",
+];
 
-const KINDS: [Kind; 5] = [Kind::Receiver, Kind::Processor, Kind::Exporter, Kind::Connector, Kind::Extension];
+const KINDS: [Kind; 5] = [
+    Kind::Receiver,
+    Kind::Processor,
+    Kind::Exporter,
+    Kind::Connector,
+    Kind::Extension,
+];
 
 /// Loads `sources` (deep-merged in order: mappings key by key, lists and scalars replaced, last
 /// wins), applies each `--set key=value`, expands environment variables, and validates the
@@ -58,7 +73,11 @@ const KINDS: [Kind; 5] = [Kind::Receiver, Kind::Processor, Kind::Exporter, Kind:
 /// level the longest run of segments naming an existing key is taken as one key, so
 /// `exporters.otlp/a.b.endpoint` finds an exporter called `otlp/a.b`. `/` is never a separator.
 /// A new key containing a dot needs `::`.
-pub fn load(sources: &[Source], sets: &[String], registry: &Registry) -> Result<Loaded, ConfigErrors> {
+pub fn load(
+    sources: &[Source],
+    sets: &[String],
+    registry: &Registry,
+) -> Result<Loaded, ConfigErrors> {
     load_with_env(sources, sets, registry, &|name| std::env::var(name).ok())
 }
 
@@ -75,7 +94,11 @@ pub(crate) fn load_with_env(
         match source.read(order) {
             Ok(node) if !matches!(node.tree, Tree::Map(_)) => {
                 let found = node.describe();
-                errors.push(ConfigError::invalid(&node.loc, "", format!("the top level must be a mapping, found {found}")));
+                errors.push(ConfigError::invalid(
+                    &node.loc,
+                    "",
+                    format!("the top level must be a mapping, found {found}"),
+                ));
             }
             Ok(node) => match &mut root {
                 None => root = Some(node),
@@ -86,13 +109,17 @@ pub(crate) fn load_with_env(
     }
     let Some(mut root) = root else {
         if errors.is_empty() {
-            errors.push(ConfigError { location: None, path: String::new(), problem: Problem::Invalid("no config given".into()) });
+            errors.push(ConfigError {
+                location: None,
+                path: String::new(),
+                problem: Problem::Invalid("no config given".into()),
+            });
         }
         return Err(ConfigErrors::sorted(errors));
     };
     for (i, set) in sets.iter().enumerate() {
         if let Err(e) = merge::apply_set(&mut root, set, sources.len() + i) {
-            errors.push(e);
+            errors.push(*e);
         }
     }
     // Sections read from a tree that is missing a file or a `--set` would report problems
@@ -107,32 +134,67 @@ pub(crate) fn load_with_env(
     let mut warnings = report.warnings;
 
     let entries = root.entries().unwrap_or_default();
-    for entry in entries.iter().filter(|e| !SECTIONS.contains(&e.key.as_str())) {
+    for entry in entries
+        .iter()
+        .filter(|e| !SECTIONS.contains(&e.key.as_str()))
+    {
         let valid: Vec<String> = SECTIONS.iter().map(|s| s.to_string()).collect();
         let hint = suggest::hint(&entry.key, &valid);
-        errors.push(ConfigError::new(&entry.key_loc, "", Problem::Unknown { what: "top-level key".into(), name: entry.key.clone(), hint }));
+        errors.push(ConfigError::new(
+            &entry.key_loc,
+            "",
+            Problem::Unknown {
+                what: "top-level key".into(),
+                name: entry.key.clone(),
+                hint,
+            },
+        ));
     }
 
     let mut config = Config::default();
     let mut defined = BTreeMap::new();
     for kind in KINDS {
         let section = root.get(kind.section());
-        defined.insert(kind, components::load_section(kind, section, registry, &mut config, &mut errors));
+        defined.insert(
+            kind,
+            components::load_section(kind, section, registry, &mut config, &mut errors),
+        );
     }
     let (service, refs) = service::load(root.get("service"), &mut errors);
     config.service = service;
     config.plugins = plugins(root.get("plugins").map(|e| &e.node), env, &mut errors);
-    validate::check(&config, &defined, &refs, &root.loc, &mut errors, &mut warnings);
+    validate::check(
+        &config,
+        &defined,
+        &refs,
+        &root.loc,
+        &mut errors,
+        &mut warnings,
+    );
 
-    if errors.is_empty() { Ok(Loaded { config, warnings }) } else { Err(ConfigErrors::sorted(errors)) }
+    if errors.is_empty() {
+        Ok(Loaded { config, warnings })
+    } else {
+        Err(ConfigErrors::sorted(errors))
+    }
 }
 
 /// `plugins:`: a list of paths, `~/` meaning the home directory.
-fn plugins(node: Option<&Node>, env: Env<'_>, errors: &mut Vec<error::ConfigError>) -> Vec<PathBuf> {
-    let Some(node) = node.filter(|n| !n.is_null()) else { return Vec::new() };
+fn plugins(
+    node: Option<&Node>,
+    env: Env<'_>,
+    errors: &mut Vec<error::ConfigError>,
+) -> Vec<PathBuf> {
+    let Some(node) = node.filter(|n| !n.is_null()) else {
+        return Vec::new();
+    };
     let Tree::Seq(items) = &node.tree else {
         let found = node.describe();
-        errors.push(ConfigError::invalid(&node.loc, "plugins", format!("expected a list of library paths, found {found}")));
+        errors.push(ConfigError::invalid(
+            &node.loc,
+            "plugins",
+            format!("expected a list of library paths, found {found}"),
+        ));
         return Vec::new();
     };
     let home = env("HOME");
@@ -140,11 +202,17 @@ fn plugins(node: Option<&Node>, env: Env<'_>, errors: &mut Vec<error::ConfigErro
     for item in items {
         let Some(text) = item.as_text() else {
             let found = item.describe();
-            errors.push(ConfigError::invalid(&item.loc, "plugins", format!("expected a library path, found {found}")));
+            errors.push(ConfigError::invalid(
+                &item.loc,
+                "plugins",
+                format!("expected a library path, found {found}"),
+            ));
             continue;
         };
         let path = match (text.strip_prefix('~'), &home) {
-            (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => format!("{home}{rest}"),
+            (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+                format!("{home}{rest}")
+            }
             _ => text.to_string(),
         };
         out.push(PathBuf::from(path));

@@ -144,7 +144,9 @@ pub struct TelemetryLogs {
 
 impl Default for TelemetryLogs {
     fn default() -> Self {
-        TelemetryLogs { level: "info".to_string() }
+        TelemetryLogs {
+            level: "info".to_string(),
+        }
     }
 }
 
@@ -160,6 +162,9 @@ pub struct TelemetryMetrics {
 
 impl Default for TelemetryMetrics {
     fn default() -> Self {
-        TelemetryMetrics { level: "normal".to_string(), address: None }
+        TelemetryMetrics {
+            level: "normal".to_string(),
+            address: None,
+        }
     }
 }

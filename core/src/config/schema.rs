@@ -9,7 +9,13 @@ use super::telemetry::TelemetryConfig;
 use crate::component::{Kind, Registry};
 use crate::exporter::ExporterHelperConfig;
 
-const KINDS: [Kind; 5] = [Kind::Receiver, Kind::Processor, Kind::Exporter, Kind::Connector, Kind::Extension];
+const KINDS: [Kind; 5] = [
+    Kind::Receiver,
+    Kind::Processor,
+    Kind::Exporter,
+    Kind::Connector,
+    Kind::Extension,
+];
 
 /// The schema of a config file for the components in `registry`.
 pub fn schema(registry: &Registry) -> Value {
@@ -17,12 +23,23 @@ pub fn schema(registry: &Registry) -> Value {
     let generator = || schemars::generate::SchemaSettings::draft2020_12().into_generator();
 
     // Every exporter accepts these; its own schema gets them as properties referring here.
-    embed(&mut defs, "exporterhelper", generator().into_root_schema_for::<ExporterHelperConfig>().to_value());
+    embed(
+        &mut defs,
+        "exporterhelper",
+        generator()
+            .into_root_schema_for::<ExporterHelperConfig>()
+            .to_value(),
+    );
     let helper_props: Vec<(String, Value)> = defs
         .get("exporterhelper")
         .and_then(|h| h.get("properties"))
         .and_then(Value::as_object)
-        .map(|p| HELPER_KEYS.iter().filter_map(|k| p.get(*k).map(|v| (k.to_string(), v.clone()))).collect())
+        .map(|p| {
+            HELPER_KEYS
+                .iter()
+                .filter_map(|k| p.get(*k).map(|v| (k.to_string(), v.clone())))
+                .collect()
+        })
         .unwrap_or_default();
 
     let mut properties = Map::new();
@@ -33,14 +50,19 @@ pub fn schema(registry: &Registry) -> Value {
             let reference = embed(&mut defs, &prefix, factory.schema().to_value());
             // Added after embedding, whose `$ref` rewriting would otherwise prefix them twice.
             if kind == Kind::Exporter
-                && let Some(props) = defs.get_mut(&prefix).and_then(|r| r.get_mut("properties")).and_then(Value::as_object_mut)
+                && let Some(props) = defs
+                    .get_mut(&prefix)
+                    .and_then(|r| r.get_mut("properties"))
+                    .and_then(Value::as_object_mut)
             {
                 for (key, value) in &helper_props {
                     props.insert(key.clone(), value.clone());
                 }
             }
-            let names: Vec<String> =
-                std::iter::once(factory.type_name()).chain(factory.aliases().iter().copied()).map(escape).collect();
+            let names: Vec<String> = std::iter::once(factory.type_name())
+                .chain(factory.aliases().iter().copied())
+                .map(escape)
+                .collect();
             let pattern = format!("^({})(/.+)?$", names.join("|"));
             patterns.insert(pattern, json!({ "anyOf": [{ "type": "null" }, reference] }));
         }
@@ -55,7 +77,13 @@ pub fn schema(registry: &Registry) -> Value {
         );
     }
 
-    let telemetry = embed(&mut defs, "telemetry", generator().into_root_schema_for::<TelemetryConfig>().to_value());
+    let telemetry = embed(
+        &mut defs,
+        "telemetry",
+        generator()
+            .into_root_schema_for::<TelemetryConfig>()
+            .to_value(),
+    );
     let id_list = json!({
         "type": ["array", "null"],
         "items": { "type": "string", "pattern": "^[A-Za-z0-9_]+(/.+)?$" },
@@ -163,7 +191,9 @@ fn rewrite_refs(value: &mut Value, prefix: &str) {
                 if key == "$ref"
                     && let Value::String(target) = child
                 {
-                    let rest = target.strip_prefix("#/$defs/").or_else(|| target.strip_prefix("#/definitions/"));
+                    let rest = target
+                        .strip_prefix("#/$defs/")
+                        .or_else(|| target.strip_prefix("#/definitions/"));
                     *target = match rest {
                         Some(name) => format!("#/$defs/{prefix}.{name}"),
                         None if target == "#" => format!("#/$defs/{prefix}"),

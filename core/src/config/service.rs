@@ -36,19 +36,32 @@ pub(crate) struct ServiceRefs {
 }
 
 const SERVICE_KEYS: [&str; 3] = ["extensions", "pipelines", "telemetry"];
-const PIPELINE_KEYS: [(&str, Kind); 3] =
-    [("receivers", Kind::Receiver), ("processors", Kind::Processor), ("exporters", Kind::Exporter)];
+const PIPELINE_KEYS: [(&str, Kind); 3] = [
+    ("receivers", Kind::Receiver),
+    ("processors", Kind::Processor),
+    ("exporters", Kind::Exporter),
+];
 
 /// Reads `service:`; problems go to `errors`, and what could be read is returned.
-pub(crate) fn load(section: Option<&Entry>, errors: &mut Vec<ConfigError>) -> (Service, ServiceRefs) {
+pub(crate) fn load(
+    section: Option<&Entry>,
+    errors: &mut Vec<ConfigError>,
+) -> (Service, ServiceRefs) {
     let mut service = Service::default();
-    let mut refs = ServiceRefs { loc: section.map(|s| s.key_loc.clone()), ..Default::default() };
+    let mut refs = ServiceRefs {
+        loc: section.map(|s| s.key_loc.clone()),
+        ..Default::default()
+    };
     let Some(section) = section.filter(|s| !s.node.is_null()) else {
         return (service, refs);
     };
     let Some(entries) = section.node.entries() else {
         let found = section.node.describe();
-        errors.push(ConfigError::invalid(&section.node.loc, "service", format!("expected a mapping, found {found}")));
+        errors.push(ConfigError::invalid(
+            &section.node.loc,
+            "service",
+            format!("expected a mapping, found {found}"),
+        ));
         return (service, refs);
     };
     for entry in entries {
@@ -64,7 +77,7 @@ pub(crate) fn load(section: Option<&Entry>, errors: &mut Vec<ConfigError>) -> (S
             }
             "telemetry" => match telemetry::load(Some(&entry.node)) {
                 Ok(t) => service.telemetry = t,
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(*e),
             },
             other => errors.push(unknown_key(entry, "service", other, &SERVICE_KEYS)),
         }
@@ -74,11 +87,18 @@ pub(crate) fn load(section: Option<&Entry>, errors: &mut Vec<ConfigError>) -> (S
 
 fn unknown_key(entry: &Entry, path: &str, name: &str, valid: &[&str]) -> ConfigError {
     let valid: Vec<String> = valid.iter().map(|s| s.to_string()).collect();
-    let problem = Problem::Unknown { what: "field".into(), name: name.into(), hint: suggest::hint(name, &valid) };
+    let problem = Problem::Unknown {
+        what: "field".into(),
+        name: name.into(),
+        hint: suggest::hint(name, &valid),
+    };
     ConfigError::new(&entry.key_loc, path, problem)
 }
 
-fn pipelines(node: &Node, errors: &mut Vec<ConfigError>) -> (BTreeMap<PipelineId, Pipeline>, Vec<PipelineRefs>) {
+fn pipelines(
+    node: &Node,
+    errors: &mut Vec<ConfigError>,
+) -> (BTreeMap<PipelineId, Pipeline>, Vec<PipelineRefs>) {
     let mut out = BTreeMap::new();
     let mut refs = Vec::new();
     if node.is_null() {
@@ -86,18 +106,25 @@ fn pipelines(node: &Node, errors: &mut Vec<ConfigError>) -> (BTreeMap<PipelineId
     }
     let Some(entries) = node.entries() else {
         let found = node.describe();
-        errors.push(ConfigError::invalid(&node.loc, "service.pipelines", format!("expected a mapping, found {found}")));
+        errors.push(ConfigError::invalid(
+            &node.loc,
+            "service.pipelines",
+            format!("expected a mapping, found {found}"),
+        ));
         return (out, refs);
     };
     for entry in entries {
-        let Some(id) = pipeline_id(entry, errors) else { continue };
+        let Some(id) = pipeline_id(entry, errors) else {
+            continue;
+        };
         let path = format!("service.pipelines.{id}");
         let mut pipeline = Pipeline::default();
         let mut lists = Vec::new();
         match &entry.node.tree {
             Tree::Map(fields) => {
                 for field in fields {
-                    let Some((_, kind)) = PIPELINE_KEYS.iter().find(|(k, _)| *k == field.key) else {
+                    let Some((_, kind)) = PIPELINE_KEYS.iter().find(|(k, _)| *k == field.key)
+                    else {
                         let valid = PIPELINE_KEYS.map(|(k, _)| k);
                         errors.push(unknown_key(field, &path, &field.key, &valid));
                         continue;
@@ -115,12 +142,20 @@ fn pipelines(node: &Node, errors: &mut Vec<ConfigError>) -> (BTreeMap<PipelineId
             _ if entry.node.is_null() => {}
             _ => {
                 let found = entry.node.describe();
-                errors.push(ConfigError::invalid(&entry.node.loc, path, format!("expected a mapping, found {found}")));
+                errors.push(ConfigError::invalid(
+                    &entry.node.loc,
+                    path,
+                    format!("expected a mapping, found {found}"),
+                ));
                 continue;
             }
         }
         out.insert(id.clone(), pipeline);
-        refs.push(PipelineRefs { id, key_loc: entry.key_loc.clone(), lists });
+        refs.push(PipelineRefs {
+            id,
+            key_loc: entry.key_loc.clone(),
+            lists,
+        });
     }
     (out, refs)
 }
@@ -133,16 +168,31 @@ fn pipeline_id(entry: &Entry, errors: &mut Vec<ConfigError>) -> Option<PipelineI
     };
     let Some(signal) = Signal::parse(ty) else {
         let signals: Vec<String> = Signal::ALL.iter().map(|s| s.to_string()).collect();
-        let problem = Problem::Unknown { what: "pipeline type".into(), name: ty.into(), hint: suggest::hint(ty, &signals) };
-        errors.push(ConfigError::new(&entry.key_loc, "service.pipelines", problem));
+        let problem = Problem::Unknown {
+            what: "pipeline type".into(),
+            name: ty.into(),
+            hint: suggest::hint(ty, &signals),
+        };
+        errors.push(ConfigError::new(
+            &entry.key_loc,
+            "service.pipelines",
+            problem,
+        ));
         return None;
     };
     if name.is_some_and(str::is_empty) {
         let message = format!("pipeline id `{}` has an empty name after `/`", entry.key);
-        errors.push(ConfigError::invalid(&entry.key_loc, "service.pipelines", message));
+        errors.push(ConfigError::invalid(
+            &entry.key_loc,
+            "service.pipelines",
+            message,
+        ));
         return None;
     }
-    Some(PipelineId { signal, name: name.map(str::to_string) })
+    Some(PipelineId {
+        signal,
+        name: name.map(str::to_string),
+    })
 }
 
 /// A list of component ids; an empty value is an empty list.
@@ -152,7 +202,11 @@ fn id_list(node: &Node, path: &str, errors: &mut Vec<ConfigError>) -> Vec<Refere
         _ if node.is_null() => return Vec::new(),
         _ => {
             let found = node.describe();
-            errors.push(ConfigError::invalid(&node.loc, path, format!("expected a list of component ids, found {found}")));
+            errors.push(ConfigError::invalid(
+                &node.loc,
+                path,
+                format!("expected a list of component ids, found {found}"),
+            ));
             return Vec::new();
         }
     };
@@ -160,11 +214,18 @@ fn id_list(node: &Node, path: &str, errors: &mut Vec<ConfigError>) -> Vec<Refere
     for item in items {
         let Some(text) = item.as_text() else {
             let found = item.describe();
-            errors.push(ConfigError::invalid(&item.loc, path, format!("expected a component id, found {found}")));
+            errors.push(ConfigError::invalid(
+                &item.loc,
+                path,
+                format!("expected a component id, found {found}"),
+            ));
             continue;
         };
         match text.parse::<ComponentId>() {
-            Ok(id) => out.push(Reference { id, loc: item.loc.clone() }),
+            Ok(id) => out.push(Reference {
+                id,
+                loc: item.loc.clone(),
+            }),
             Err(e) => errors.push(ConfigError::invalid(&item.loc, path, e.to_string())),
         }
     }

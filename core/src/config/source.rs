@@ -67,13 +67,19 @@ pub(crate) fn parse(name: Arc<str>, order: usize, text: &str) -> Result<Node, Ve
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
         let loc = builder.loc(*e.marker());
-        builder.errors.push(ConfigError::new(&loc, "", Problem::Syntax(e.info().to_string())));
+        builder.errors.push(ConfigError::new(
+            &loc,
+            "",
+            Problem::Syntax(e.info().to_string()),
+        ));
     }
     if !builder.errors.is_empty() {
         return Err(builder.errors);
     }
     let mut docs = builder.docs.into_iter();
-    let first = docs.next().unwrap_or_else(|| Node::empty_map(Location::new(name, order, 1, 1)));
+    let first = docs
+        .next()
+        .unwrap_or_else(|| Node::empty_map(Location::new(name, order, 1, 1)));
     if let Some(second) = docs.next() {
         return Err(vec![ConfigError::new(
             &second.loc,
@@ -81,12 +87,25 @@ pub(crate) fn parse(name: Arc<str>, order: usize, text: &str) -> Result<Node, Ve
             Problem::Syntax("a second YAML document; Weir reads one document per file".into()),
         )]);
     }
-    Ok(if first.is_null() { Node::empty_map(first.loc) } else { first })
+    Ok(if first.is_null() {
+        Node::empty_map(first.loc)
+    } else {
+        first
+    })
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, loc: Location, anchor: usize },
-    Map { entries: Vec<Entry>, key: Option<(String, Location)>, loc: Location, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        loc: Location,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<Entry>,
+        key: Option<(String, Location)>,
+        loc: Location,
+        anchor: usize,
+    },
 }
 
 /// Builds the tree from parser events, keeping the marker of each node.
@@ -107,7 +126,8 @@ impl Builder {
     }
 
     fn fail(&mut self, loc: &Location, message: impl Into<String>) {
-        self.errors.push(ConfigError::new(loc, "", Problem::Syntax(message.into())));
+        self.errors
+            .push(ConfigError::new(loc, "", Problem::Syntax(message.into())));
     }
 
     fn push_frame(&mut self, frame: Frame, loc: &Location) {
@@ -122,7 +142,10 @@ impl Builder {
         self.nodes += size;
         if self.nodes > MAX_NODES {
             let loc = node.loc.clone();
-            self.fail(&loc, format!("more than {MAX_NODES} nodes after expanding aliases"));
+            self.fail(
+                &loc,
+                format!("more than {MAX_NODES} nodes after expanding aliases"),
+            );
             return;
         }
         if anchor != 0 {
@@ -136,15 +159,25 @@ impl Builder {
                     Tree::Scalar { text, .. } => *key = Some((text.clone(), node.loc)),
                     _ => {
                         let loc = node.loc.clone();
-                        self.fail(&loc, "mapping keys must be plain names, not lists or mappings");
+                        self.fail(
+                            &loc,
+                            "mapping keys must be plain names, not lists or mappings",
+                        );
                     }
                 },
                 Some((name, key_loc)) => {
                     if let Some(first) = entries.iter().find(|e| e.key == name) {
-                        let message = format!("duplicate key `{name}` (first at line {})", first.key_loc.line);
+                        let message = format!(
+                            "duplicate key `{name}` (first at line {})",
+                            first.key_loc.line
+                        );
                         self.fail(&key_loc, message);
                     } else {
-                        entries.push(Entry { key: name, key_loc, node });
+                        entries.push(Entry {
+                            key: name,
+                            key_loc,
+                            node,
+                        });
                     }
                 }
             },
@@ -157,13 +190,17 @@ impl Builder {
         if !entries.iter().any(|e| e.key == "<<") {
             return entries;
         }
-        let (merges, mut own): (Vec<Entry>, Vec<Entry>) = entries.into_iter().partition(|e| e.key == "<<");
+        let (merges, mut own): (Vec<Entry>, Vec<Entry>) =
+            entries.into_iter().partition(|e| e.key == "<<");
         for merge in merges {
             let sources = match merge.node.tree {
                 Tree::Map(_) => vec![merge.node],
                 Tree::Seq(items) => items,
                 Tree::Scalar { .. } => {
-                    self.fail(&merge.key_loc, "`<<` must merge a mapping or a list of mappings");
+                    self.fail(
+                        &merge.key_loc,
+                        "`<<` must merge a mapping or a list of mappings",
+                    );
                     continue;
                 }
             };
@@ -176,11 +213,21 @@ impl Builder {
                             }
                         }
                     }
-                    _ => self.fail(&source.loc, "`<<` must merge a mapping or a list of mappings"),
+                    _ => self.fail(
+                        &source.loc,
+                        "`<<` must merge a mapping or a list of mappings",
+                    ),
                 }
             }
         }
         own
+    }
+}
+
+fn earliest(loc: Location, first: Option<&Location>) -> Location {
+    match first {
+        Some(first) if (first.line, first.column) < (loc.line, loc.column) => first.clone(),
+        _ => loc,
     }
 }
 
@@ -204,21 +251,71 @@ impl MarkedEventReceiver for Builder {
         let loc = self.loc(mark);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                let style = if style == TScalarStyle::Plain && !is_str_tag(&tag) { Style::Plain } else { Style::Text };
-                self.insert(Node { tree: Tree::Scalar { text, style }, loc }, anchor, 1);
+                let style = if style == TScalarStyle::Plain && !is_str_tag(&tag) {
+                    Style::Plain
+                } else {
+                    Style::Text
+                };
+                self.insert(
+                    Node {
+                        tree: Tree::Scalar { text, style },
+                        loc,
+                    },
+                    anchor,
+                    1,
+                );
             }
             Event::SequenceStart(anchor, _) => {
-                self.push_frame(Frame::Seq { items: Vec::new(), loc: loc.clone(), anchor }, &loc);
+                self.push_frame(
+                    Frame::Seq {
+                        items: Vec::new(),
+                        loc: loc.clone(),
+                        anchor,
+                    },
+                    &loc,
+                );
             }
             Event::MappingStart(anchor, _) => {
-                self.push_frame(Frame::Map { entries: Vec::new(), key: None, loc: loc.clone(), anchor }, &loc);
+                self.push_frame(
+                    Frame::Map {
+                        entries: Vec::new(),
+                        key: None,
+                        loc: loc.clone(),
+                        anchor,
+                    },
+                    &loc,
+                );
             }
             Event::SequenceEnd | Event::MappingEnd => {
+                // yaml-rust2 marks a block collection where the parser stood after its first
+                // entry; a collection starts no later than its first entry (flow ones, at the
+                // bracket, start earlier and keep their mark).
                 let node = match self.stack.pop() {
-                    Some(Frame::Seq { items, loc, anchor }) => (Node { tree: Tree::Seq(items), loc }, anchor),
-                    Some(Frame::Map { entries, loc, anchor, .. }) => {
+                    Some(Frame::Seq { items, loc, anchor }) => {
+                        let loc = earliest(loc, items.first().map(|n| &n.loc));
+                        (
+                            Node {
+                                tree: Tree::Seq(items),
+                                loc,
+                            },
+                            anchor,
+                        )
+                    }
+                    Some(Frame::Map {
+                        entries,
+                        loc,
+                        anchor,
+                        ..
+                    }) => {
+                        let loc = earliest(loc, entries.first().map(|e| &e.key_loc));
                         let entries = self.merge_keys(entries);
-                        (Node { tree: Tree::Map(entries), loc }, anchor)
+                        (
+                            Node {
+                                tree: Tree::Map(entries),
+                                loc,
+                            },
+                            anchor,
+                        )
                     }
                     None => return,
                 };
@@ -234,7 +331,11 @@ impl MarkedEventReceiver for Builder {
                 }
                 None => self.fail(&loc, "alias to an unknown anchor"),
             },
-            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
         }
     }
 }

@@ -6,7 +6,10 @@ use super::error::Hint;
 /// distance is small for the word's length: one edit up to 7 characters, then one more per 4.
 /// A looser threshold suggests unrelated names (`otlp/2` for `otlp`), which misleads more than
 /// it helps.
-pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = 1 + word.chars().count().saturating_sub(4) / 4;
     candidates
         .into_iter()
@@ -31,10 +34,19 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(closest("send_batch_sise", ["send_batch_size", "timeout"]), Some("send_batch_size"));
+        assert_eq!(
+            closest("send_batch_sise", ["send_batch_size", "timeout"]),
+            Some("send_batch_size")
+        );
         assert_eq!(closest("otlpp", ["otlp", "debug"]), Some("otlp"));
-        assert_eq!(closest("reciever", ["receivers", "receiver"]), Some("receiver"));
-        assert_eq!(closest("trace", ["traces", "metrics", "logs"]), Some("traces"));
+        assert_eq!(
+            closest("reciever", ["receivers", "receiver"]),
+            Some("receiver")
+        );
+        assert_eq!(
+            closest("trace", ["traces", "metrics", "logs"]),
+            Some("traces")
+        );
         assert_eq!(closest("otlp/2", ["otlp", "debug"]), None);
         assert_eq!(closest("zipkin", ["otlp", "debug"]), None);
     }

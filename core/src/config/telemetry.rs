@@ -116,7 +116,7 @@ fn default_port() -> u16 {
 }
 
 /// Reads `service.telemetry`; `node` is its value and may be absent or empty.
-pub(crate) fn load(node: Option<&Node>) -> Result<Telemetry, ConfigError> {
+pub(crate) fn load(node: Option<&Node>) -> Result<Telemetry, Box<ConfigError>> {
     let Some(node) = node.filter(|n| !n.is_null()) else {
         return Ok(Telemetry::default());
     };
@@ -127,20 +127,30 @@ pub(crate) fn load(node: Option<&Node>) -> Result<Telemetry, ConfigError> {
         (address, []) => address,
         (None, [reader]) => {
             let p = &reader.pull.exporter.prometheus;
-            Some(if p.host.contains(':') { format!("[{}]:{}", p.host, p.port) } else { format!("{}:{}", p.host, p.port) })
+            Some(if p.host.contains(':') {
+                format!("[{}]:{}", p.host, p.port)
+            } else {
+                format!("{}:{}", p.host, p.port)
+            })
         }
         (Some(_), [_]) => {
             let at = node.locate(&["metrics".into(), "readers".into()]).0;
-            return Err(ConfigError::invalid(&at, format!("{path}.metrics"), "set either `address` or `readers`, not both"));
+            return Err(Box::new(ConfigError::invalid(
+                &at,
+                format!("{path}.metrics"),
+                "set either `address` or `readers`, not both",
+            )));
         }
         (_, readers) => {
             let at = node.locate(&["metrics".into(), "readers".into()]).0;
             let n = readers.len();
-            return Err(ConfigError::invalid(
+            return Err(Box::new(ConfigError::invalid(
                 &at,
                 format!("{path}.metrics.readers"),
-                format!("Weir serves one Prometheus endpoint, so at most one reader is allowed; found {n}"),
-            ));
+                format!(
+                    "Weir serves one Prometheus endpoint, so at most one reader is allowed; found {n}"
+                ),
+            )));
         }
     };
     let level = match parsed.logs.level {
@@ -156,7 +166,12 @@ pub(crate) fn load(node: Option<&Node>) -> Result<Telemetry, ConfigError> {
         MetricsLevel::Detailed => "detailed",
     };
     Ok(Telemetry {
-        logs: TelemetryLogs { level: level.to_string() },
-        metrics: TelemetryMetrics { level: metrics_level.to_string(), address },
+        logs: TelemetryLogs {
+            level: level.to_string(),
+        },
+        metrics: TelemetryMetrics {
+            level: metrics_level.to_string(),
+            address,
+        },
     })
 }

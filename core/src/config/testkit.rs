@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::expand::Env;
 use crate::batch::Signal;
 use crate::component::{
-    BuildError, ComponentConfig, CreateSettings, Exporter, ExporterFactory, Processor, ProcessorFactory, Receiver,
-    ReceiverFactory, Registry,
+    BuildError, ComponentConfig, CreateSettings, Exporter, ExporterFactory, Processor,
+    ProcessorFactory, Receiver, ReceiverFactory, Registry,
 };
 
 fn refuse<T>() -> Result<T, BuildError> {
@@ -53,7 +53,11 @@ impl ReceiverFactory for OtlpReceiver {
     type Config = OtlpReceiverConfig;
     const TYPE: &'static str = "otlp";
     const SIGNALS: &'static [Signal] = &Signal::ALL;
-    fn create(&self, _: &Self::Config, _: &CreateSettings) -> Result<Box<dyn Receiver>, BuildError> {
+    fn create(
+        &self,
+        _: &Self::Config,
+        _: &CreateSettings,
+    ) -> Result<Box<dyn Receiver>, BuildError> {
         refuse()
     }
 }
@@ -68,7 +72,9 @@ pub struct HostMetricsConfig {
 
 impl Default for HostMetricsConfig {
     fn default() -> Self {
-        HostMetricsConfig { collection_interval: "1m".into() }
+        HostMetricsConfig {
+            collection_interval: "1m".into(),
+        }
     }
 }
 
@@ -79,7 +85,11 @@ impl ReceiverFactory for HostMetrics {
     type Config = HostMetricsConfig;
     const TYPE: &'static str = "hostmetrics";
     const SIGNALS: &'static [Signal] = &[Signal::Metrics];
-    fn create(&self, _: &Self::Config, _: &CreateSettings) -> Result<Box<dyn Receiver>, BuildError> {
+    fn create(
+        &self,
+        _: &Self::Config,
+        _: &CreateSettings,
+    ) -> Result<Box<dyn Receiver>, BuildError> {
         refuse()
     }
 }
@@ -98,14 +108,20 @@ pub struct BatchConfig {
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        BatchConfig { send_batch_size: 8192, send_batch_max_size: 0, timeout: "200ms".into() }
+        BatchConfig {
+            send_batch_size: 8192,
+            send_batch_max_size: 0,
+            timeout: "200ms".into(),
+        }
     }
 }
 
 impl ComponentConfig for BatchConfig {
     fn validate(&self) -> Result<(), Vec<String>> {
         if self.send_batch_max_size != 0 && self.send_batch_max_size < self.send_batch_size {
-            return Err(vec!["send_batch_max_size must be 0 or at least send_batch_size".into()]);
+            return Err(vec![
+                "send_batch_max_size must be 0 or at least send_batch_size".into(),
+            ]);
         }
         Ok(())
     }
@@ -116,7 +132,11 @@ impl ProcessorFactory for Batch {
     type Config = BatchConfig;
     const TYPE: &'static str = "batch";
     const SIGNALS: &'static [Signal] = &Signal::ALL;
-    fn create(&self, _: &Self::Config, _: &CreateSettings) -> Result<Box<dyn Processor>, BuildError> {
+    fn create(
+        &self,
+        _: &Self::Config,
+        _: &CreateSettings,
+    ) -> Result<Box<dyn Processor>, BuildError> {
         refuse()
     }
 }
@@ -140,7 +160,11 @@ impl ComponentConfig for MemoryLimiterConfig {
         if self.spike_limit_mib >= self.limit_mib && self.limit_mib > 0 {
             problems.push("spike_limit_mib must be less than limit_mib".to_string());
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 }
 
@@ -149,7 +173,11 @@ impl ProcessorFactory for MemoryLimiter {
     type Config = MemoryLimiterConfig;
     const TYPE: &'static str = "memory_limiter";
     const SIGNALS: &'static [Signal] = &Signal::ALL;
-    fn create(&self, _: &Self::Config, _: &CreateSettings) -> Result<Box<dyn Processor>, BuildError> {
+    fn create(
+        &self,
+        _: &Self::Config,
+        _: &CreateSettings,
+    ) -> Result<Box<dyn Processor>, BuildError> {
         refuse()
     }
 }
@@ -189,7 +217,11 @@ pub struct Tls {
 
 impl ComponentConfig for OtlpExporterConfig {
     fn validate(&self) -> Result<(), Vec<String>> {
-        if self.endpoint.is_empty() { Err(vec!["endpoint must be set".into()]) } else { Ok(()) }
+        if self.endpoint.is_empty() {
+            Err(vec!["endpoint must be set".into()])
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -199,7 +231,11 @@ impl ExporterFactory for OtlpExporter {
     const TYPE: &'static str = "otlp";
     const ALIASES: &'static [&'static str] = &["otlp_grpc"];
     const SIGNALS: &'static [Signal] = &Signal::ALL;
-    fn create(&self, _: &Self::Config, _: &CreateSettings) -> Result<Arc<dyn Exporter>, BuildError> {
+    fn create(
+        &self,
+        _: &Self::Config,
+        _: &CreateSettings,
+    ) -> Result<Arc<dyn Exporter>, BuildError> {
         refuse()
     }
 }
@@ -232,7 +268,11 @@ impl ExporterFactory for Debug {
     type Config = DebugConfig;
     const TYPE: &'static str = "debug";
     const SIGNALS: &'static [Signal] = &Signal::ALL;
-    fn create(&self, _: &Self::Config, _: &CreateSettings) -> Result<Arc<dyn Exporter>, BuildError> {
+    fn create(
+        &self,
+        _: &Self::Config,
+        _: &CreateSettings,
+    ) -> Result<Arc<dyn Exporter>, BuildError> {
         refuse()
     }
 }
@@ -252,7 +292,11 @@ impl ExporterFactory for Zipkin {
     type Config = ZipkinConfig;
     const TYPE: &'static str = "zipkin";
     const SIGNALS: &'static [Signal] = &[Signal::Traces];
-    fn create(&self, _: &Self::Config, _: &CreateSettings) -> Result<Arc<dyn Exporter>, BuildError> {
+    fn create(
+        &self,
+        _: &Self::Config,
+        _: &CreateSettings,
+    ) -> Result<Arc<dyn Exporter>, BuildError> {
         refuse()
     }
 }
@@ -263,7 +307,10 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.receiver(OtlpReceiver).receiver(HostMetrics);
     registry.processor(Batch).processor(MemoryLimiter);
-    registry.exporter(OtlpExporter).exporter(Debug).exporter(Zipkin);
+    registry
+        .exporter(OtlpExporter)
+        .exporter(Debug)
+        .exporter(Zipkin);
     registry
 }
 
@@ -284,7 +331,10 @@ pub fn load(texts: &[&str], sets: &[&str]) -> Result<super::Loaded, super::Confi
     let sources: Vec<super::Source> = texts
         .iter()
         .enumerate()
-        .map(|(i, text)| super::Source::Yaml { name: format!("{}.yaml", (b'a' + i as u8) as char), text: text.to_string() })
+        .map(|(i, text)| super::Source::Yaml {
+            name: format!("{}.yaml", (b'a' + i as u8) as char),
+            text: text.to_string(),
+        })
         .collect();
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let env = env();

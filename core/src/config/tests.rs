@@ -37,10 +37,19 @@ fn minimal_config_loads_with_defaults() {
     let config = &loaded.config;
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(config.receivers[&id("otlp")].raw, json!({}));
-    assert_eq!(config.exporters[&id("debug")].helper, Some(Default::default()));
+    assert_eq!(
+        config.exporters[&id("debug")].helper,
+        Some(Default::default())
+    );
     assert_eq!(config.receivers[&id("otlp")].helper, None);
-    let traces = PipelineId { signal: Signal::Traces, name: None };
-    assert_eq!(config.service.pipelines[&traces].receivers, vec![id("otlp")]);
+    let traces = PipelineId {
+        signal: Signal::Traces,
+        name: None,
+    };
+    assert_eq!(
+        config.service.pipelines[&traces].receivers,
+        vec![id("otlp")]
+    );
     assert_eq!(config.service.telemetry, Telemetry::default());
     assert_eq!(config.service.telemetry.logs.level, "info");
     assert_eq!(config.service.telemetry.metrics.level, "normal");
@@ -48,7 +57,9 @@ fn minimal_config_loads_with_defaults() {
 
 #[test]
 fn alias_finds_the_factory_and_the_id_stays_as_written() {
-    let yaml = MINIMAL.replace("  debug:\n", "  otlp_grpc/x:\n    endpoint: h:1\n").replace("[debug]", "[otlp_grpc/x]");
+    let yaml = MINIMAL
+        .replace("  debug:\n", "  otlp_grpc/x:\n    endpoint: h:1\n")
+        .replace("[debug]", "[otlp_grpc/x]");
     let loaded = load(&[&yaml], &[]).unwrap();
     let entry = &loaded.config.exporters[&id("otlp_grpc/x")];
     assert_eq!(entry.factory.type_name(), "otlp");
@@ -56,9 +67,18 @@ fn alias_finds_the_factory_and_the_id_stays_as_written() {
 
 #[test]
 fn pipeline_ids_display_and_order_by_signal_then_name() {
-    let a = PipelineId { signal: Signal::Traces, name: Some("2".into()) };
-    let b = PipelineId { signal: Signal::Traces, name: None };
-    let c = PipelineId { signal: Signal::Logs, name: None };
+    let a = PipelineId {
+        signal: Signal::Traces,
+        name: Some("2".into()),
+    };
+    let b = PipelineId {
+        signal: Signal::Traces,
+        name: None,
+    };
+    let c = PipelineId {
+        signal: Signal::Logs,
+        name: None,
+    };
     assert_eq!(a.to_string(), "traces/2");
     assert_eq!(b.to_string(), "traces");
     let mut ids = vec![c.clone(), a.clone(), b.clone()];
@@ -70,9 +90,15 @@ fn pipeline_ids_display_and_order_by_signal_then_name() {
 fn later_sources_and_sets_win() {
     let overlay = "exporters:\n  debug:\n    verbosity: detailed\n";
     let loaded = load(&[MINIMAL, overlay], &["exporters.debug.verbosity=normal"]).unwrap();
-    assert_eq!(loaded.config.exporters[&id("debug")].raw, json!({"verbosity": "normal"}));
+    assert_eq!(
+        loaded.config.exporters[&id("debug")].raw,
+        json!({"verbosity": "normal"})
+    );
     let loaded = load(&[MINIMAL, overlay], &[]).unwrap();
-    assert_eq!(loaded.config.exporters[&id("debug")].raw, json!({"verbosity": "detailed"}));
+    assert_eq!(
+        loaded.config.exporters[&id("debug")].raw,
+        json!({"verbosity": "detailed"})
+    );
 }
 
 #[test]
@@ -99,12 +125,20 @@ fn env_values_are_typed_and_missing_ones_warn() {
     let yaml = format!(
         "{MINIMAL}processors:\n  batch:\n    send_batch_size: ${{env:BATCH}}\n    timeout: ${{env:NOT_SET:-5s}}\n    send_batch_max_size: ${{env:ALSO_NOT_SET}}\n"
     );
-    let yaml = yaml.replace("      exporters: [debug]", "      processors: [batch]\n      exporters: [debug]");
+    let yaml = yaml.replace(
+        "      exporters: [debug]",
+        "      processors: [batch]\n      exporters: [debug]",
+    );
     let loaded = load(&[&yaml], &[]).unwrap();
-    assert_eq!(loaded.config.processors[&id("batch")].raw, json!({"send_batch_size": 512, "timeout": "5s"}));
+    assert_eq!(
+        loaded.config.processors[&id("batch")].raw,
+        json!({"send_batch_size": 512, "timeout": "5s"})
+    );
     assert_eq!(
         loaded.warnings,
-        vec!["a.yaml:16:26: processors.batch.send_batch_max_size: environment variable `ALSO_NOT_SET` is not set; using an empty value"]
+        vec![
+            "a.yaml:16:26: processors.batch.send_batch_max_size: environment variable `ALSO_NOT_SET` is not set; using an empty value"
+        ]
     );
 }
 
@@ -121,7 +155,11 @@ fn real_files_are_read_and_missing_ones_reported() {
     let errors = load_with_env(&[Source::File(missing.clone())], &[], &registry, &env).unwrap_err();
     assert_eq!(errors.errors.len(), 1);
     assert!(matches!(errors.errors[0].problem, Problem::Read(_)));
-    assert!(errors.to_string().starts_with(&format!("{}: cannot read the file", missing.display())));
+    assert!(
+        errors
+            .to_string()
+            .starts_with(&format!("{}: cannot read the file", missing.display()))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -150,9 +188,14 @@ service:
         ]
     );
     let first = &errors.errors[0];
-    assert_eq!(first.location.as_ref().map(|l| (l.line, l.column)), Some((3, 3)));
+    assert_eq!(
+        first.location.as_ref().map(|l| (l.line, l.column)),
+        Some((3, 3))
+    );
     assert_eq!(first.path, "receivers");
-    assert!(matches!(&first.problem, Problem::Unknown { hint: Hint::DidYouMean(s), .. } if s == "otlp"));
+    assert!(
+        matches!(&first.problem, Problem::Unknown { hint: Hint::DidYouMean(s), .. } if s == "otlp")
+    );
 }
 
 #[test]
@@ -167,7 +210,17 @@ fn hostile_input_is_refused_without_panicking() {
     assert!(messages(load(&[&deep], &[]))[0].contains("invalid YAML"));
     let laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
     assert!(messages(load(&[laughs], &[]))[0].contains("nodes after expanding aliases"));
-    for text in ["", "~", "- a", "a", ":", "{", "\t", "receivers: [", "service: {pipelines: {traces: 3}}"] {
+    for text in [
+        "",
+        "~",
+        "- a",
+        "a",
+        ":",
+        "{",
+        "\t",
+        "receivers: [",
+        "service: {pipelines: {traces: 3}}",
+    ] {
         let _ = load(&[text], &["=", "a=", "::=1", ".=2"]);
         let _ = load(&[text], &[]);
     }
@@ -176,12 +229,23 @@ fn hostile_input_is_refused_without_panicking() {
 #[test]
 fn schema_describes_components_by_type_and_alias() {
     let schema = schema(&testkit::registry());
-    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     let exporters = &schema["properties"]["exporters"]["patternProperties"];
-    assert!(exporters.get("^(otlp|otlp_grpc)(/.+)?$").is_some(), "{exporters}");
+    assert!(
+        exporters.get("^(otlp|otlp_grpc)(/.+)?$").is_some(),
+        "{exporters}"
+    );
     let otlp = &schema["$defs"]["exporter.otlp"];
     assert!(otlp["properties"]["endpoint"]["description"].is_string());
-    assert!(otlp["properties"]["sending_queue"]["$ref"].as_str().unwrap().starts_with("#/$defs/exporterhelper."));
+    assert!(
+        otlp["properties"]["sending_queue"]["$ref"]
+            .as_str()
+            .unwrap()
+            .starts_with("#/$defs/exporterhelper.")
+    );
     // Every $ref resolves inside the document.
     fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
         match v {
@@ -202,7 +266,30 @@ fn schema_describes_components_by_type_and_alias() {
     refs(&schema, &mut all);
     assert!(!all.is_empty());
     for r in all {
-        let name = r.strip_prefix("#/$defs/").unwrap_or_else(|| panic!("external ref {r}"));
+        let name = r
+            .strip_prefix("#/$defs/")
+            .unwrap_or_else(|| panic!("external ref {r}"));
         assert!(schema["$defs"].get(name).is_some(), "dangling {r}");
     }
+}
+
+#[test]
+fn an_unset_variable_in_an_anchor_warns_for_each_component_using_it() {
+    let yaml = format!(
+        "{MINIMAL}processors:\n  batch/a: &b\n    timeout: 1s\n    send_batch_size: ${{env:UNSET}}\n  batch/b: *b\n"
+    );
+    let yaml = yaml.replace("[debug]", "[debug]\n      processors: [batch/a, batch/b]");
+    let loaded = load(&[&yaml], &[]).unwrap();
+    let unset = "send_batch_size: environment variable `UNSET` is not set; using an empty value";
+    assert_eq!(
+        loaded.warnings,
+        vec![
+            format!("a.yaml:15:22: processors.batch/a.{unset}"),
+            format!("a.yaml:15:22: processors.batch/b.{unset}")
+        ]
+    );
+    assert_eq!(
+        loaded.config.processors[&id("batch/b")].raw,
+        json!({"timeout": "1s"})
+    );
 }

@@ -39,11 +39,20 @@ pub(crate) struct Entry {
 
 impl Node {
     pub fn null(loc: Location) -> Self {
-        Node { tree: Tree::Scalar { text: String::new(), style: Style::Plain }, loc }
+        Node {
+            tree: Tree::Scalar {
+                text: String::new(),
+                style: Style::Plain,
+            },
+            loc,
+        }
     }
 
     pub fn empty_map(loc: Location) -> Self {
-        Node { tree: Tree::Map(Vec::new()), loc }
+        Node {
+            tree: Tree::Map(Vec::new()),
+            loc,
+        }
     }
 
     pub fn is_null(&self) -> bool {
@@ -87,8 +96,15 @@ impl Node {
         let mut loc = self.loc.clone();
         for step in path {
             let next = match &node.tree {
-                Tree::Map(entries) => entries.iter().find(|e| &e.key == step).map(|e| (&e.node, &e.key_loc)),
-                Tree::Seq(items) => step.parse::<usize>().ok().and_then(|i| items.get(i)).map(|n| (n, &n.loc)),
+                Tree::Map(entries) => entries
+                    .iter()
+                    .find(|e| &e.key == step)
+                    .map(|e| (&e.node, &e.key_loc)),
+                Tree::Seq(items) => step
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .map(|n| (n, &n.loc)),
                 Tree::Scalar { .. } => None,
             };
             match next {
@@ -136,12 +152,21 @@ impl Node {
     /// The node as JSON, scalars typed by YAML 1.2's core schema.
     pub fn to_json(&self) -> Value {
         match &self.tree {
-            Tree::Scalar { text, style: Style::Text } => Value::String(text.clone()),
-            Tree::Scalar { text, style: Style::Plain } => plain_scalar(text),
+            Tree::Scalar {
+                text,
+                style: Style::Text,
+            } => Value::String(text.clone()),
+            Tree::Scalar {
+                text,
+                style: Style::Plain,
+            } => plain_scalar(text),
             Tree::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
-            Tree::Map(entries) => {
-                Value::Object(entries.iter().map(|e| (e.key.clone(), e.node.to_json())).collect())
-            }
+            Tree::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.node.to_json()))
+                    .collect(),
+            ),
         }
     }
 }
@@ -165,7 +190,9 @@ fn plain_scalar(text: &str) -> Value {
         return int;
     }
     if text.bytes().any(|b| b.is_ascii_digit())
-        && text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
         && let Ok(f) = text.parse::<f64>()
         && let Some(n) = serde_json::Number::from_f64(f)
     {

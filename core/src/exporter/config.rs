@@ -5,7 +5,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::duration::{humantime_serde, DurationString};
+use super::duration::{DurationString, humantime_serde};
 
 /// The exporter-helper part of an exporter's config, taken out before the exporter's own
 /// config is parsed.
@@ -32,7 +32,11 @@ pub struct SendingQueueConfig {
 
 impl Default for SendingQueueConfig {
     fn default() -> Self {
-        SendingQueueConfig { enabled: true, num_consumers: 10, queue_size: 1000 }
+        SendingQueueConfig {
+            enabled: true,
+            num_consumers: 10,
+            queue_size: 1000,
+        }
     }
 }
 
@@ -91,10 +95,14 @@ impl ExporterHelperConfig {
                 problems.push("retry_on_failure.multiplier must be at least 1".to_string());
             }
             if !(0.0..=1.0).contains(&r.randomization_factor) {
-                problems.push("retry_on_failure.randomization_factor must be between 0 and 1".to_string());
+                problems.push(
+                    "retry_on_failure.randomization_factor must be between 0 and 1".to_string(),
+                );
             }
             if r.initial_interval > r.max_interval {
-                problems.push("retry_on_failure.initial_interval must not exceed max_interval".to_string());
+                problems.push(
+                    "retry_on_failure.initial_interval must not exceed max_interval".to_string(),
+                );
             }
         }
         problems

@@ -35,7 +35,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            other => return Err(format!("unknown unit `{other}` in duration `{text}` (use ns, us, ms, s, m, h)")),
+            other => {
+                return Err(format!(
+                    "unknown unit `{other}` in duration `{text}` (use ns, us, ms, s, m, h)"
+                ));
+            }
         };
         total += value * nanos_per;
         rest = &rest[unit_len..];
@@ -48,11 +52,11 @@ pub fn format_duration(d: Duration) -> String {
     let nanos = d.as_nanos();
     if nanos == 0 {
         "0s".to_string()
-    } else if nanos % 1_000_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000_000) {
         format!("{}s", nanos / 1_000_000_000)
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         format!("{}ms", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         format!("{}us", nanos / 1_000)
     } else {
         format!("{nanos}ns")
@@ -106,12 +110,20 @@ mod tests {
     #[test]
     fn refuses_missing_or_unknown_units() {
         assert!(parse_duration("5").unwrap_err().contains("lacks a unit"));
-        assert!(parse_duration("5d").unwrap_err().contains("unknown unit `d`"));
+        assert!(
+            parse_duration("5d")
+                .unwrap_err()
+                .contains("unknown unit `d`")
+        );
     }
 
     #[test]
     fn formats_round_trip() {
-        for d in [Duration::from_millis(200), Duration::from_secs(30), Duration::from_micros(7)] {
+        for d in [
+            Duration::from_millis(200),
+            Duration::from_secs(30),
+            Duration::from_micros(7),
+        ] {
             assert_eq!(parse_duration(&format_duration(d)).unwrap(), d);
         }
     }

@@ -10,8 +10,8 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::retry::{ExportOutcome, RetryPolicy};
 use super::ExporterHelperConfig;
+use super::retry::{ExportOutcome, RetryPolicy};
 use crate::batch::{Batch, Signal};
 use crate::component::{ComponentId, Exporter};
 
@@ -55,7 +55,9 @@ impl ExportSink {
             ExportSink::Queued { tx, stats } => {
                 // Reserve first: waiting is cancel-safe, and the count goes up before the
                 // consumer can possibly take the batch and count it down.
-                let Ok(permit) = tx.reserve().await else { return Err(batch) };
+                let Ok(permit) = tx.reserve().await else {
+                    return Err(batch);
+                };
                 stats.queued_batches.fetch_add(1, Ordering::Relaxed);
                 permit.send(batch);
                 Ok(())
@@ -95,18 +97,24 @@ impl Worker {
             ExportOutcome::Delivered(delivered) => {
                 self.stats.sent_items.fetch_add(items, Ordering::Relaxed);
                 if delivered.rejected_items > 0 {
-                    self.stats.rejected_items.fetch_add(delivered.rejected_items, Ordering::Relaxed);
+                    self.stats
+                        .rejected_items
+                        .fetch_add(delivered.rejected_items, Ordering::Relaxed);
                     tracing::warn!(exporter = %self.id, signal = %self.signal, rejected = delivered.rejected_items,
                         message = %delivered.message, "server accepted the batch partially");
                 }
             }
             ExportOutcome::Permanent(reason) => {
-                self.stats.send_failed_items.fetch_add(items, Ordering::Relaxed);
+                self.stats
+                    .send_failed_items
+                    .fetch_add(items, Ordering::Relaxed);
                 tracing::error!(exporter = %self.id, signal = %self.signal, items, error = %reason,
                     "export failed permanently; dropping the batch");
             }
             ExportOutcome::RetriesExhausted(reason) | ExportOutcome::Abandoned(reason) => {
-                self.stats.send_failed_items.fetch_add(items, Ordering::Relaxed);
+                self.stats
+                    .send_failed_items
+                    .fetch_add(items, Ordering::Relaxed);
                 tracing::error!(exporter = %self.id, signal = %self.signal, items, error = %reason,
                     "export failed; dropping the batch");
             }
@@ -124,7 +132,12 @@ pub struct SendingQueue {
 
 impl SendingQueue {
     /// Starts the queue and its consumers for `exporter` on `signal`.
-    pub fn start(id: ComponentId, signal: Signal, exporter: Arc<dyn Exporter>, config: &ExporterHelperConfig) -> Self {
+    pub fn start(
+        id: ComponentId,
+        signal: Signal,
+        exporter: Arc<dyn Exporter>,
+        config: &ExporterHelperConfig,
+    ) -> Self {
         let stats = Arc::new(QueueStats::default());
         let abandon = CancellationToken::new();
         let worker = Arc::new(Worker {
@@ -138,12 +151,27 @@ impl SendingQueue {
         let queue = &config.sending_queue;
         if !queue.enabled {
             stats.capacity.store(1, Ordering::Relaxed);
-            return SendingQueue { sink: ExportSink::Direct(worker), stats, abandon, dispatcher: None };
+            return SendingQueue {
+                sink: ExportSink::Direct(worker),
+                stats,
+                abandon,
+                dispatcher: None,
+            };
         }
-        stats.capacity.store(queue.queue_size as u64, Ordering::Relaxed);
+        stats
+            .capacity
+            .store(queue.queue_size as u64, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(queue.queue_size);
         let dispatcher = tokio::spawn(dispatch(rx, worker, queue.num_consumers));
-        SendingQueue { sink: ExportSink::Queued { tx, stats: stats.clone() }, stats, abandon, dispatcher: Some(dispatcher) }
+        SendingQueue {
+            sink: ExportSink::Queued {
+                tx,
+                stats: stats.clone(),
+            },
+            stats,
+            abandon,
+            dispatcher: Some(dispatcher),
+        }
     }
 
     /// Where pipelines send batches for this exporter.
@@ -161,12 +189,20 @@ impl SendingQueue {
     /// queue ends when its last sender is gone).
     pub async fn drain(mut self, deadline: Duration) {
         drop(self.sink);
-        let Some(dispatcher) = self.dispatcher.take() else { return };
+        let Some(dispatcher) = self.dispatcher.take() else {
+            return;
+        };
         let abandon = self.abandon.clone();
         let mut dispatcher = dispatcher;
-        if tokio::time::timeout(deadline, &mut dispatcher).await.is_err() {
+        if tokio::time::timeout(deadline, &mut dispatcher)
+            .await
+            .is_err()
+        {
             let left = self.stats.queued_batches.load(Ordering::Relaxed);
-            tracing::warn!(batches = left, "shutdown deadline reached; dropping what the queue still holds");
+            tracing::warn!(
+                batches = left,
+                "shutdown deadline reached; dropping what the queue still holds"
+            );
             abandon.cancel();
             let _ = dispatcher.await;
         }
@@ -178,7 +214,9 @@ async fn dispatch(mut rx: mpsc::Receiver<Batch>, worker: Arc<Worker>, consumers:
     let slots = Arc::new(Semaphore::new(consumers));
     let mut running = tokio::task::JoinSet::new();
     loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else { break };
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
         let batch = tokio::select! {
             batch = rx.recv() => batch,
             _ = worker.abandon.cancelled() => None,
@@ -195,7 +233,10 @@ async fn dispatch(mut rx: mpsc::Receiver<Batch>, worker: Arc<Worker>, consumers:
     // Batches still in the channel after abandonment are counted as failed.
     rx.close();
     while let Some(batch) = rx.recv().await {
-        worker.stats.send_failed_items.fetch_add(batch.items() as u64, Ordering::Relaxed);
+        worker
+            .stats
+            .send_failed_items
+            .fetch_add(batch.items() as u64, Ordering::Relaxed);
         worker.stats.queued_batches.fetch_sub(1, Ordering::Relaxed);
     }
     while running.join_next().await.is_some() {}

@@ -22,7 +22,10 @@ pub struct Backoff {
 impl Backoff {
     /// Starts at `initial_interval`.
     pub fn new(config: &RetryConfig) -> Self {
-        Backoff { config: config.clone(), current: config.initial_interval }
+        Backoff {
+            config: config.clone(),
+            current: config.initial_interval,
+        }
     }
 
     /// The next wait: the current interval with jitter applied; the interval then grows by
@@ -30,7 +33,11 @@ impl Backoff {
     pub fn next_delay(&mut self, rng: &mut impl Rng) -> Duration {
         let base = self.current.as_secs_f64();
         let spread = base * self.config.randomization_factor;
-        let jittered = if spread > 0.0 { rng.random_range((base - spread)..=(base + spread)) } else { base };
+        let jittered = if spread > 0.0 {
+            rng.random_range((base - spread)..=(base + spread))
+        } else {
+            base
+        };
         let grown = (base * self.config.multiplier).min(self.config.max_interval.as_secs_f64());
         self.current = Duration::from_secs_f64(grown);
         Duration::from_secs_f64(jittered.max(0.0))
@@ -79,11 +86,17 @@ impl RetryPolicy {
                 Err(ExportError::Permanent { reason }) => return ExportOutcome::Permanent(reason),
                 Err(e) => e,
             };
-            let ExportError::Retryable { retry_after, reason } = &error else {
+            let ExportError::Retryable {
+                retry_after,
+                reason,
+            } = &error
+            else {
                 unreachable!("permanent handled above");
             };
             if !self.config.enabled {
-                return ExportOutcome::RetriesExhausted(format!("{reason} (retry_on_failure is disabled)"));
+                return ExportOutcome::RetriesExhausted(format!(
+                    "{reason} (retry_on_failure is disabled)"
+                ));
             }
             let computed = backoff.next_delay(&mut rand::rng());
             // The server knows its own load better than our backoff: wait at least as long
@@ -130,31 +143,49 @@ mod tests {
         async fn export(&self, _batch: &Batch) -> Result<Delivered, ExportError> {
             self.calls.lock().unwrap().push(Instant::now());
             let mut answers = self.answers.lock().unwrap();
-            if answers.is_empty() { Ok(Delivered::default()) } else { answers.remove(0) }
+            if answers.is_empty() {
+                Ok(Delivered::default())
+            } else {
+                answers.remove(0)
+            }
         }
     }
 
     fn scripted(answers: Vec<Result<Delivered, ExportError>>) -> Arc<Scripted> {
-        Arc::new(Scripted { answers: Mutex::new(answers), calls: Mutex::new(Vec::new()) })
+        Arc::new(Scripted {
+            answers: Mutex::new(answers),
+            calls: Mutex::new(Vec::new()),
+        })
     }
 
     fn batch() -> Batch {
-        Batch::from_request(Request::Traces(Default::default()), Arc::new(BatchMeta::default()))
+        Batch::from_request(
+            Request::Traces(Default::default()),
+            Arc::new(BatchMeta::default()),
+        )
     }
 
     fn unavailable(retry_after: Option<Duration>) -> Result<Delivered, ExportError> {
-        Err(ExportError::Retryable { retry_after, reason: "unavailable".into() })
+        Err(ExportError::Retryable {
+            retry_after,
+            reason: "unavailable".into(),
+        })
     }
 
     fn no_jitter() -> RetryConfig {
-        RetryConfig { randomization_factor: 0.0, ..RetryConfig::default() }
+        RetryConfig {
+            randomization_factor: 0.0,
+            ..RetryConfig::default()
+        }
     }
 
     #[test]
     fn backoff_grows_by_multiplier_up_to_max_interval() {
         let mut b = Backoff::new(&no_jitter());
         let mut rng = StdRng::seed_from_u64(1);
-        let delays: Vec<f64> = (0..7).map(|_| b.next_delay(&mut rng).as_secs_f64()).collect();
+        let delays: Vec<f64> = (0..7)
+            .map(|_| b.next_delay(&mut rng).as_secs_f64())
+            .collect();
         assert_eq!(delays, vec![5.0, 7.5, 11.25, 16.875, 25.3125, 30.0, 30.0]);
     }
 
@@ -163,7 +194,10 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         for _ in 0..200 {
             let d = Backoff::new(&RetryConfig::default()).next_delay(&mut rng);
-            assert!(d >= Duration::from_secs_f64(2.5) && d <= Duration::from_secs_f64(7.5), "{d:?}");
+            assert!(
+                d >= Duration::from_secs_f64(2.5) && d <= Duration::from_secs_f64(7.5),
+                "{d:?}"
+            );
         }
     }
 
@@ -177,7 +211,14 @@ mod tests {
             .await;
         assert_eq!(outcome, ExportOutcome::Delivered(Delivered::default()));
         let calls: Vec<Duration> = exp.calls.lock().unwrap().iter().map(|t| *t - t0).collect();
-        assert_eq!(calls, vec![Duration::ZERO, Duration::from_secs(5), Duration::from_millis(12_500)]);
+        assert_eq!(
+            calls,
+            vec![
+                Duration::ZERO,
+                Duration::from_secs(5),
+                Duration::from_millis(12_500)
+            ]
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -185,17 +226,22 @@ mod tests {
         let exp = scripted(vec![unavailable(Some(Duration::from_secs(42)))]);
         let dyn_exp: Arc<dyn Exporter> = exp.clone();
         let t0 = Instant::now();
-        RetryPolicy::new(no_jitter()).export(&dyn_exp, &batch(), &CancellationToken::new(), |_, _| {}).await;
+        RetryPolicy::new(no_jitter())
+            .export(&dyn_exp, &batch(), &CancellationToken::new(), |_, _| {})
+            .await;
         let second = exp.calls.lock().unwrap()[1] - t0;
         assert_eq!(second, Duration::from_secs(42));
     }
 
     #[tokio::test(start_paused = true)]
     async fn permanent_error_is_not_retried() {
-        let exp = scripted(vec![Err(ExportError::Permanent { reason: "400 bad request".into() })]);
+        let exp = scripted(vec![Err(ExportError::Permanent {
+            reason: "400 bad request".into(),
+        })]);
         let dyn_exp: Arc<dyn Exporter> = exp.clone();
-        let outcome =
-            RetryPolicy::new(no_jitter()).export(&dyn_exp, &batch(), &CancellationToken::new(), |_, _| {}).await;
+        let outcome = RetryPolicy::new(no_jitter())
+            .export(&dyn_exp, &batch(), &CancellationToken::new(), |_, _| {})
+            .await;
         assert_eq!(outcome, ExportOutcome::Permanent("400 bad request".into()));
         assert_eq!(exp.calls.lock().unwrap().len(), 1);
     }
@@ -204,9 +250,17 @@ mod tests {
     async fn gives_up_after_max_elapsed_time() {
         let exp = scripted((0..100).map(|_| unavailable(None)).collect());
         let dyn_exp: Arc<dyn Exporter> = exp.clone();
-        let config = RetryConfig { max_elapsed_time: Duration::from_secs(20), ..no_jitter() };
-        let outcome = RetryPolicy::new(config).export(&dyn_exp, &batch(), &CancellationToken::new(), |_, _| {}).await;
-        assert!(matches!(outcome, ExportOutcome::RetriesExhausted(ref m) if m.contains("max_elapsed_time")), "{outcome:?}");
+        let config = RetryConfig {
+            max_elapsed_time: Duration::from_secs(20),
+            ..no_jitter()
+        };
+        let outcome = RetryPolicy::new(config)
+            .export(&dyn_exp, &batch(), &CancellationToken::new(), |_, _| {})
+            .await;
+        assert!(
+            matches!(outcome, ExportOutcome::RetriesExhausted(ref m) if m.contains("max_elapsed_time")),
+            "{outcome:?}"
+        );
         // waits 5 and 7.5 fit in 20s; the next (11.25) would pass it
         assert_eq!(exp.calls.lock().unwrap().len(), 3);
     }
@@ -215,8 +269,13 @@ mod tests {
     async fn disabled_retry_drops_on_first_retryable_error() {
         let exp = scripted(vec![unavailable(None)]);
         let dyn_exp: Arc<dyn Exporter> = exp.clone();
-        let config = RetryConfig { enabled: false, ..no_jitter() };
-        let outcome = RetryPolicy::new(config).export(&dyn_exp, &batch(), &CancellationToken::new(), |_, _| {}).await;
+        let config = RetryConfig {
+            enabled: false,
+            ..no_jitter()
+        };
+        let outcome = RetryPolicy::new(config)
+            .export(&dyn_exp, &batch(), &CancellationToken::new(), |_, _| {})
+            .await;
         assert!(matches!(outcome, ExportOutcome::RetriesExhausted(_)));
         assert_eq!(exp.calls.lock().unwrap().len(), 1);
     }
@@ -231,7 +290,9 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(1)).await;
             stopper.cancel();
         });
-        let outcome = RetryPolicy::new(no_jitter()).export(&dyn_exp, &batch(), &stop, |_, _| {}).await;
+        let outcome = RetryPolicy::new(no_jitter())
+            .export(&dyn_exp, &batch(), &stop, |_, _| {})
+            .await;
         assert!(matches!(outcome, ExportOutcome::Abandoned(_)));
     }
 }

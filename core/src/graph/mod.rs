@@ -9,7 +9,12 @@ use crate::config::Config;
 pub fn to_text(config: &Config) -> String {
     let mut out = String::new();
     for (pid, p) in &config.service.pipelines {
-        let join = |ids: &[crate::component::ComponentId]| ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let join = |ids: &[crate::component::ComponentId]| {
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let _ = writeln!(
             out,
             "{pid}: {} → [{}] → {}",
@@ -32,7 +37,11 @@ pub fn to_dot(config: &Config) -> String {
         let _ = writeln!(out, "  \"exporter:{id}\" [label=\"{id}\", shape=box];");
     }
     for (pid, p) in &config.service.pipelines {
-        let mut previous: Vec<String> = p.receivers.iter().map(|r| format!("receiver:{r}")).collect();
+        let mut previous: Vec<String> = p
+            .receivers
+            .iter()
+            .map(|r| format!("receiver:{r}"))
+            .collect();
         for proc_id in &p.processors {
             let node = format!("{pid}:{proc_id}");
             let _ = writeln!(out, "  \"{node}\" [label=\"{proc_id}\\n({pid})\"];");

@@ -106,7 +106,10 @@ impl FromStr for Compression {
     /// `zstd`, in any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let name = s.trim();
-        if name.is_empty() || name.eq_ignore_ascii_case("identity") || name.eq_ignore_ascii_case("none") {
+        if name.is_empty()
+            || name.eq_ignore_ascii_case("identity")
+            || name.eq_ignore_ascii_case("none")
+        {
             Ok(Compression::None)
         } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
             Ok(Compression::Gzip)
@@ -141,16 +144,25 @@ pub fn decompress_limited(
         }
         // Multi-member gzip streams are valid HTTP bodies (concatenated gzip files); Go's reader
         // accepts them, so otelcol does too.
-        Compression::Gzip => read_limited(encoding, flate2::read::MultiGzDecoder::new(input), max_decompressed),
+        Compression::Gzip => read_limited(
+            encoding,
+            flate2::read::MultiGzDecoder::new(input),
+            max_decompressed,
+        ),
         Compression::Zstd => {
-            let decoder = zstd::stream::read::Decoder::new(input).map_err(|source| corrupt(encoding, source))?;
+            let decoder = zstd::stream::read::Decoder::new(input)
+                .map_err(|source| corrupt(encoding, source))?;
             read_limited(encoding, decoder, max_decompressed)
         }
     }
 }
 
 /// Like [`decompress_limited`], but hands an uncompressed body back without copying.
-pub fn decompress_bytes(encoding: Compression, input: Bytes, max_decompressed: usize) -> Result<Bytes, DecompressError> {
+pub fn decompress_bytes(
+    encoding: Compression,
+    input: Bytes,
+    max_decompressed: usize,
+) -> Result<Bytes, DecompressError> {
     match encoding {
         Compression::None => {
             check_len(input.len(), max_decompressed)?;
@@ -166,7 +178,10 @@ pub fn compress(encoding: Compression, input: &[u8]) -> Result<Vec<u8>, Compress
     match encoding {
         Compression::None => Ok(input.to_vec()),
         Compression::Gzip => {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(input.len() / 4), flate2::Compression::default());
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(input.len() / 4),
+                flate2::Compression::default(),
+            );
             encoder.write_all(input).map_err(wrap)?;
             encoder.finish().map_err(wrap)
         }
@@ -175,7 +190,11 @@ pub fn compress(encoding: Compression, input: &[u8]) -> Result<Vec<u8>, Compress
 }
 
 fn check_len(len: usize, limit: usize) -> Result<(), DecompressError> {
-    if len > limit { Err(DecompressError::TooLarge { limit }) } else { Ok(()) }
+    if len > limit {
+        Err(DecompressError::TooLarge { limit })
+    } else {
+        Ok(())
+    }
 }
 
 fn corrupt(encoding: Compression, source: std::io::Error) -> DecompressError {
@@ -183,7 +202,11 @@ fn corrupt(encoding: Compression, source: std::io::Error) -> DecompressError {
 }
 
 /// Reads at most `limit + 1` bytes: one byte past the cap is enough to know it was passed.
-fn read_limited(encoding: Compression, reader: impl Read, limit: usize) -> Result<Bytes, DecompressError> {
+fn read_limited(
+    encoding: Compression,
+    reader: impl Read,
+    limit: usize,
+) -> Result<Bytes, DecompressError> {
     let mut out = Vec::new();
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     reader
@@ -201,10 +224,22 @@ mod tests {
     #[test]
     fn parses_header_and_config_names() {
         assert_eq!(Compression::from_header(None).unwrap(), Compression::None);
-        assert_eq!(Compression::from_header(Some("identity")).unwrap(), Compression::None);
-        assert_eq!(Compression::from_header(Some("GZIP")).unwrap(), Compression::Gzip);
-        assert_eq!(Compression::from_header(Some("x-gzip")).unwrap(), Compression::Gzip);
-        assert_eq!(Compression::from_header(Some(" zstd ")).unwrap(), Compression::Zstd);
+        assert_eq!(
+            Compression::from_header(Some("identity")).unwrap(),
+            Compression::None
+        );
+        assert_eq!(
+            Compression::from_header(Some("GZIP")).unwrap(),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::from_header(Some("x-gzip")).unwrap(),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::from_header(Some(" zstd ")).unwrap(),
+            Compression::Zstd
+        );
         assert_eq!("none".parse::<Compression>().unwrap(), Compression::None);
         assert_eq!("".parse::<Compression>().unwrap(), Compression::None);
         let err = Compression::from_header(Some("br")).unwrap_err();
@@ -214,15 +249,29 @@ mod tests {
 
     #[test]
     fn config_serde_uses_otelcol_names() {
-        let parsed: Vec<Compression> = serde_json::from_str(r#"["gzip","zstd","none",""]"#).unwrap();
-        assert_eq!(parsed, [Compression::Gzip, Compression::Zstd, Compression::None, Compression::None]);
-        assert_eq!(serde_json::to_string(&Compression::Zstd).unwrap(), r#""zstd""#);
+        let parsed: Vec<Compression> =
+            serde_json::from_str(r#"["gzip","zstd","none",""]"#).unwrap();
+        assert_eq!(
+            parsed,
+            [
+                Compression::Gzip,
+                Compression::Zstd,
+                Compression::None,
+                Compression::None
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&Compression::Zstd).unwrap(),
+            r#""zstd""#
+        );
         assert!(serde_json::from_str::<Compression>(r#""snappy""#).is_err());
     }
 
     #[test]
     fn round_trips_every_encoding() {
-        let input: Vec<u8> = (0..50_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let input: Vec<u8> = (0..50_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         for encoding in [Compression::None, Compression::Gzip, Compression::Zstd] {
             let packed = compress(encoding, &input).unwrap();
             if !encoding.is_none() {
@@ -240,9 +289,16 @@ mod tests {
         let huge = vec![0u8; 64 * 1024 * 1024];
         for encoding in [Compression::Gzip, Compression::Zstd] {
             let bomb = compress(encoding, &huge).unwrap();
-            assert!(bomb.len() < 256 * 1024, "{encoding} bomb is {} bytes", bomb.len());
+            assert!(
+                bomb.len() < 256 * 1024,
+                "{encoding} bomb is {} bytes",
+                bomb.len()
+            );
             let err = decompress_limited(encoding, &bomb, 1024 * 1024).unwrap_err();
-            assert!(matches!(err, DecompressError::TooLarge { limit: 1_048_576 }), "{encoding}: {err}");
+            assert!(
+                matches!(err, DecompressError::TooLarge { limit: 1_048_576 }),
+                "{encoding}: {err}"
+            );
         }
         let err = decompress_limited(Compression::None, &[0; 11], 10).unwrap_err();
         assert!(matches!(err, DecompressError::TooLarge { limit: 10 }));
@@ -253,7 +309,10 @@ mod tests {
         let input = vec![7u8; 4096];
         for encoding in [Compression::None, Compression::Gzip, Compression::Zstd] {
             let packed = compress(encoding, &input).unwrap();
-            assert_eq!(decompress_limited(encoding, &packed, 4096).unwrap().len(), 4096);
+            assert_eq!(
+                decompress_limited(encoding, &packed, 4096).unwrap().len(),
+                4096
+            );
             assert!(decompress_limited(encoding, &packed, 4095).is_err());
         }
     }
@@ -261,11 +320,22 @@ mod tests {
     #[test]
     fn corrupt_input_is_an_error() {
         for encoding in [Compression::Gzip, Compression::Zstd] {
-            let err = decompress_limited(encoding, b"definitely not compressed", 1 << 20).unwrap_err();
-            assert!(matches!(err, DecompressError::Corrupt { .. }), "{encoding}: {err}");
+            let err =
+                decompress_limited(encoding, b"definitely not compressed", 1 << 20).unwrap_err();
+            assert!(
+                matches!(err, DecompressError::Corrupt { .. }),
+                "{encoding}: {err}"
+            );
             assert!(err.to_string().contains(encoding.as_str()));
         }
         let truncated = compress(Compression::Gzip, &[1u8; 1000]).unwrap();
-        assert!(decompress_limited(Compression::Gzip, &truncated[..truncated.len() / 2], 1 << 20).is_err());
+        assert!(
+            decompress_limited(
+                Compression::Gzip,
+                &truncated[..truncated.len() / 2],
+                1 << 20
+            )
+            .is_err()
+        );
     }
 }

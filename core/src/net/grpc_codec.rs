@@ -31,7 +31,8 @@ use crate::batch::Signal;
 /// gRPC path of the OTLP traces export method.
 pub const TRACES_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 /// gRPC path of the OTLP metrics export method.
-pub const METRICS_EXPORT_PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+pub const METRICS_EXPORT_PATH: &str =
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 /// gRPC path of the OTLP logs export method.
 pub const LOGS_EXPORT_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 
@@ -113,6 +114,9 @@ mod tests {
             export_path(Signal::Traces),
             "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
         );
-        assert_eq!(signal_of_path("/opentelemetry.proto.collector.trace.v1.TraceService/Other"), None);
+        assert_eq!(
+            signal_of_path("/opentelemetry.proto.collector.trace.v1.TraceService/Other"),
+            None
+        );
     }
 }

@@ -11,6 +11,8 @@ pub mod grpc_codec;
 pub mod rpc_status;
 pub mod server;
 
-pub use compression::{Compression, DecompressError, compress, decompress_bytes, decompress_limited};
+pub use compression::{
+    Compression, DecompressError, compress, decompress_bytes, decompress_limited,
+};
 pub use grpc_codec::RawCodec;
 pub use rpc_status::RpcStatus;

@@ -73,7 +73,9 @@ impl ProtoDuration {
     /// The duration, or `None` when it is negative or out of range.
     pub fn to_duration(self) -> Option<Duration> {
         let seconds = u64::try_from(self.seconds).ok()?;
-        let nanos = u32::try_from(self.nanos).ok().filter(|n| *n < 1_000_000_000)?;
+        let nanos = u32::try_from(self.nanos)
+            .ok()
+            .filter(|n| *n < 1_000_000_000)?;
         Some(Duration::new(seconds, nanos))
     }
 }
@@ -116,7 +118,11 @@ impl RpcStatus {
 
     /// The gRPC error carrying this status in `grpc-status-details-bin`.
     pub fn to_tonic(&self) -> tonic::Status {
-        tonic::Status::with_details(self.grpc_code(), self.message.clone(), Bytes::from(self.encode_to_vec()))
+        tonic::Status::with_details(
+            self.grpc_code(),
+            self.message.clone(),
+            Bytes::from(self.encode_to_vec()),
+        )
     }
 
     /// The status a gRPC error carries in its details, or one made of its code and message.
@@ -161,7 +167,10 @@ impl RpcStatus {
     pub fn from_json(body: &[u8]) -> Option<Self> {
         let value: serde_json::Value = serde_json::from_slice(body).ok()?;
         let object = value.as_object()?;
-        let code = object.get("code").and_then(serde_json::Value::as_i64).unwrap_or(0);
+        let code = object
+            .get("code")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0);
         let message = object
             .get("message")
             .and_then(serde_json::Value::as_str)
@@ -173,7 +182,8 @@ impl RpcStatus {
         };
         let details = object.get("details").and_then(serde_json::Value::as_array);
         for detail in details.into_iter().flatten() {
-            let is_retry_info = detail.get("@type").and_then(serde_json::Value::as_str) == Some(RETRY_INFO_TYPE_URL);
+            let is_retry_info = detail.get("@type").and_then(serde_json::Value::as_str)
+                == Some(RETRY_INFO_TYPE_URL);
             let delay = detail
                 .get("retryDelay")
                 .and_then(serde_json::Value::as_str)
@@ -233,7 +243,8 @@ mod tests {
 
     #[test]
     fn retry_info_survives_protobuf_and_tonic() {
-        let status = RpcStatus::new(tonic::Code::Unavailable, "queue full").with_retry_delay(Duration::from_millis(1500));
+        let status = RpcStatus::new(tonic::Code::Unavailable, "queue full")
+            .with_retry_delay(Duration::from_millis(1500));
         let decoded = RpcStatus::decode(status.encode_to_vec().as_slice()).unwrap();
         assert_eq!(decoded, status);
         assert_eq!(decoded.retry_delay(), Some(Duration::from_millis(1500)));
@@ -241,16 +252,23 @@ mod tests {
         let grpc = status.to_tonic();
         assert_eq!(grpc.code(), tonic::Code::Unavailable);
         assert_eq!(grpc.message(), "queue full");
-        assert_eq!(RpcStatus::from_tonic(&grpc).retry_delay(), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            RpcStatus::from_tonic(&grpc).retry_delay(),
+            Some(Duration::from_millis(1500))
+        );
 
         let plain = tonic::Status::internal("boom");
         let from_plain = RpcStatus::from_tonic(&plain);
-        assert_eq!((from_plain.grpc_code(), from_plain.retry_delay()), (tonic::Code::Internal, None));
+        assert_eq!(
+            (from_plain.grpc_code(), from_plain.retry_delay()),
+            (tonic::Code::Internal, None)
+        );
     }
 
     #[test]
     fn json_form_matches_proto3_json() {
-        let status = RpcStatus::new(tonic::Code::Unavailable, "slow down").with_retry_delay(Duration::from_millis(2500));
+        let status = RpcStatus::new(tonic::Code::Unavailable, "slow down")
+            .with_retry_delay(Duration::from_millis(2500));
         let json: serde_json::Value = serde_json::from_slice(&status.to_json()).unwrap();
         assert_eq!(
             json,
@@ -263,18 +281,30 @@ mod tests {
         let back = RpcStatus::from_json(&status.to_json()).unwrap();
         assert_eq!(back, status);
         let bare = RpcStatus::new(tonic::Code::InvalidArgument, "bad");
-        assert_eq!(std::str::from_utf8(&bare.to_json()).unwrap(), r#"{"code":3,"message":"bad"}"#);
+        assert_eq!(
+            std::str::from_utf8(&bare.to_json()).unwrap(),
+            r#"{"code":3,"message":"bad"}"#
+        );
         assert!(RpcStatus::from_json(b"not json").is_none());
     }
 
     #[test]
     fn json_durations() {
         assert_eq!(parse_json_duration("3s"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_json_duration("0.000000001s"), Some(Duration::from_nanos(1)));
-        assert_eq!(parse_json_duration("1.25s"), Some(Duration::from_millis(1250)));
+        assert_eq!(
+            parse_json_duration("0.000000001s"),
+            Some(Duration::from_nanos(1))
+        );
+        assert_eq!(
+            parse_json_duration("1.25s"),
+            Some(Duration::from_millis(1250))
+        );
         assert_eq!(parse_json_duration("-1s"), None);
         assert_eq!(parse_json_duration("1.0000000001s"), None);
-        assert_eq!(json_duration(Duration::from_nanos(1_000_000_001).into()), "1.000000001s");
+        assert_eq!(
+            json_duration(Duration::from_nanos(1_000_000_001).into()),
+            "1.000000001s"
+        );
     }
 
     #[test]
@@ -288,7 +318,21 @@ mod tests {
 
     #[test]
     fn negative_or_invalid_durations_are_ignored() {
-        assert_eq!(ProtoDuration { seconds: -1, nanos: 0 }.to_duration(), None);
-        assert_eq!(ProtoDuration { seconds: 1, nanos: 1_000_000_000 }.to_duration(), None);
+        assert_eq!(
+            ProtoDuration {
+                seconds: -1,
+                nanos: 0
+            }
+            .to_duration(),
+            None
+        );
+        assert_eq!(
+            ProtoDuration {
+                seconds: 1,
+                nanos: 1_000_000_000
+            }
+            .to_duration(),
+            None
+        );
     }
 }

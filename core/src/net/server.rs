@@ -116,7 +116,10 @@ where
             graceful.shutdown().await;
             while connections.join_next().await.is_some() {}
         };
-        if tokio::time::timeout(options.drain_deadline, drain).await.is_err() {
+        if tokio::time::timeout(options.drain_deadline, drain)
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 server = %options.name,
                 deadline = ?options.drain_deadline,
@@ -168,7 +171,8 @@ mod tests {
     impl Service<Request<Incoming>> for Blocking {
         type Response = Response<String>;
         type Error = Infallible;
-        type Future = std::pin::Pin<Box<dyn Future<Output = Result<Response<String>, Infallible>> + Send>>;
+        type Future =
+            std::pin::Pin<Box<dyn Future<Output = Result<Response<String>, Infallible>> + Send>>;
 
         fn call(&self, _req: Request<Incoming>) -> Self::Future {
             if let Some(tx) = self.started.lock().unwrap().take() {
@@ -205,7 +209,10 @@ mod tests {
 
         shutdown.cancel();
         handle.await.unwrap();
-        assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener still open");
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "listener still open"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -228,11 +235,17 @@ mod tests {
         started_rx.await.unwrap();
         shutdown.cancel();
         let early = tokio::time::timeout(Duration::from_secs(1), &mut handle).await;
-        assert!(early.is_err(), "server finished while a request was in flight");
+        assert!(
+            early.is_err(),
+            "server finished while a request was in flight"
+        );
         release_tx.send(()).unwrap();
         handle.await.unwrap();
         let text = client.await.unwrap();
-        assert!(text.starts_with("HTTP/1.1 200") && text.ends_with("done"), "{text}");
+        assert!(
+            text.starts_with("HTTP/1.1 200") && text.ends_with("done"),
+            "{text}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -251,6 +264,9 @@ mod tests {
         started_rx.await.unwrap();
         shutdown.cancel();
         let finished = tokio::time::timeout(Duration::from_secs(60), handle).await;
-        assert!(finished.is_ok(), "a stuck request held shutdown past the drain deadline");
+        assert!(
+            finished.is_ok(),
+            "a stuck request held shutdown past the drain deadline"
+        );
     }
 }

@@ -33,8 +33,16 @@ pub struct PipelineEntry {
 impl PipelineEntry {
     /// An entry into `pipelines`; a batch that cannot enter all of them within
     /// `admission_timeout` is refused with a retry delay.
-    pub fn new(pipelines: Vec<mpsc::Sender<Batch>>, admission_timeout: Duration, stats: Arc<EntryStats>) -> Self {
-        PipelineEntry { pipelines, admission_timeout, stats }
+    pub fn new(
+        pipelines: Vec<mpsc::Sender<Batch>>,
+        admission_timeout: Duration,
+        stats: Arc<EntryStats>,
+    ) -> Self {
+        PipelineEntry {
+            pipelines,
+            admission_timeout,
+            stats,
+        }
     }
 }
 
@@ -51,7 +59,9 @@ impl Consumer for PipelineEntry {
                 Ok(Ok(permit)) => permits.push(permit),
                 Ok(Err(_closed)) => {
                     self.stats.failed_items.fetch_add(items, Ordering::Relaxed);
-                    return PushOutcome::Failed { reason: "the pipeline is shutting down".to_string() };
+                    return PushOutcome::Failed {
+                        reason: "the pipeline is shutting down".to_string(),
+                    };
                 }
                 Err(_elapsed) => {
                     self.stats.refused_items.fetch_add(items, Ordering::Relaxed);
@@ -68,12 +78,18 @@ impl Consumer for PipelineEntry {
         let last = permits.len().saturating_sub(1);
         let mut batch = Some(batch);
         for (i, permit) in permits.into_iter().enumerate() {
-            let b = if i == last { batch.take() } else { batch.clone() };
+            let b = if i == last {
+                batch.take()
+            } else {
+                batch.clone()
+            };
             if let Some(b) = b {
                 permit.send(b);
             }
         }
-        self.stats.accepted_items.fetch_add(items, Ordering::Relaxed);
+        self.stats
+            .accepted_items
+            .fetch_add(items, Ordering::Relaxed);
         PushOutcome::Accepted
     }
 }

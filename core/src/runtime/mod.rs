@@ -38,7 +38,10 @@ pub struct RuntimeOptions {
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        RuntimeOptions { pipeline_capacity: 16, admission_timeout: Duration::from_secs(5) }
+        RuntimeOptions {
+            pipeline_capacity: 16,
+            admission_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -88,15 +91,28 @@ pub struct Running {
     stats: GraphStats,
 }
 
-fn build(kind: Kind, id: &ComponentId, entry: &ComponentEntry, settings: CreateSettings) -> Result<Built, StartError> {
+fn build(
+    kind: Kind,
+    id: &ComponentId,
+    entry: &ComponentEntry,
+    settings: CreateSettings,
+) -> Result<Built, StartError> {
     entry
         .factory
         .build(&entry.config, &settings)
-        .map_err(|e| StartError::Build { kind, id: id.clone(), message: e.0 })
+        .map_err(|e| StartError::Build {
+            kind,
+            id: id.clone(),
+            message: e.0,
+        })
 }
 
 fn settings(id: &ComponentId) -> CreateSettings {
-    CreateSettings { id: id.clone(), signal: None, pipeline: None }
+    CreateSettings {
+        id: id.clone(),
+        signal: None,
+        pipeline: None,
+    }
 }
 
 /// Builds and starts everything `config` describes.
@@ -109,19 +125,26 @@ pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running,
     let mut queues: BTreeMap<(ComponentId, Signal), SendingQueue> = BTreeMap::new();
     for (pid, pipeline) in pipelines {
         for id in &pipeline.exporters {
-            let Some(entry) = config.exporters.get(id) else { continue };
+            let Some(entry) = config.exporters.get(id) else {
+                continue;
+            };
             if !exporters.contains_key(id) {
-                let Built::Exporter(exporter) = build(Kind::Exporter, id, entry, settings(id))? else {
+                let Built::Exporter(exporter) = build(Kind::Exporter, id, entry, settings(id))?
+                else {
                     return Err(wrong_kind(Kind::Exporter, id));
                 };
                 exporters.insert(id.clone(), exporter);
             }
-            let key = (id.clone(), pid.signal);
-            if !queues.contains_key(&key) {
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                queues.entry((id.clone(), pid.signal))
+            {
                 let helper = entry.helper.clone().unwrap_or_default();
-                let queue = SendingQueue::start(id.clone(), pid.signal, exporters[id].clone(), &helper);
-                stats.exporters.push((id.clone(), pid.signal, queue.stats()));
-                queues.insert(key, queue);
+                let queue =
+                    SendingQueue::start(id.clone(), pid.signal, exporters[id].clone(), &helper);
+                stats
+                    .exporters
+                    .push((id.clone(), pid.signal, queue.stats()));
+                slot.insert(queue);
             }
         }
     }
@@ -133,23 +156,45 @@ pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running,
     for (pid, pipeline) in pipelines {
         let mut stages = Vec::new();
         for id in &pipeline.processors {
-            let Some(entry) = config.processors.get(id) else { continue };
-            let settings = CreateSettings { id: id.clone(), signal: Some(pid.signal), pipeline: Some(pid.to_string()) };
+            let Some(entry) = config.processors.get(id) else {
+                continue;
+            };
+            let settings = CreateSettings {
+                id: id.clone(),
+                signal: Some(pid.signal),
+                pipeline: Some(pid.to_string()),
+            };
             let Built::Processor(processor) = build(Kind::Processor, id, entry, settings)? else {
                 return Err(wrong_kind(Kind::Processor, id));
             };
             let stage_stats = Arc::new(ProcessorStats::default());
-            stats.processors.push((id.clone(), pid.to_string(), pid.signal, stage_stats.clone()));
-            stages.push(Stage { id: id.clone(), processor, stats: stage_stats });
+            stats
+                .processors
+                .push((id.clone(), pid.to_string(), pid.signal, stage_stats.clone()));
+            stages.push(Stage {
+                id: id.clone(),
+                processor,
+                stats: stage_stats,
+            });
         }
         let sinks = pipeline
             .exporters
             .iter()
-            .filter_map(|id| queues.get(&(id.clone(), pid.signal)).map(SendingQueue::sink))
+            .filter_map(|id| {
+                queues
+                    .get(&(id.clone(), pid.signal))
+                    .map(SendingQueue::sink)
+            })
             .collect();
         let (tx, rx) = mpsc::channel(options.pipeline_capacity.max(1));
         pipeline_inputs.insert(pid.to_string(), tx);
-        let task = PipelineTask { name: pid.to_string(), input: rx, stages, sinks, stop: pipelines_stop.clone() };
+        let task = PipelineTask {
+            name: pid.to_string(),
+            input: rx,
+            stages,
+            sinks,
+            stop: pipelines_stop.clone(),
+        };
         tasks.push(tokio::spawn(task.run()));
     }
 
@@ -164,7 +209,8 @@ pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running,
         exporters: exporters.into_values().collect(),
         stats,
     };
-    let mut fed: BTreeMap<ComponentId, BTreeMap<Signal, Vec<mpsc::Sender<Batch>>>> = BTreeMap::new();
+    let mut fed: BTreeMap<ComponentId, BTreeMap<Signal, Vec<mpsc::Sender<Batch>>>> =
+        BTreeMap::new();
     for (pid, pipeline) in pipelines {
         for id in &pipeline.receivers {
             fed.entry(id.clone())
@@ -176,12 +222,24 @@ pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running,
     }
     drop(pipeline_inputs);
     for (id, by_signal) in fed {
-        let Some(entry) = config.receivers.get(&id) else { continue };
+        let Some(entry) = config.receivers.get(&id) else {
+            continue;
+        };
         let mut consumers: BTreeMap<Signal, Arc<dyn Consumer>> = BTreeMap::new();
         for (signal, senders) in by_signal {
             let entry_stats = Arc::new(EntryStats::default());
-            running.stats.receivers.push((id.clone(), signal, entry_stats.clone()));
-            consumers.insert(signal, Arc::new(PipelineEntry::new(senders, options.admission_timeout, entry_stats)));
+            running
+                .stats
+                .receivers
+                .push((id.clone(), signal, entry_stats.clone()));
+            consumers.insert(
+                signal,
+                Arc::new(PipelineEntry::new(
+                    senders,
+                    options.admission_timeout,
+                    entry_stats,
+                )),
+            );
         }
         let receiver = match build(Kind::Receiver, &id, entry, settings(&id)) {
             Ok(Built::Receiver(r)) => r,
@@ -194,7 +252,11 @@ pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running,
                 return Err(e);
             }
         };
-        let ctx = ReceiverContext { id: id.clone(), consumers, shutdown: receivers_stop.child_token() };
+        let ctx = ReceiverContext {
+            id: id.clone(),
+            consumers,
+            shutdown: receivers_stop.child_token(),
+        };
         match receiver.start(ctx).await {
             Ok(handle) => running.receivers.push((id.clone(), handle)),
             Err(source) => {
@@ -206,9 +268,12 @@ pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running,
     Ok(running)
 }
 
-
 fn wrong_kind(kind: Kind, id: &ComponentId) -> StartError {
-    StartError::Build { kind, id: id.clone(), message: format!("factory did not build a {kind}") }
+    StartError::Build {
+        kind,
+        id: id.clone(),
+        message: format!("factory did not build a {kind}"),
+    }
 }
 
 impl Running {

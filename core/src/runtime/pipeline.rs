@@ -50,7 +50,11 @@ impl PipelineTask {
     /// Runs until stopped and drained.
     pub async fn run(mut self) {
         loop {
-            let deadline = self.stages.iter().filter_map(|s| s.processor.deadline()).min();
+            let deadline = self
+                .stages
+                .iter()
+                .filter_map(|s| s.processor.deadline())
+                .min();
             tokio::select! {
                 batch = self.input.recv() => match batch {
                     Some(batch) => self.push(0, vec![batch]).await,
@@ -91,12 +95,18 @@ impl PipelineTask {
             let mut out = Vec::with_capacity(batches.len());
             for batch in batches {
                 let items = batch.items() as u64;
-                self.stages[i].stats.incoming_items.fetch_add(items, Ordering::Relaxed);
+                self.stages[i]
+                    .stats
+                    .incoming_items
+                    .fetch_add(items, Ordering::Relaxed);
                 let result = self.stages[i].processor.process(batch, &mut out).await;
                 self.after_stage(i, result, items, &[]);
             }
             let passed: usize = out.iter().map(Batch::items).sum();
-            self.stages[i].stats.outgoing_items.fetch_add(passed as u64, Ordering::Relaxed);
+            self.stages[i]
+                .stats
+                .outgoing_items
+                .fetch_add(passed as u64, Ordering::Relaxed);
             batches = out;
         }
         for batch in batches {
@@ -104,18 +114,26 @@ impl PipelineTask {
         }
     }
 
-    fn after_stage(&self, i: usize, result: Result<(), crate::component::ProcessError>, items: u64, emitted: &[Batch]) {
+    fn after_stage(
+        &self,
+        i: usize,
+        result: Result<(), crate::component::ProcessError>,
+        items: u64,
+        emitted: &[Batch],
+    ) {
         let stage = &self.stages[i];
         if !emitted.is_empty() {
             let n: usize = emitted.iter().map(Batch::items).sum();
-            stage.stats.outgoing_items.fetch_add(n as u64, Ordering::Relaxed);
+            stage
+                .stats
+                .outgoing_items
+                .fetch_add(n as u64, Ordering::Relaxed);
         }
         if let Err(e) = result {
             stage.stats.failed_items.fetch_add(items, Ordering::Relaxed);
             tracing::warn!(pipeline = %self.name, processor = %stage.id, error = %e, items, "processor failed; batch dropped");
         }
     }
-
 }
 
 /// Hands a batch to every exporter of the pipeline (the last one gets the original).
@@ -123,7 +141,11 @@ async fn deliver(pipeline: &str, sinks: &[ExportSink], batch: Batch) {
     let last = sinks.len().saturating_sub(1);
     let mut batch = Some(batch);
     for (i, sink) in sinks.iter().enumerate() {
-        let b = if i == last { batch.take() } else { batch.clone() };
+        let b = if i == last {
+            batch.take()
+        } else {
+            batch.clone()
+        };
         if let Some(b) = b
             && let Err(lost) = sink.send(b).await
         {

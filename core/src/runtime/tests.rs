@@ -11,7 +11,9 @@ use tokio_util::sync::CancellationToken;
 use super::entry::{EntryStats, PipelineEntry};
 use super::pipeline::{PipelineTask, ProcessorStats, Stage};
 use crate::batch::{Batch, BatchMeta, Request};
-use crate::component::{Consumer, Delivered, ExportError, Exporter, ProcessError, Processor, PushOutcome};
+use crate::component::{
+    Consumer, Delivered, ExportError, Exporter, ProcessError, Processor, PushOutcome,
+};
 use crate::exporter::{ExporterHelperConfig, RetryConfig, SendingQueue, SendingQueueConfig};
 
 fn batch(spans: usize) -> Batch {
@@ -19,7 +21,10 @@ fn batch(spans: usize) -> Batch {
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
     let request = ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans { spans: vec![Span::default(); spans], ..Default::default() }],
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span::default(); spans],
+                ..Default::default()
+            }],
             ..Default::default()
         }],
     };
@@ -41,7 +46,10 @@ impl Exporter for Recorder {
             gate.notified().await;
         }
         if self.failing.load(Ordering::SeqCst) {
-            return Err(ExportError::Retryable { retry_after: None, reason: "down".into() });
+            return Err(ExportError::Retryable {
+                retry_after: None,
+                reason: "down".into(),
+            });
         }
         self.exported.lock().unwrap().push(batch.items());
         Ok(Delivered::default())
@@ -50,8 +58,15 @@ impl Exporter for Recorder {
 
 fn helper(queue_size: usize, consumers: usize) -> ExporterHelperConfig {
     ExporterHelperConfig {
-        sending_queue: SendingQueueConfig { enabled: true, num_consumers: consumers, queue_size },
-        retry_on_failure: RetryConfig { initial_interval: Duration::from_millis(10), ..RetryConfig::default() },
+        sending_queue: SendingQueueConfig {
+            enabled: true,
+            num_consumers: consumers,
+            queue_size,
+        },
+        retry_on_failure: RetryConfig {
+            initial_interval: Duration::from_millis(10),
+            ..RetryConfig::default()
+        },
     }
 }
 
@@ -75,8 +90,20 @@ async fn entry_refuses_with_a_delay_and_sends_nowhere_when_one_pipeline_stays_fu
     let stats = Arc::new(EntryStats::default());
     let entry = PipelineEntry::new(vec![tx1, tx2], Duration::from_millis(500), stats.clone());
     let outcome = entry.consume(batch(5)).await;
-    assert!(matches!(outcome, PushOutcome::Refused { retry_after: Some(_), .. }), "{outcome:?}");
-    assert!(rx1.try_recv().is_err(), "the free pipeline must not get a batch the full one refused");
+    assert!(
+        matches!(
+            outcome,
+            PushOutcome::Refused {
+                retry_after: Some(_),
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert!(
+        rx1.try_recv().is_err(),
+        "the free pipeline must not get a batch the full one refused"
+    );
     assert_eq!(stats.refused_items.load(Ordering::Relaxed), 5);
 }
 
@@ -84,15 +111,30 @@ async fn entry_refuses_with_a_delay_and_sends_nowhere_when_one_pipeline_stays_fu
 async fn entry_fails_when_pipelines_have_shut_down() {
     let (tx, rx) = mpsc::channel(1);
     drop(rx);
-    let entry = PipelineEntry::new(vec![tx], Duration::from_secs(1), Arc::new(EntryStats::default()));
-    assert!(matches!(entry.consume(batch(1)).await, PushOutcome::Failed { .. }));
+    let entry = PipelineEntry::new(
+        vec![tx],
+        Duration::from_secs(1),
+        Arc::new(EntryStats::default()),
+    );
+    assert!(matches!(
+        entry.consume(batch(1)).await,
+        PushOutcome::Failed { .. }
+    ));
 }
 
 #[tokio::test(start_paused = true)]
 async fn full_sending_queue_makes_the_sender_wait_and_shows_its_backlog() {
     let gate = Arc::new(Notify::new());
-    let recorder = Arc::new(Recorder { gate: Some(gate.clone()), ..Default::default() });
-    let queue = SendingQueue::start("otlp".parse().unwrap(), crate::batch::Signal::Traces, recorder.clone(), &helper(2, 1));
+    let recorder = Arc::new(Recorder {
+        gate: Some(gate.clone()),
+        ..Default::default()
+    });
+    let queue = SendingQueue::start(
+        "otlp".parse().unwrap(),
+        crate::batch::Signal::Traces,
+        recorder.clone(),
+        &helper(2, 1),
+    );
     let sink = queue.sink();
     // one batch taken by the consumer (blocked in export), two fill the queue
     for _ in 0..3 {
@@ -126,7 +168,12 @@ async fn full_sending_queue_makes_the_sender_wait_and_shows_its_backlog() {
 async fn drain_gives_up_after_the_deadline_and_counts_what_was_dropped() {
     let recorder = Arc::new(Recorder::default());
     recorder.failing.store(true, Ordering::SeqCst);
-    let queue = SendingQueue::start("otlp".parse().unwrap(), crate::batch::Signal::Traces, recorder.clone(), &helper(10, 1));
+    let queue = SendingQueue::start(
+        "otlp".parse().unwrap(),
+        crate::batch::Signal::Traces,
+        recorder.clone(),
+        &helper(10, 1),
+    );
     let sink = queue.sink();
     for _ in 0..3 {
         sink.send(batch(2)).await.unwrap();
@@ -142,7 +189,12 @@ async fn drain_gives_up_after_the_deadline_and_counts_what_was_dropped() {
 async fn retryable_failures_are_retried_until_the_backend_recovers() {
     let recorder = Arc::new(Recorder::default());
     recorder.failing.store(true, Ordering::SeqCst);
-    let queue = SendingQueue::start("otlp".parse().unwrap(), crate::batch::Signal::Traces, recorder.clone(), &helper(10, 2));
+    let queue = SendingQueue::start(
+        "otlp".parse().unwrap(),
+        crate::batch::Signal::Traces,
+        recorder.clone(),
+        &helper(10, 2),
+    );
     let sink = queue.sink();
     sink.send(batch(4)).await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -183,14 +235,23 @@ impl Processor for Broken {
 #[tokio::test(start_paused = true)]
 async fn stopping_a_pipeline_flushes_held_batches_to_its_exporters() {
     let recorder = Arc::new(Recorder::default());
-    let queue = SendingQueue::start("otlp".parse().unwrap(), crate::batch::Signal::Traces, recorder.clone(), &helper(10, 1));
+    let queue = SendingQueue::start(
+        "otlp".parse().unwrap(),
+        crate::batch::Signal::Traces,
+        recorder.clone(),
+        &helper(10, 1),
+    );
     let (tx, rx) = mpsc::channel(4);
     let stop = CancellationToken::new();
     let stats = Arc::new(ProcessorStats::default());
     let task = PipelineTask {
         name: "traces".into(),
         input: rx,
-        stages: vec![Stage { id: "hold".parse().unwrap(), processor: Box::new(Hold(Vec::new())), stats: stats.clone() }],
+        stages: vec![Stage {
+            id: "hold".parse().unwrap(),
+            processor: Box::new(Hold(Vec::new())),
+            stats: stats.clone(),
+        }],
         sinks: vec![queue.sink()],
         stop: stop.clone(),
     };
@@ -198,7 +259,10 @@ async fn stopping_a_pipeline_flushes_held_batches_to_its_exporters() {
     tx.send(batch(2)).await.unwrap();
     tx.send(batch(3)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
-    assert!(recorder.exported.lock().unwrap().is_empty(), "held until flush");
+    assert!(
+        recorder.exported.lock().unwrap().is_empty(),
+        "held until flush"
+    );
     stop.cancel();
     handle.await.unwrap();
     drop(tx);
@@ -211,14 +275,23 @@ async fn stopping_a_pipeline_flushes_held_batches_to_its_exporters() {
 #[tokio::test(start_paused = true)]
 async fn a_failing_processor_drops_and_counts_the_batch_and_the_pipeline_goes_on() {
     let recorder = Arc::new(Recorder::default());
-    let queue = SendingQueue::start("otlp".parse().unwrap(), crate::batch::Signal::Traces, recorder.clone(), &helper(10, 1));
+    let queue = SendingQueue::start(
+        "otlp".parse().unwrap(),
+        crate::batch::Signal::Traces,
+        recorder.clone(),
+        &helper(10, 1),
+    );
     let (tx, rx) = mpsc::channel(4);
     let stop = CancellationToken::new();
     let stats = Arc::new(ProcessorStats::default());
     let task = PipelineTask {
         name: "traces".into(),
         input: rx,
-        stages: vec![Stage { id: "broken".parse().unwrap(), processor: Box::new(Broken), stats: stats.clone() }],
+        stages: vec![Stage {
+            id: "broken".parse().unwrap(),
+            processor: Box::new(Broken),
+            stats: stats.clone(),
+        }],
         sinks: vec![queue.sink()],
         stop: stop.clone(),
     };

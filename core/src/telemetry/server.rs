@@ -26,7 +26,10 @@ pub async fn serve_metrics(
             async move { Ok::<_, Infallible>(response) }
         })
     };
-    let options = ServerOptions { name: "telemetry/metrics".to_string(), ..ServerOptions::default() };
+    let options = ServerOptions {
+        name: "telemetry/metrics".to_string(),
+        ..ServerOptions::default()
+    };
     Ok((addr, serve(listener, make, options, shutdown)))
 }
 
@@ -38,9 +41,10 @@ fn respond(req: &Request<Incoming>, stats: &GraphStats) -> Response<String> {
     } else if req.method() != Method::GET && req.method() != Method::HEAD {
         *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     } else {
-        response
-            .headers_mut()
-            .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"));
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
+        );
         *response.body_mut() = super::render(stats);
     }
     response

@@ -154,7 +154,8 @@ impl Sampler {
         if self.seen <= self.initial {
             return true;
         }
-        // `n.is_multiple_of(0)` holds only for `n == 0`, which cannot happen here: so `0` admits none.
+        // `n.is_multiple_of(0)` holds only for `n == 0`, and `n` is at least 1 here: so a
+        // `thereafter` of 0 admits none.
         (self.seen - self.initial).is_multiple_of(self.thereafter)
     }
 }

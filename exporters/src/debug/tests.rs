@@ -46,9 +46,11 @@ fn basic_renders_only_the_summary() {
         render(Verbosity::Basic, &decoded_batch(2)),
         vec![r#"Traces {"resource spans": 1, "spans": 2}"#]
     );
-    let encoded = render(Verbosity::Basic, &encoded_batch(3));
-    assert_eq!(encoded.len(), 1);
-    assert!(encoded[0].ends_with(r#""spans": 3}"#), "{encoded:?}");
+    // Counted by the wire walk, without decoding.
+    assert_eq!(
+        render(Verbosity::Basic, &encoded_batch(3)),
+        vec![r#"Traces {"resource spans": 1, "spans": 3}"#]
+    );
 }
 
 #[test]

@@ -101,20 +101,25 @@ impl Exporter for GrpcExporter {
         };
         let started = Instant::now();
         let call = self.call(batch.signal(), batch.to_bytes());
-        match tokio::time::timeout(self.timeout, call).await {
-            Err(_elapsed) => Err(deadline_exceeded()),
-            // tonic enforces the grpc-timeout it sends and reports its expiry as CANCELLED.
-            Ok(Err(status)) if status.code() == Code::Cancelled && started.elapsed() >= self.timeout => {
-                Err(deadline_exceeded())
+        let body = match tokio::time::timeout(self.timeout, call).await {
+            Err(_elapsed) => return Err(deadline_exceeded()),
+            Ok(Err(status)) => {
+                // tonic enforces the grpc-timeout it sends, and reports expiry as CANCELLED.
+                let expired = status.code() == Code::Cancelled && started.elapsed() >= self.timeout;
+                return Err(if expired {
+                    deadline_exceeded()
+                } else {
+                    classify(&status)
+                });
             }
-            Ok(Err(status)) => Err(classify(&status)),
-            Ok(Ok(body)) => Ok(partial_success(batch.signal(), &body).unwrap_or_else(|e| {
-                // The server said OK, so the data arrived; an unreadable reply is not worth a
-                // duplicate send.
-                tracing::warn!(exporter = %self.id, error = %e, "export response is not a valid OTLP response");
-                Delivered::default()
-            })),
-        }
+            Ok(Ok(body)) => body,
+        };
+        Ok(partial_success(batch.signal(), &body).unwrap_or_else(|e| {
+            // The server said OK, so the data arrived; an unreadable reply is not worth a
+            // duplicate send.
+            tracing::warn!(exporter = %self.id, error = %e, "export response is not OTLP");
+            Delivered::default()
+        }))
     }
 }
 

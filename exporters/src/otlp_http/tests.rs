@@ -383,11 +383,20 @@ async fn partial_success_is_read_from_protobuf_and_json() {
 #[tokio::test]
 async fn oversized_success_body_is_still_a_success() {
     let junk = Bytes::from(vec![b'x'; 1 << 20]);
-    let reply: Reply = Arc::new(move || (StatusCode::OK, vec![("content-type", "text/plain".to_string())], junk.clone()));
+    let reply: Reply = Arc::new(move || {
+        (
+            StatusCode::OK,
+            vec![("content-type", "text/plain".to_string())],
+            junk.clone(),
+        )
+    });
     let backend = Backend::start(reply, Duration::ZERO).await;
     let exporter = build(serde_json::json!({"endpoint": backend.url()}));
     // Reporting a failure here would make the runtime send accepted data again.
-    assert_eq!(exporter.export(&traces_batch()).await, Ok(Delivered::default()));
+    assert_eq!(
+        exporter.export(&traces_batch()).await,
+        Ok(Delivered::default())
+    );
 }
 
 #[tokio::test]

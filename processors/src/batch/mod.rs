@@ -24,10 +24,14 @@ impl ProcessorFactory for BatchFactory {
     const SIGNALS: &'static [Signal] = &[Signal::Traces, Signal::Metrics, Signal::Logs];
     const STABILITY: Stability = Stability::Beta;
 
-    fn create(&self, config: &BatchConfig, settings: &CreateSettings) -> Result<Box<dyn Processor>, BuildError> {
-        let signal = settings
-            .signal
-            .ok_or_else(|| BuildError("the batch processor needs the pipeline's signal".to_string()))?;
+    fn create(
+        &self,
+        config: &BatchConfig,
+        settings: &CreateSettings,
+    ) -> Result<Box<dyn Processor>, BuildError> {
+        let signal = settings.signal.ok_or_else(|| {
+            BuildError("the batch processor needs the pipeline's signal".to_string())
+        })?;
         Ok(Box::new(BatchProcessor::new(config.clone(), signal)))
     }
 }
@@ -46,7 +50,13 @@ pub struct BatchProcessor {
 impl BatchProcessor {
     /// A batcher for one pipeline of `signal`.
     pub fn new(config: BatchConfig, signal: Signal) -> Self {
-        BatchProcessor { config, signal, pending: Concat::new(), pending_meta: None, deadline: None }
+        BatchProcessor {
+            config,
+            signal,
+            pending: Concat::new(),
+            pending_meta: None,
+            deadline: None,
+        }
     }
 
     fn emit(&mut self, out: &mut Vec<Batch>) {

@@ -19,10 +19,16 @@ pub struct OtlpReceiverConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct Protocols {
     /// OTLP/gRPC. Enabled when the key is present, even empty (`grpc:`).
-    #[serde(deserialize_with = "present_means_enabled", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "present_means_enabled",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub grpc: Option<GrpcConfig>,
     /// OTLP/HTTP (protobuf and JSON). Enabled when the key is present, even empty (`http:`).
-    #[serde(deserialize_with = "present_means_enabled", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "present_means_enabled",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub http: Option<HttpConfig>,
 }
 
@@ -56,7 +62,8 @@ impl Default for GrpcConfig {
 impl GrpcConfig {
     /// The message size limit in bytes.
     pub fn max_recv_msg_size(&self) -> usize {
-        usize::try_from(self.max_recv_msg_size_mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
+        usize::try_from(self.max_recv_msg_size_mib.saturating_mul(1024 * 1024))
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -107,7 +114,9 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de> + Default,
 {
-    Ok(Some(Option::<T>::deserialize(deserializer)?.unwrap_or_default()))
+    Ok(Some(
+        Option::<T>::deserialize(deserializer)?.unwrap_or_default(),
+    ))
 }
 
 impl ComponentConfig for OtlpReceiverConfig {
@@ -115,18 +124,23 @@ impl ComponentConfig for OtlpReceiverConfig {
         let mut problems = Vec::new();
         let Protocols { grpc, http } = &self.protocols;
         if grpc.is_none() && http.is_none() {
-            problems.push("must specify at least one protocol (`protocols.grpc` or `protocols.http`)".to_string());
+            problems.push(
+                "must specify at least one protocol (`protocols.grpc` or `protocols.http`)"
+                    .to_string(),
+            );
         }
         if let Some(grpc) = grpc {
             check_endpoint("protocols.grpc.endpoint", &grpc.endpoint, &mut problems);
             if grpc.max_recv_msg_size_mib == 0 {
-                problems.push("protocols.grpc.max_recv_msg_size_mib must be at least 1".to_string());
+                problems
+                    .push("protocols.grpc.max_recv_msg_size_mib must be at least 1".to_string());
             }
         }
         if let Some(http) = http {
             check_endpoint("protocols.http.endpoint", &http.endpoint, &mut problems);
             if http.max_request_body_size == 0 {
-                problems.push("protocols.http.max_request_body_size must be at least 1".to_string());
+                problems
+                    .push("protocols.http.max_request_body_size must be at least 1".to_string());
             }
             let paths = [
                 ("traces_url_path", &http.traces_url_path),
@@ -135,7 +149,9 @@ impl ComponentConfig for OtlpReceiverConfig {
             ];
             for (name, path) in paths {
                 if !path.starts_with('/') {
-                    problems.push(format!("protocols.http.{name} must start with `/`, got `{path}`"));
+                    problems.push(format!(
+                        "protocols.http.{name} must start with `/`, got `{path}`"
+                    ));
                 }
             }
             for (i, (a, pa)) in paths.iter().enumerate() {
@@ -146,7 +162,11 @@ impl ComponentConfig for OtlpReceiverConfig {
                 }
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 }
 
@@ -165,7 +185,8 @@ mod tests {
     use super::*;
 
     fn parse(yaml_as_json: serde_json::Value) -> Result<OtlpReceiverConfig, String> {
-        let config: OtlpReceiverConfig = serde_json::from_value(yaml_as_json).map_err(|e| e.to_string())?;
+        let config: OtlpReceiverConfig =
+            serde_json::from_value(yaml_as_json).map_err(|e| e.to_string())?;
         config.validate().map_err(|p| p.join("; "))?;
         Ok(config)
     }
@@ -194,7 +215,11 @@ mod tests {
         let http = HttpConfig::default();
         assert_eq!(http.endpoint, "localhost:4318");
         assert_eq!(
-            (http.traces_url_path.as_str(), http.metrics_url_path.as_str(), http.logs_url_path.as_str()),
+            (
+                http.traces_url_path.as_str(),
+                http.metrics_url_path.as_str(),
+                http.logs_url_path.as_str()
+            ),
             ("/v1/traces", "/v1/metrics", "/v1/logs")
         );
         assert_eq!(http.max_body_size(), 20 * 1024 * 1024);
@@ -205,7 +230,14 @@ mod tests {
         let config = parse(testdata("full.json")).unwrap();
         let grpc = config.protocols.grpc.unwrap();
         assert_eq!(grpc.endpoint, "0.0.0.0:14317");
-        assert_eq!((grpc.max_recv_msg_size_mib, grpc.max_concurrent_streams, grpc.include_metadata), (16, 100, true));
+        assert_eq!(
+            (
+                grpc.max_recv_msg_size_mib,
+                grpc.max_concurrent_streams,
+                grpc.include_metadata
+            ),
+            (16, 100, true)
+        );
         let http = config.protocols.http.unwrap();
         assert_eq!(http.endpoint, "0.0.0.0:14318");
         assert_eq!(http.traces_url_path, "/custom/traces");

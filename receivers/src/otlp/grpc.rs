@@ -36,7 +36,8 @@ pub(crate) fn serve(
 ) -> JoinHandle<()> {
     let options = ServerOptions {
         http2_only: true,
-        max_concurrent_streams: (config.max_concurrent_streams > 0).then_some(config.max_concurrent_streams),
+        max_concurrent_streams: (config.max_concurrent_streams > 0)
+            .then_some(config.max_concurrent_streams),
         name: format!("{}/grpc", shared.id),
         ..ServerOptions::default()
     };
@@ -74,7 +75,8 @@ impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
 impl GrpcService {
     async fn route(self, request: http::Request<Incoming>) -> http::Response<tonic::body::Body> {
         let path = request.uri().path();
-        let consumer = signal_of_path(path).and_then(|signal| Some((signal, self.shared.consumers.get(&signal)?.clone())));
+        let consumer = signal_of_path(path)
+            .and_then(|signal| Some((signal, self.shared.consumers.get(&signal)?.clone())));
         let Some((signal, consumer)) = consumer else {
             return unknown(path).into_http();
         };
@@ -98,7 +100,9 @@ fn unknown(path: &str) -> Status {
         (Some(service), Some(_)) if signal_of_path(path).is_some() => {
             Status::unimplemented(format!("unknown service {service}"))
         }
-        (Some(service), Some(method)) => Status::unimplemented(format!("unknown method {method} for service {service}")),
+        (Some(service), Some(method)) => {
+            Status::unimplemented(format!("unknown method {method} for service {service}"))
+        }
         _ => Status::unimplemented(format!("malformed method name: {path:?}")),
     }
 }
@@ -120,11 +124,13 @@ async fn export(
         .map_err(|error| Status::invalid_argument(error.to_string()))?;
     let outcome = consumer.consume(batch).await;
     match &outcome {
-        PushOutcome::Accepted | PushOutcome::Partial { .. } => Ok(tonic::Response::new(response_protobuf(
-            signal,
-            partial_success(&outcome).as_ref(),
-        ))),
-        PushOutcome::Refused { retry_after, reason } => {
+        PushOutcome::Accepted | PushOutcome::Partial { .. } => Ok(tonic::Response::new(
+            response_protobuf(signal, partial_success(&outcome).as_ref()),
+        )),
+        PushOutcome::Refused {
+            retry_after,
+            reason,
+        } => {
             let status = RpcStatus::new(Code::Unavailable, reason.clone());
             Err(match retry_after {
                 Some(delay) => status.with_retry_delay(*delay),
@@ -142,12 +148,14 @@ async fn export(
 mod tests {
     use std::time::Duration;
 
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
     use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
     use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-    use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+    };
     use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
     use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
     use prost::Message;
     use tonic::transport::{Channel, Endpoint};
@@ -240,14 +248,29 @@ mod tests {
             include_metadata: true,
             ..GrpcConfig::default()
         };
-        let receiver = TestReceiver::start(&[(Signal::Traces, consumer.clone())], grpc_config, HttpConfig::default()).await;
+        let receiver = TestReceiver::start(
+            &[(Signal::Traces, consumer.clone())],
+            grpc_config,
+            HttpConfig::default(),
+        )
+        .await;
         let mut grpc = client(receiver.grpc_addr()).await;
         let body = traces(3);
         let mut request = tonic::Request::new(body.clone());
-        request.metadata_mut().insert("x-tenant", "acme".parse().unwrap());
-        let response = call_request(&mut grpc, Signal::Traces, request).await.unwrap();
-        assert!(response.get_ref().is_empty(), "accepted answers an empty response");
-        assert_eq!(ExportTraceServiceResponse::decode(response.into_inner()).unwrap(), Default::default());
+        request
+            .metadata_mut()
+            .insert("x-tenant", "acme".parse().unwrap());
+        let response = call_request(&mut grpc, Signal::Traces, request)
+            .await
+            .unwrap();
+        assert!(
+            response.get_ref().is_empty(),
+            "accepted answers an empty response"
+        );
+        assert_eq!(
+            ExportTraceServiceResponse::decode(response.into_inner()).unwrap(),
+            Default::default()
+        );
 
         let batches = consumer.batches();
         assert_eq!(batches.len(), 1);
@@ -256,18 +279,33 @@ mod tests {
         assert_eq!(batches[0].signal(), Signal::Traces);
         let client = &batches[0].meta().client;
         assert_eq!(client.peer.unwrap().ip(), receiver.grpc_addr().ip());
-        assert!(client.headers.contains(&("x-tenant".to_string(), "acme".to_string())), "{:?}", client.headers);
+        assert!(
+            client
+                .headers
+                .contains(&("x-tenant".to_string(), "acme".to_string())),
+            "{:?}",
+            client.headers
+        );
         receiver.stop().await;
     }
 
     #[tokio::test]
     async fn metadata_is_left_out_unless_asked_for() {
         let consumer = FakeConsumer::accepting();
-        let receiver = TestReceiver::start(&[(Signal::Logs, consumer.clone())], GrpcConfig::default(), HttpConfig::default()).await;
+        let receiver = TestReceiver::start(
+            &[(Signal::Logs, consumer.clone())],
+            GrpcConfig::default(),
+            HttpConfig::default(),
+        )
+        .await;
         let mut grpc = client(receiver.grpc_addr()).await;
         let mut request = tonic::Request::new(logs(1));
-        request.metadata_mut().insert("x-tenant", "acme".parse().unwrap());
-        call_request(&mut grpc, Signal::Logs, request).await.unwrap();
+        request
+            .metadata_mut()
+            .insert("x-tenant", "acme".parse().unwrap());
+        call_request(&mut grpc, Signal::Logs, request)
+            .await
+            .unwrap();
         assert!(consumer.batches()[0].meta().client.headers.is_empty());
         receiver.stop().await;
     }
@@ -275,7 +313,12 @@ mod tests {
     #[tokio::test]
     async fn gzip_and_zstd_requests_are_decompressed() {
         let consumer = FakeConsumer::accepting();
-        let receiver = TestReceiver::start(&[(Signal::Traces, consumer.clone())], GrpcConfig::default(), HttpConfig::default()).await;
+        let receiver = TestReceiver::start(
+            &[(Signal::Traces, consumer.clone())],
+            GrpcConfig::default(),
+            HttpConfig::default(),
+        )
+        .await;
         let body = traces(20);
         for encoding in [CompressionEncoding::Gzip, CompressionEncoding::Zstd] {
             let mut grpc = client(receiver.grpc_addr()).await.send_compressed(encoding);
@@ -283,17 +326,32 @@ mod tests {
         }
         let batches = consumer.batches();
         assert_eq!(batches.len(), 2);
-        assert!(batches.iter().all(|b| encoded(b) == body && b.items() == 20));
+        assert!(
+            batches
+                .iter()
+                .all(|b| encoded(b) == body && b.items() == 20)
+        );
         receiver.stop().await;
     }
 
     #[tokio::test]
     async fn malformed_protobuf_is_invalid_argument() {
         let consumer = FakeConsumer::accepting();
-        let receiver = TestReceiver::start(&[(Signal::Traces, consumer.clone())], GrpcConfig::default(), HttpConfig::default()).await;
+        let receiver = TestReceiver::start(
+            &[(Signal::Traces, consumer.clone())],
+            GrpcConfig::default(),
+            HttpConfig::default(),
+        )
+        .await;
         let mut grpc = client(receiver.grpc_addr()).await;
         // Field 1 (resource_spans), length-delimited, claims 100 bytes but has 2.
-        let status = call(&mut grpc, Signal::Traces, Bytes::from_static(&[0x0a, 100, 1, 2])).await.unwrap_err();
+        let status = call(
+            &mut grpc,
+            Signal::Traces,
+            Bytes::from_static(&[0x0a, 100, 1, 2]),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument);
         assert!(status.message().contains("traces"), "{}", status.message());
         assert!(consumer.batches().is_empty());
@@ -306,9 +364,16 @@ mod tests {
             retry_after: Some(Duration::from_secs(7)),
             reason: "pipeline full".into(),
         });
-        let receiver = TestReceiver::start(&[(Signal::Traces, consumer)], GrpcConfig::default(), HttpConfig::default()).await;
+        let receiver = TestReceiver::start(
+            &[(Signal::Traces, consumer)],
+            GrpcConfig::default(),
+            HttpConfig::default(),
+        )
+        .await;
         let mut grpc = client(receiver.grpc_addr()).await;
-        let status = call(&mut grpc, Signal::Traces, traces(1)).await.unwrap_err();
+        let status = call(&mut grpc, Signal::Traces, traces(1))
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::Unavailable);
         assert_eq!(status.message(), "pipeline full");
         let details = RpcStatus::from_tonic(&status);
@@ -321,10 +386,20 @@ mod tests {
         let consumer = FakeConsumer::answering(PushOutcome::Failed {
             reason: "shutting down".into(),
         });
-        let receiver = TestReceiver::start(&[(Signal::Traces, consumer)], GrpcConfig::default(), HttpConfig::default()).await;
+        let receiver = TestReceiver::start(
+            &[(Signal::Traces, consumer)],
+            GrpcConfig::default(),
+            HttpConfig::default(),
+        )
+        .await;
         let mut grpc = client(receiver.grpc_addr()).await;
-        let status = call(&mut grpc, Signal::Traces, traces(1)).await.unwrap_err();
-        assert_eq!((status.code(), status.message()), (Code::Internal, "shutting down"));
+        let status = call(&mut grpc, Signal::Traces, traces(1))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (status.code(), status.message()),
+            (Code::Internal, "shutting down")
+        );
         receiver.stop().await;
     }
 
@@ -334,14 +409,22 @@ mod tests {
             rejected: 2,
             message: "filtered".into(),
         });
-        let receiver = TestReceiver::start(&[(Signal::Logs, consumer)], GrpcConfig::default(), HttpConfig::default()).await;
+        let receiver = TestReceiver::start(
+            &[(Signal::Logs, consumer)],
+            GrpcConfig::default(),
+            HttpConfig::default(),
+        )
+        .await;
         let mut grpc = client(receiver.grpc_addr()).await;
         let response = call(&mut grpc, Signal::Logs, logs(5)).await.unwrap();
         let partial = ExportLogsServiceResponse::decode(response.into_inner())
             .unwrap()
             .partial_success
             .unwrap();
-        assert_eq!((partial.rejected_log_records, partial.error_message.as_str()), (2, "filtered"));
+        assert_eq!(
+            (partial.rejected_log_records, partial.error_message.as_str()),
+            (2, "filtered")
+        );
         receiver.stop().await;
     }
 
@@ -352,17 +435,26 @@ mod tests {
             max_recv_msg_size_mib: 1,
             ..GrpcConfig::default()
         };
-        let receiver = TestReceiver::start(&[(Signal::Traces, consumer.clone())], grpc_config, HttpConfig::default()).await;
+        let receiver = TestReceiver::start(
+            &[(Signal::Traces, consumer.clone())],
+            grpc_config,
+            HttpConfig::default(),
+        )
+        .await;
         // ~1.3 MiB of spans.
         let big = traces(10_000);
         assert!(big.len() > 1024 * 1024);
 
         let mut plain = client(receiver.grpc_addr()).await;
-        let status = call(&mut plain, Signal::Traces, big.clone()).await.unwrap_err();
+        let status = call(&mut plain, Signal::Traces, big.clone())
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
 
         // Small on the wire, too large once decompressed.
-        let mut gzip = client(receiver.grpc_addr()).await.send_compressed(CompressionEncoding::Gzip);
+        let mut gzip = client(receiver.grpc_addr())
+            .await
+            .send_compressed(CompressionEncoding::Gzip);
         let status = call(&mut gzip, Signal::Traces, big).await.unwrap_err();
         assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
         assert!(consumer.batches().is_empty());
@@ -371,7 +463,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_signal_without_a_pipeline_is_unimplemented() {
-        let receiver = TestReceiver::start(&[(Signal::Traces, FakeConsumer::accepting())], GrpcConfig::default(), HttpConfig::default()).await;
+        let receiver = TestReceiver::start(
+            &[(Signal::Traces, FakeConsumer::accepting())],
+            GrpcConfig::default(),
+            HttpConfig::default(),
+        )
+        .await;
         let mut grpc = client(receiver.grpc_addr()).await;
         let metrics = Bytes::from(ExportMetricsServiceRequest::default().encode_to_vec());
         let status = call(&mut grpc, Signal::Metrics, metrics).await.unwrap_err();
@@ -382,31 +479,52 @@ mod tests {
         );
 
         grpc.ready().await.unwrap();
-        let path = http::uri::PathAndQuery::from_static("/opentelemetry.proto.collector.trace.v1.TraceService/Nope");
-        let status = grpc.unary(tonic::Request::new(Bytes::new()), path, RawCodec).await.unwrap_err();
+        let path = http::uri::PathAndQuery::from_static(
+            "/opentelemetry.proto.collector.trace.v1.TraceService/Nope",
+        );
+        let status = grpc
+            .unary(tonic::Request::new(Bytes::new()), path, RawCodec)
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::Unimplemented);
-        assert!(status.message().contains("unknown method Nope"), "{}", status.message());
+        assert!(
+            status.message().contains("unknown method Nope"),
+            "{}",
+            status.message()
+        );
         receiver.stop().await;
     }
 
     #[tokio::test]
     async fn shutdown_lets_an_in_flight_export_finish() {
-        struct Slow(tokio::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>);
+        use tokio::sync::{Mutex, oneshot};
+        /// Tells the test when a batch arrived, then holds it until released.
+        struct Held {
+            arrived: Mutex<Option<oneshot::Sender<()>>>,
+            release: Mutex<Option<oneshot::Receiver<()>>>,
+        }
         #[async_trait::async_trait]
-        impl Consumer for Slow {
+        impl Consumer for Held {
             async fn consume(&self, _batch: Batch) -> PushOutcome {
-                if let Some(rx) = self.0.lock().await.take() {
+                if let Some(tx) = self.arrived.lock().await.take() {
+                    let _ = tx.send(());
+                }
+                if let Some(rx) = self.release.lock().await.take() {
                     let _ = rx.await;
                 }
                 PushOutcome::Accepted
             }
         }
-        let (release, wait) = tokio::sync::oneshot::channel();
-        let slow: Arc<dyn Consumer> = Arc::new(Slow(tokio::sync::Mutex::new(Some(wait))));
+        let (arrived_tx, arrived) = oneshot::channel();
+        let (release, release_rx) = oneshot::channel();
+        let held: Arc<dyn Consumer> = Arc::new(Held {
+            arrived: Mutex::new(Some(arrived_tx)),
+            release: Mutex::new(Some(release_rx)),
+        });
         let shutdown = CancellationToken::new();
         let ctx = weir_core::component::ReceiverContext {
             id: weir_core::component::ComponentId::new("otlp", None),
-            consumers: [(Signal::Traces, slow)].into_iter().collect(),
+            consumers: [(Signal::Traces, held)].into_iter().collect(),
             shutdown: shutdown.clone(),
         };
         let config = super::super::OtlpReceiverConfig {
@@ -418,16 +536,30 @@ mod tests {
                 http: None,
             },
         };
-        let mut running = super::super::OtlpReceiver::new(config).run(ctx).await.unwrap();
+        let running = super::super::OtlpReceiver::new(config)
+            .run(ctx)
+            .await
+            .unwrap();
         let mut grpc = client(running.grpc.unwrap()).await;
-        let in_flight = tokio::spawn(async move { call(&mut grpc, Signal::Traces, traces(1)).await });
-        // Give the request time to reach the consumer, then shut down under it.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let in_flight =
+            tokio::spawn(async move { call(&mut grpc, Signal::Traces, traces(1)).await });
+        arrived.await.unwrap();
         shutdown.cancel();
-        let early = tokio::time::timeout(Duration::from_millis(200), &mut running.handle).await;
-        assert!(early.is_err(), "receiver stopped with a request in flight");
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !running.handle.is_finished(),
+            "receiver stopped with a request in flight"
+        );
         release.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(10), running.handle).await.unwrap().unwrap();
-        assert!(in_flight.await.unwrap().is_ok(), "in-flight export was not answered");
+        tokio::time::timeout(Duration::from_secs(10), running.handle)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            in_flight.await.unwrap().is_ok(),
+            "in-flight export was not answered"
+        );
     }
 }

@@ -25,18 +25,22 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
+};
 use prost::Message;
 use tokio::task::JoinHandle;
 use weir_core::batch::json::PartialSuccess;
 use weir_core::batch::{BatchMeta, ClientInfo, Signal};
 use weir_core::component::{
-    BuildError, ComponentId, Consumer, CreateSettings, PushOutcome, Receiver, ReceiverContext, ReceiverError,
-    ReceiverFactory, Stability,
+    BuildError, ComponentId, Consumer, CreateSettings, PushOutcome, Receiver, ReceiverContext,
+    ReceiverError, ReceiverFactory, Stability,
 };
 use weir_core::net::server;
 
@@ -52,7 +56,11 @@ impl ReceiverFactory for OtlpReceiverFactory {
     const SIGNALS: &'static [Signal] = &Signal::ALL;
     const STABILITY: Stability = Stability::Beta;
 
-    fn create(&self, config: &OtlpReceiverConfig, _settings: &CreateSettings) -> Result<Box<dyn Receiver>, BuildError> {
+    fn create(
+        &self,
+        config: &OtlpReceiverConfig,
+        _settings: &CreateSettings,
+    ) -> Result<Box<dyn Receiver>, BuildError> {
         Ok(Box::new(OtlpReceiver::new(config.clone())))
     }
 }
@@ -105,13 +113,23 @@ impl OtlpReceiver {
             let addr = local_addr(&listener, &config.endpoint)?;
             tracing::info!(receiver = %ctx.id, endpoint = %addr, "OTLP/gRPC server listening");
             running.grpc = Some(addr);
-            tasks.push(grpc::serve(listener, config, shared.clone(), ctx.shutdown.clone()));
+            tasks.push(grpc::serve(
+                listener,
+                config,
+                shared.clone(),
+                ctx.shutdown.clone(),
+            ));
         }
         if let Some((config, listener)) = http {
             let addr = local_addr(&listener, &config.endpoint)?;
             tracing::info!(receiver = %ctx.id, endpoint = %addr, "OTLP/HTTP server listening");
             running.http = Some(addr);
-            tasks.push(http::serve(listener, config, shared.clone(), ctx.shutdown.clone()));
+            tasks.push(http::serve(
+                listener,
+                config,
+                shared.clone(),
+                ctx.shutdown.clone(),
+            ));
         }
         let id = ctx.id;
         running.handle = tokio::spawn(async move {
@@ -134,13 +152,18 @@ impl Receiver for OtlpReceiver {
 }
 
 async fn bind(endpoint: &str) -> Result<tokio::net::TcpListener, ReceiverError> {
-    server::bind(endpoint).await.map_err(|source| ReceiverError::Bind {
-        endpoint: endpoint.to_string(),
-        source,
-    })
+    server::bind(endpoint)
+        .await
+        .map_err(|source| ReceiverError::Bind {
+            endpoint: endpoint.to_string(),
+            source,
+        })
 }
 
-fn local_addr(listener: &tokio::net::TcpListener, endpoint: &str) -> Result<SocketAddr, ReceiverError> {
+fn local_addr(
+    listener: &tokio::net::TcpListener,
+    endpoint: &str,
+) -> Result<SocketAddr, ReceiverError> {
     listener.local_addr().map_err(|source| ReceiverError::Bind {
         endpoint: endpoint.to_string(),
         source,
@@ -159,7 +182,9 @@ pub(crate) fn batch_meta(peer: SocketAddr, headers: Option<&::http::HeaderMap>) 
         .map(|headers| {
             headers
                 .iter()
-                .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -235,7 +260,9 @@ mod tests {
         let (ctx, _shutdown) = context(&[(Signal::Logs, FakeConsumer::accepting())]);
         let err = OtlpReceiver::new(config).run(ctx).await.unwrap_err();
         match &err {
-            ReceiverError::Bind { endpoint: named, .. } => assert_eq!(named, &endpoint),
+            ReceiverError::Bind {
+                endpoint: named, ..
+            } => assert_eq!(named, &endpoint),
             other => panic!("expected a bind error, got {other:?}"),
         }
         assert!(err.to_string().contains(&endpoint), "{err}");
@@ -257,7 +284,9 @@ mod tests {
             signal: None,
             pipeline: None,
         };
-        let weir_core::component::Built::Receiver(receiver) = factory.build(&parsed, &settings).unwrap() else {
+        let weir_core::component::Built::Receiver(receiver) =
+            factory.build(&parsed, &settings).unwrap()
+        else {
             panic!("not a receiver");
         };
         let (ctx, shutdown) = context(&[(Signal::Traces, FakeConsumer::accepting())]);
@@ -274,9 +303,14 @@ mod tests {
     fn otlp_without_protocols_is_refused_like_otelcol() {
         let mut registry = Registry::new();
         crate::register(&mut registry);
-        let factory = registry.get(weir_core::component::Kind::Receiver, "otlp").unwrap();
+        let factory = registry
+            .get(weir_core::component::Kind::Receiver, "otlp")
+            .unwrap();
         let errors = factory.parse(serde_json::Value::Null).unwrap_err();
-        assert!(errors[0].message.contains("at least one protocol"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("at least one protocol"),
+            "{errors:?}"
+        );
     }
 
     #[test]
@@ -286,12 +320,23 @@ mod tests {
             error_message: "dropped".into(),
         };
         assert!(response_protobuf(Signal::Traces, None).is_empty());
-        let traces = ExportTraceServiceResponse::decode(response_protobuf(Signal::Traces, Some(&partial))).unwrap();
+        let traces =
+            ExportTraceServiceResponse::decode(response_protobuf(Signal::Traces, Some(&partial)))
+                .unwrap();
         assert_eq!(traces.partial_success.unwrap().rejected_spans, 4);
-        let metrics = ExportMetricsServiceResponse::decode(response_protobuf(Signal::Metrics, Some(&partial))).unwrap();
+        let metrics = ExportMetricsServiceResponse::decode(response_protobuf(
+            Signal::Metrics,
+            Some(&partial),
+        ))
+        .unwrap();
         assert_eq!(metrics.partial_success.unwrap().rejected_data_points, 4);
-        let logs = ExportLogsServiceResponse::decode(response_protobuf(Signal::Logs, Some(&partial))).unwrap();
+        let logs =
+            ExportLogsServiceResponse::decode(response_protobuf(Signal::Logs, Some(&partial)))
+                .unwrap();
         let logs = logs.partial_success.unwrap();
-        assert_eq!((logs.rejected_log_records, logs.error_message.as_str()), (4, "dropped"));
+        assert_eq!(
+            (logs.rejected_log_records, logs.error_message.as_str()),
+            (4, "dropped")
+        );
     }
 }

@@ -43,7 +43,9 @@ impl Consumer for FakeConsumer {
 }
 
 /// A context feeding `consumers`, and the token that shuts it down.
-pub(crate) fn context(consumers: &[(Signal, Arc<FakeConsumer>)]) -> (ReceiverContext, CancellationToken) {
+pub(crate) fn context(
+    consumers: &[(Signal, Arc<FakeConsumer>)],
+) -> (ReceiverContext, CancellationToken) {
     let shutdown = CancellationToken::new();
     let consumers: BTreeMap<Signal, Arc<dyn Consumer>> = consumers
         .iter()
@@ -82,7 +84,10 @@ impl TestReceiver {
             },
         };
         let (ctx, shutdown) = context(consumers);
-        let running = OtlpReceiver::new(config).run(ctx).await.expect("receiver starts");
+        let running = OtlpReceiver::new(config)
+            .run(ctx)
+            .await
+            .expect("receiver starts");
         TestReceiver { running, shutdown }
     }
 

@@ -104,7 +104,11 @@ fn concat_appends_and_is_reusable_after_take() {
     let merged = decode_traces(&first);
     assert_eq!(
         merged.resource_spans,
-        [decode_traces(&a).resource_spans, decode_traces(&b).resource_spans].concat()
+        [
+            decode_traces(&a).resource_spans,
+            decode_traces(&b).resource_spans
+        ]
+        .concat()
     );
     drop(first);
     concat.push(&b, 2);
@@ -114,13 +118,22 @@ fn concat_appends_and_is_reusable_after_take() {
 #[test]
 fn concat_batches_merges_same_signal_batches_and_refuses_others() {
     let meta = Arc::new(BatchMeta::default());
-    let a = Batch::from_encoded(Signal::Traces, traces(vec![resource_spans("a", &[2])]), meta.clone()).expect("a");
-    let b_request = Request::decode(Signal::Traces, &traces(vec![resource_spans("b", &[3])])).expect("b");
+    let a = Batch::from_encoded(
+        Signal::Traces,
+        traces(vec![resource_spans("a", &[2])]),
+        meta.clone(),
+    )
+    .expect("a");
+    let b_request =
+        Request::decode(Signal::Traces, &traces(vec![resource_spans("b", &[3])])).expect("b");
     let b = Batch::from_request(b_request, Arc::new(BatchMeta::default()));
     let merged = concat_batches(&[a.clone(), b.clone()]).expect("same signal");
     assert!(merged.is_encoded());
     assert_eq!(merged.items(), 5);
-    assert!(Arc::ptr_eq(merged.meta(), &meta), "meta comes from the first batch");
+    assert!(
+        Arc::ptr_eq(merged.meta(), &meta),
+        "meta comes from the first batch"
+    );
     let Request::Traces(merged) = merged.decoded().expect("decodes").as_ref().clone() else {
         panic!("not traces")
     };
@@ -128,14 +141,19 @@ fn concat_batches_merges_same_signal_batches_and_refuses_others() {
     assert_eq!(merged.resource_spans[1].scope_spans[0].spans.len(), 3);
 
     let single = concat_batches(std::slice::from_ref(&b)).expect("one batch");
-    assert!(!single.is_encoded(), "a single batch is handed back as it is");
+    assert!(
+        !single.is_encoded(),
+        "a single batch is handed back as it is"
+    );
 
     assert_eq!(concat_batches(&[]).map(|_| ()), Err(ConcatError::Empty));
     let logs = Batch::from_request(
         Request::Logs(ExportLogsServiceRequest::default()),
         Arc::new(BatchMeta::default()),
     );
-    let err = concat_batches(&[a, b, logs]).map(|_| ()).expect_err("mixed");
+    let err = concat_batches(&[a, b, logs])
+        .map(|_| ())
+        .expect_err("mixed");
     assert_eq!(
         err,
         ConcatError::MixedSignals {
@@ -144,7 +162,10 @@ fn concat_batches_merges_same_signal_batches_and_refuses_others() {
             index: 2,
         }
     );
-    assert_eq!(err.to_string(), "cannot concatenate batch 2 of logs onto traces batches");
+    assert_eq!(
+        err.to_string(),
+        "cannot concatenate batch 2 of logs onto traces batches"
+    );
 }
 
 #[test]
@@ -161,20 +182,39 @@ fn split_cuts_between_resources_as_slices_of_the_input() {
     assert_eq!(concat_pieces(&pieces), bytes.as_ref());
     let input = bytes.as_ptr_range();
     for (piece, _) in &pieces {
-        assert!(input.contains(&piece.as_ptr()), "piece is a slice of the input");
+        assert!(
+            input.contains(&piece.as_ptr()),
+            "piece is a slice of the input"
+        );
     }
     check_piece_counts(Signal::Traces, &pieces);
 
-    assert_eq!(counts(&split(Signal::Traces, &bytes, 4).expect("valid")), [2, 3, 4, 1]);
-    assert_eq!(counts(&split(Signal::Traces, &bytes, 0).expect("valid")), [10]);
-    assert_eq!(counts(&split(Signal::Traces, &bytes, 10).expect("valid")), [10]);
-    assert_eq!(counts(&split(Signal::Traces, &Bytes::new(), 3).expect("valid")), [0]);
+    assert_eq!(
+        counts(&split(Signal::Traces, &bytes, 4).expect("valid")),
+        [2, 3, 4, 1]
+    );
+    assert_eq!(
+        counts(&split(Signal::Traces, &bytes, 0).expect("valid")),
+        [10]
+    );
+    assert_eq!(
+        counts(&split(Signal::Traces, &bytes, 10).expect("valid")),
+        [10]
+    );
+    assert_eq!(
+        counts(&split(Signal::Traces, &Bytes::new(), 3).expect("valid")),
+        [0]
+    );
 }
 
 #[test]
 fn split_divides_an_oversized_resource_on_the_wire() {
     let big = resource_spans("big", &[3, 0, 4]);
-    let bytes = traces(vec![resource_spans("a", &[1]), big, resource_spans("z", &[2])]);
+    let bytes = traces(vec![
+        resource_spans("a", &[1]),
+        big,
+        resource_spans("z", &[2]),
+    ]);
     let pieces = split(Signal::Traces, &bytes, 3).expect("valid");
     assert_eq!(counts(&pieces), [1, 3, 3, 1, 2]);
     check_piece_counts(Signal::Traces, &pieces);
@@ -188,10 +228,20 @@ fn split_divides_an_oversized_resource_on_the_wire() {
         let request = decode_traces(piece);
         assert_eq!(request.resource_spans.len(), 1);
         assert_eq!(request.resource_spans[0].resource, resource("big"));
-        assert_eq!(request.resource_spans[0].schema_url, original.resource_spans[1].schema_url);
-        request.resource_spans[0].scope_spans.iter().map(|s| s.scope.clone()).collect()
+        assert_eq!(
+            request.resource_spans[0].schema_url,
+            original.resource_spans[1].schema_url
+        );
+        request.resource_spans[0]
+            .scope_spans
+            .iter()
+            .map(|s| s.scope.clone())
+            .collect()
     };
-    assert_eq!(scopes_of(&pieces[1].0), [scope("big/scope0"), scope("big/scope1")]);
+    assert_eq!(
+        scopes_of(&pieces[1].0),
+        [scope("big/scope0"), scope("big/scope1")]
+    );
     assert_eq!(scopes_of(&pieces[2].0), [scope("big/scope2")]);
     assert_eq!(scopes_of(&pieces[3].0), [scope("big/scope2")]);
 }
@@ -222,7 +272,11 @@ fn split_divides_an_oversized_metric_between_its_data_points() {
             resource: resource("m"),
             scope_metrics: vec![ScopeMetrics {
                 scope: scope("meter"),
-                metrics: vec![sum_metric("small", 2), sum_metric("large", 7), sum_metric("empty", 0)],
+                metrics: vec![
+                    sum_metric("small", 2),
+                    sum_metric("large", 7),
+                    sum_metric("empty", 0),
+                ],
                 schema_url: String::new(),
             }],
             schema_url: String::new(),
@@ -232,13 +286,26 @@ fn split_divides_an_oversized_metric_between_its_data_points() {
     let pieces = split(Signal::Metrics, &bytes, 4).expect("valid");
     assert_eq!(counts(&pieces), [4, 4, 1]);
     check_piece_counts(Signal::Metrics, &pieces);
-    let rejoined = ExportMetricsServiceRequest::decode(concat_pieces(&pieces).as_slice()).expect("valid");
+    let rejoined =
+        ExportMetricsServiceRequest::decode(concat_pieces(&pieces).as_slice()).expect("valid");
     assert_eq!(flatten_metrics(&rejoined), flatten_metrics(&request));
     let second = ExportMetricsServiceRequest::decode(pieces[1].0.as_ref()).expect("valid");
     let metric = &second.resource_metrics[0].scope_metrics[0].metrics[0];
-    assert_eq!((metric.name.as_str(), metric.unit.as_str()), ("large", "By"));
-    let Some(metric::Data::Sum(sum)) = &metric.data else { panic!("sum expected") };
-    assert_eq!((sum.aggregation_temporality, sum.is_monotonic, sum.data_points.len()), (2, true, 4));
+    assert_eq!(
+        (metric.name.as_str(), metric.unit.as_str()),
+        ("large", "By")
+    );
+    let Some(metric::Data::Sum(sum)) = &metric.data else {
+        panic!("sum expected")
+    };
+    assert_eq!(
+        (
+            sum.aggregation_temporality,
+            sum.is_monotonic,
+            sum.data_points.len()
+        ),
+        (2, true, 4)
+    );
 }
 
 #[test]
@@ -248,10 +315,22 @@ fn split_of_an_oversized_metric_keeps_only_the_data_prost_keeps() {
         data_points: vec![NumberDataPoint::default(); 3],
     });
     let mut bytes = Vec::new();
-    for data in [gauge, sum_metric("", 2).data.expect("sum"), sum_metric("", 3).data.expect("sum")] {
+    for data in [
+        gauge,
+        sum_metric("", 2).data.expect("sum"),
+        sum_metric("", 3).data.expect("sum"),
+    ] {
         data.encode(&mut bytes);
     }
-    let metric = [Metric { name: "m".into(), ..Default::default() }.encode_to_vec(), bytes].concat();
+    let metric = [
+        Metric {
+            name: "m".into(),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        bytes,
+    ]
+    .concat();
     let scope = [vec![0x12], wire_varint(metric.len()), metric].concat();
     let resource = [vec![0x12], wire_varint(scope.len()), scope].concat();
     let request = Bytes::from([vec![0x0a], wire_varint(resource.len()), resource].concat());
@@ -259,7 +338,8 @@ fn split_of_an_oversized_metric_keeps_only_the_data_prost_keeps() {
     let pieces = split(Signal::Metrics, &request, 2).expect("valid");
     assert_eq!(counts(&pieces), [2, 2, 1]);
     let original = ExportMetricsServiceRequest::decode(request.as_ref()).expect("valid");
-    let rejoined = ExportMetricsServiceRequest::decode(concat_pieces(&pieces).as_slice()).expect("valid");
+    let rejoined =
+        ExportMetricsServiceRequest::decode(concat_pieces(&pieces).as_slice()).expect("valid");
     assert_eq!(flatten_metrics(&rejoined), flatten_metrics(&original));
 }
 
@@ -287,16 +367,21 @@ fn split_batch_encodes_decoded_batches_and_keeps_meta() {
     let pieces = split_batch(&batch, 2).expect("valid");
     let items: Vec<usize> = pieces.iter().map(Batch::items).collect();
     assert_eq!(items, [2, 2, 1]);
-    assert!(pieces.iter().all(|p| p.is_encoded() && Arc::ptr_eq(p.meta(), &meta)));
+    assert!(
+        pieces
+            .iter()
+            .all(|p| p.is_encoded() && Arc::ptr_eq(p.meta(), &meta))
+    );
     assert_eq!(split_batch(&batch, 5).expect("fits").len(), 1);
     assert_eq!(split_batch(&batch, 0).expect("no limit").len(), 1);
 }
 
 #[test]
 fn split_refuses_malformed_input() {
-    let err = split(Signal::Logs, &Bytes::from_static(&[0x0a, 0x05, 0x00]), 1).expect_err("malformed");
+    let err =
+        split(Signal::Logs, &Bytes::from_static(&[0x0a, 0x05, 0x00]), 1).expect_err("malformed");
     assert_eq!(
         err.to_string(),
-        "malformed logs request at byte 1: length 5 of field export_logs_service_request.resource_logs runs past the end of its message (1 bytes left)"
+        "malformed logs request at byte 1: length 5 of field export_logs_service_request.resource_logs runs past the end of its message (1 available)"
     );
 }

@@ -60,7 +60,9 @@ fn agrees_with_prost(signal: Signal, bytes: &[u8]) -> Result<WireSummary, WireEr
     let walked = walk(signal, bytes);
     let decoded = Request::decode(signal, bytes);
     match (&walked, &decoded) {
-        (Ok(summary), Ok(request)) => assert_eq!(summary.items, request.item_count(), "{bytes:02x?}"),
+        (Ok(summary), Ok(request)) => {
+            assert_eq!(summary.items, request.item_count(), "{bytes:02x?}")
+        }
         (Err(_), Err(_)) => {}
         _ => panic!("walk {walked:?} but prost {decoded:?} for {bytes:02x?}"),
     }
@@ -91,7 +93,13 @@ fn counts_items_and_resources_of_a_simple_request() {
     let mut bytes = traces_with_spans(&[span.clone(), span.clone()]);
     bytes.extend(traces_with_spans(&[span]));
     let summary = agrees_with_prost(Signal::Traces, &bytes).expect("valid");
-    assert_eq!(summary, WireSummary { items: 3, resources: 2 });
+    assert_eq!(
+        summary,
+        WireSummary {
+            items: 3,
+            resources: 2
+        }
+    );
     assert_eq!(walk(Signal::Logs, &[]), Ok(WireSummary::default()));
 }
 
@@ -113,7 +121,7 @@ fn length_past_the_end_names_the_field() {
     );
     assert_eq!(
         message,
-        "malformed traces request at byte 7: length 5000 of field span.name runs past the end of its message (3 bytes left)"
+        "malformed traces request at byte 7: length 5000 of field span.name runs past the end of its message (3 available)"
     );
 }
 
@@ -151,7 +159,17 @@ fn truncated_key_value_and_fixed_are_reported_as_cut_off() {
 
     // The length prefix of a resource_logs entry, cut off.
     let (e, _) = error_of(Signal::Logs, &[0x0a, 0xff]);
-    assert!(matches!(e, WireError::Truncated { offset: 1, site: Site::Length(_), .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            WireError::Truncated {
+                offset: 1,
+                site: Site::Length(_),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -161,7 +179,10 @@ fn varints_over_64_bits_are_refused() {
     span.extend([0xff; 9]);
     span.push(0x02);
     let (e, message) = error_of(Signal::Traces, &traces_with_spans(&[span]));
-    assert!(matches!(e, WireError::VarintOverflow { offset: 7, .. }), "{e:?}");
+    assert!(
+        matches!(e, WireError::VarintOverflow { offset: 7, .. }),
+        "{e:?}"
+    );
     assert_eq!(
         message,
         "malformed traces request at byte 7: the value of field span.dropped_attributes_count is a varint longer than 64 bits"
@@ -177,7 +198,10 @@ fn varints_over_64_bits_are_refused() {
     let mut span = key(10, 0);
     span.extend([0xff; 9]);
     span.push(0x01);
-    assert_eq!(agrees_with_prost(Signal::Traces, &traces_with_spans(&[span])).map(|s| s.items), Ok(1));
+    assert_eq!(
+        agrees_with_prost(Signal::Traces, &traces_with_spans(&[span])).map(|s| s.items),
+        Ok(1)
+    );
 }
 
 #[test]
@@ -213,7 +237,9 @@ fn wire_types_6_and_7_are_refused() {
         );
         assert_eq!(
             message,
-            format!("malformed logs request at byte 2: field key in resource_logs has invalid wire type {bits}")
+            format!(
+                "malformed logs request at byte 2: field key in resource_logs has invalid wire type {bits}"
+            )
         );
     }
 }
@@ -255,10 +281,29 @@ fn known_fields_with_the_wrong_wire_type_are_refused() {
 
     // A message field sent as a group is refused too (groups are only skipped when unknown).
     let (e, _) = error_of(Signal::Traces, &[0x0b, 0x0c]);
-    assert!(matches!(e, WireError::WrongWireType { found: WireType::StartGroup, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            WireError::WrongWireType {
+                found: WireType::StartGroup,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     // span.flags is fixed32; fixed64 is not accepted for it.
-    let (e, _) = error_of(Signal::Traces, &traces_with_spans(&[cat(&[&key(16, 1), &[0; 8]])]));
-    assert!(matches!(e, WireError::WrongWireType { found: WireType::Fixed64, expected: WireType::Fixed32, .. }));
+    let (e, _) = error_of(
+        Signal::Traces,
+        &traces_with_spans(&[cat(&[&key(16, 1), &[0; 8]])]),
+    );
+    assert!(matches!(
+        e,
+        WireError::WrongWireType {
+            found: WireType::Fixed64,
+            expected: WireType::Fixed32,
+            ..
+        }
+    ));
 }
 
 /// A histogram metric with one data point made of `point` (encoded field bytes).
@@ -275,18 +320,27 @@ fn packed_and_unpacked_repeated_numbers_are_both_accepted() {
     let buckets_unpacked = cat(&[&varint_field(2, 300), &varint_field(2, 1)]);
     let exponential = len_field(
         1,
-        &cat(&[&len_field(8, &buckets_packed), &len_field(9, &buckets_unpacked)]),
+        &cat(&[
+            &len_field(8, &buckets_packed),
+            &len_field(9, &buckets_unpacked),
+        ]),
     );
     let bytes = metrics_with(&[
         histogram_metric(&cat(&[&packed, &unpacked, &bounds_packed])),
         len_field(10, &exponential),
     ]);
-    assert_eq!(agrees_with_prost(Signal::Metrics, &bytes).map(|s| s.items), Ok(2));
+    assert_eq!(
+        agrees_with_prost(Signal::Metrics, &bytes).map(|s| s.items),
+        Ok(2)
+    );
 }
 
 #[test]
 fn packed_fixed_width_runs_must_be_whole() {
-    let (e, message) = error_of(Signal::Metrics, &metrics_with(&[histogram_metric(&len_field(6, &[0; 5]))]));
+    let (e, message) = error_of(
+        Signal::Metrics,
+        &metrics_with(&[histogram_metric(&len_field(6, &[0; 5]))]),
+    );
     assert_eq!(
         e,
         WireError::PackedLength {
@@ -304,13 +358,28 @@ fn packed_fixed_width_runs_must_be_whole() {
 
     // A packed varint run that ends inside a varint.
     let exponential = len_field(1, &len_field(8, &len_field(2, &[0x81, 0x01, 0x80])));
-    let (e, _) = error_of(Signal::Metrics, &metrics_with(&[len_field(10, &exponential)]));
-    assert!(matches!(e, WireError::Truncated { site: Site::Value(_), .. }), "{e:?}");
+    let (e, _) = error_of(
+        Signal::Metrics,
+        &metrics_with(&[len_field(10, &exponential)]),
+    );
+    assert!(
+        matches!(
+            e,
+            WireError::Truncated {
+                site: Site::Value(_),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn strings_must_be_utf8_and_bytes_need_not() {
-    let (e, message) = error_of(Signal::Traces, &traces_with_spans(&[len_field(5, b"ok\xff")]));
+    let (e, message) = error_of(
+        Signal::Traces,
+        &traces_with_spans(&[len_field(5, b"ok\xff")]),
+    );
     assert_eq!(
         e,
         WireError::InvalidUtf8 {
@@ -319,18 +388,43 @@ fn strings_must_be_utf8_and_bytes_need_not() {
             field: span_field("span", "name", 5),
         }
     );
-    assert_eq!(message, "malformed traces request at byte 10: field span.name is not valid UTF-8");
+    assert_eq!(
+        message,
+        "malformed traces request at byte 10: field span.name is not valid UTF-8"
+    );
     // trace_id is bytes.
-    assert!(agrees_with_prost(Signal::Traces, &traces_with_spans(&[len_field(1, b"\xff\xfe")])).is_ok());
+    assert!(
+        agrees_with_prost(
+            Signal::Traces,
+            &traces_with_spans(&[len_field(1, b"\xff\xfe")])
+        )
+        .is_ok()
+    );
     // Repeated strings are checked one by one (entity_ref.id_keys).
     let resource = len_field(3, &cat(&[&len_field(3, b"fine"), &len_field(3, b"\xc3")]));
     let (e, _) = error_of(Signal::Logs, &len_field(1, &len_field(1, &resource)));
-    assert!(matches!(e, WireError::InvalidUtf8 { field: FieldRef { message: "entity_ref", .. }, .. }));
+    assert!(matches!(
+        e,
+        WireError::InvalidUtf8 {
+            field: FieldRef {
+                message: "entity_ref",
+                ..
+            },
+            ..
+        }
+    ));
 }
 
 #[test]
 fn unknown_fields_of_every_wire_type_are_skipped() {
-    let group = cat(&[&key(40, 3), &varint_field(1, 5), &len_field(2, b"x"), &key(3, 3), &key(3, 4), &key(40, 4)]);
+    let group = cat(&[
+        &key(40, 3),
+        &varint_field(1, 5),
+        &len_field(2, b"x"),
+        &key(3, 3),
+        &key(3, 4),
+        &key(40, 4),
+    ]);
     let span = cat(&[
         &varint_field(99, 1),
         &key(98, 1),
@@ -342,7 +436,13 @@ fn unknown_fields_of_every_wire_type_are_skipped() {
         &len_field(5, b"name"),
     ]);
     let bytes = cat(&[&varint_field(7, 1), &traces_with_spans(&[span]), &group]);
-    assert_eq!(agrees_with_prost(Signal::Traces, &bytes), Ok(WireSummary { items: 1, resources: 1 }));
+    assert_eq!(
+        agrees_with_prost(Signal::Traces, &bytes),
+        Ok(WireSummary {
+            items: 1,
+            resources: 1
+        })
+    );
 }
 
 #[test]
@@ -365,10 +465,23 @@ fn group_errors_are_refused() {
 
     // A group closed with another field number.
     let (e, _) = error_of(Signal::Logs, &cat(&[&key(5, 3), &key(6, 4)]));
-    assert!(matches!(e, WireError::UnexpectedEndGroup { offset: 1, number: 6, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            WireError::UnexpectedEndGroup {
+                offset: 1,
+                number: 6,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 
     // A group still open when its message ends.
-    let (e, message) = error_of(Signal::Logs, &len_field(1, &cat(&[&key(9, 3), &varint_field(1, 1)])));
+    let (e, message) = error_of(
+        Signal::Logs,
+        &len_field(1, &cat(&[&key(9, 3), &varint_field(1, 1)])),
+    );
     assert_eq!(
         e,
         WireError::UnterminatedGroup {
@@ -389,8 +502,22 @@ fn group_errors_are_refused() {
 
 #[test]
 fn metric_data_oneof_counts_like_prost_merges() {
-    let gauge = |points: usize| len_field(5, &(0..points).flat_map(|_| len_field(1, &[])).collect::<Vec<_>>());
-    let sum = |points: usize| len_field(7, &(0..points).flat_map(|_| len_field(1, &[])).collect::<Vec<_>>());
+    let gauge = |points: usize| {
+        len_field(
+            5,
+            &(0..points)
+                .flat_map(|_| len_field(1, &[]))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let sum = |points: usize| {
+        len_field(
+            7,
+            &(0..points)
+                .flat_map(|_| len_field(1, &[]))
+                .collect::<Vec<_>>(),
+        )
+    };
     let cases: [(Vec<Vec<u8>>, usize); 4] = [
         (vec![gauge(2), gauge(3)], 5),
         (vec![gauge(2), sum(1)], 1),
@@ -424,7 +551,10 @@ fn nesting_is_limited_exactly_where_prost_limits_it() {
             let bytes = logs_with_body(&nested_arrays(levels, inner));
             outcomes.push(agrees_with_prost(Signal::Logs, &bytes).is_ok());
         }
-        assert!(outcomes.contains(&true) && outcomes.contains(&false), "{outcomes:?}");
+        assert!(
+            outcomes.contains(&true) && outcomes.contains(&false),
+            "{outcomes:?}"
+        );
     }
 
     let (e, message) = error_of(Signal::Logs, &logs_with_body(&nested_arrays(49, &[])));
@@ -433,7 +563,10 @@ fn nesting_is_limited_exactly_where_prost_limits_it() {
         message.ends_with("is nested deeper than the decoder's limit of 100 levels"),
         "{message}"
     );
-    assert!(message.contains("field any_value.array_value") || message.contains("field array_value.values"));
+    assert!(
+        message.contains("field any_value.array_value")
+            || message.contains("field array_value.values")
+    );
 
     // Groups inside unknown fields count against the limit as well.
     for depth in [97usize, 98, 99, 100, 101] {
@@ -449,7 +582,10 @@ fn nesting_is_limited_exactly_where_prost_limits_it() {
 fn errors_inside_nested_messages_point_into_the_whole_request() {
     // An invalid key deep inside a kvlist in a resource attribute.
     let value = len_field(6, &len_field(1, &cat(&[&len_field(1, b"k"), &[0x00]])));
-    let resource = len_field(1, &len_field(1, &cat(&[&len_field(1, b"attr"), &len_field(2, &value)])));
+    let resource = len_field(
+        1,
+        &len_field(1, &cat(&[&len_field(1, b"attr"), &len_field(2, &value)])),
+    );
     let bytes = cat(&[&traces_with_spans(&[vec![]]), &len_field(1, &resource)]);
     let (e, message) = error_of(Signal::Traces, &bytes);
     let offset = bytes.iter().rposition(|b| *b == 0).expect("has a zero");
@@ -463,6 +599,8 @@ fn errors_inside_nested_messages_point_into_the_whole_request() {
     );
     assert_eq!(
         message,
-        format!("malformed traces request at byte {offset}: field key in key_value has field number 0")
+        format!(
+            "malformed traces request at byte {offset}: field key in key_value has field number 0"
+        )
     );
 }
