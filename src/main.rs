@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
+use weir::registry;
 use weir_core::component::Registry;
 use weir_core::config::{self, Loaded, Source};
 use weir_core::runtime::{self, RuntimeOptions};
@@ -50,21 +51,14 @@ enum Command {
     Components,
     /// Print the JSON Schema of the whole config file.
     Schema,
+    /// Print the Markdown reference of every component option (the README's reference).
+    Reference,
     /// Print the pipeline graph of the config.
     Graph {
         /// Graphviz DOT instead of text.
         #[arg(long)]
         dot: bool,
     },
-}
-
-/// Every built-in component type, from each component crate's own list.
-fn registry() -> Registry {
-    let mut registry = Registry::new();
-    weir_receivers::register(&mut registry);
-    weir_processors::register(&mut registry);
-    weir_exporters::register(&mut registry);
-    registry
 }
 
 fn sources(cli: &Cli) -> Vec<Source> {
@@ -130,6 +124,11 @@ fn main() -> ExitCode {
                 "{}",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
             );
+            ExitCode::SUCCESS
+        }
+        Some(Command::Reference) => {
+            init_logging(&cli, None);
+            print!("{}", weir::reference::markdown(&registry));
             ExitCode::SUCCESS
         }
         Some(Command::Validate) => match load(&cli, &registry) {

@@ -24,7 +24,7 @@ pub(crate) struct TelemetryConfig {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 struct LogsConfig {
-    /// The least severe level logged.
+    /// The least severe level logged (default `info`; `RUST_LOG` and `--log-level` override it).
     level: LogLevel,
 }
 
@@ -47,9 +47,10 @@ enum LogLevel {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 struct MetricsConfig {
-    /// How many internal metrics to record.
+    /// How many internal metrics to record (default `normal`; `none` serves no metrics endpoint).
     level: MetricsLevel,
-    /// `host:port` to serve Prometheus metrics on (Weir's shorthand for a pull reader).
+    /// `host:port` to serve Prometheus metrics on at `/metrics` (default `localhost:8888`, as
+    /// otelcol; Weir's shorthand for a pull reader).
     address: Option<String>,
     /// otelcol's reader list; Weir serves one Prometheus pull endpoint, so at most one reader,
     /// and it must be `pull` with a `prometheus` exporter.
