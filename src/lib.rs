@@ -12,5 +12,6 @@ pub fn registry() -> Registry {
     weir_receivers::register(&mut registry);
     weir_processors::register(&mut registry);
     weir_exporters::register(&mut registry);
+    weir_extensions::register(&mut registry);
     registry
 }

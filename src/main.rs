@@ -1,27 +1,18 @@
-//! The `weir` binary: the command line, and the one place built-in components are registered.
+//! The `weir` binary: the command line. Built-in components are listed in `weir::registry`.
+
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
 use weir::registry;
 use weir_core::component::Registry;
 use weir_core::config::{self, Loaded, Source};
-use weir_core::runtime::{self, RuntimeOptions};
-use weir_core::telemetry;
+use weir_core::plugin::Registered;
 
 /// The config `weir` runs when given none.
 const DEFAULT_CONFIG: &str = include_str!("../configs/default.yaml");
-
-/// Where internal metrics are served unless `service.telemetry.metrics.address` says otherwise
-/// (otelcol's default).
-const DEFAULT_METRICS_ADDRESS: &str = "localhost:8888";
-
-/// How long SIGTERM/SIGINT waits for queues to drain before dropping what is left.
-const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
 
 #[derive(Parser, Debug)]
 #[command(
@@ -36,6 +27,13 @@ struct Cli {
     /// Override one config value, e.g. `--set processors.batch.timeout=1s`.
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Plugin library to load (a `.so` built with weir-plugin-sdk or against weir_plugin.h), in
+    /// addition to the config's `plugins:` list. Repeat for several.
+    #[arg(long = "plugin", global = true, value_name = "PATH")]
+    plugins: Vec<PathBuf>,
+    /// Reload the config when one of the `--config` files changes (as SIGHUP does).
+    #[arg(long = "watch-config", global = true)]
+    watch_config: bool,
     /// Log level or filter (`info`, `debug`, `weir=debug,info`); `RUST_LOG` wins if set.
     #[arg(long = "log-level", global = true, value_name = "LEVEL")]
     log_level: Option<String>,
@@ -73,10 +71,11 @@ fn sources(cli: &Cli) -> Vec<Source> {
 }
 
 /// Loads the config; logging starts here, once the config's own log level is known.
-fn load(cli: &Cli, registry: &Registry) -> Result<Loaded, ExitCode> {
+fn load(cli: &Cli, registry: &Registry, plugins: &[Registered]) -> Result<Loaded, ExitCode> {
     match config::load(&sources(cli), &cli.sets, registry) {
         Ok(loaded) => {
             init_logging(cli, Some(&loaded.config.service.telemetry.logs.level));
+            log_plugins(plugins);
             for warning in &loaded.warnings {
                 tracing::warn!("{warning}");
             }
@@ -84,7 +83,11 @@ fn load(cli: &Cli, registry: &Registry) -> Result<Loaded, ExitCode> {
         }
         Err(errors) => {
             init_logging(cli, None);
+            log_plugins(plugins);
             eprintln!("invalid configuration:\n{errors}");
+            for warning in &errors.warnings {
+                eprintln!("warning: {warning}");
+            }
             Err(ExitCode::from(1))
         }
     }
@@ -102,23 +105,74 @@ fn init_logging(cli: &Cli, config_level: Option<&str>) {
         eprintln!("invalid log level `{filter}` ({e}); using info");
         EnvFilter::new("info")
     });
+    // Colour only on a terminal: logs captured by files and tests stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .init();
 }
 
+/// Adds the component types of every plugin library (`--plugin`, then the config's `plugins:`)
+/// to the registry, before the config's components are parsed against it. Logging has not
+/// started yet (the config's log level is read after), so what was loaded is returned for
+/// [`log_plugins`].
+fn load_plugins(cli: &Cli, registry: &mut Registry) -> Result<Vec<Registered>, ExitCode> {
+    let from_config = if cli.configs.is_empty() {
+        Vec::new()
+    } else {
+        config::plugin_paths(&sources(cli), &cli.sets)
+    };
+    let mut loaded = Vec::new();
+    for path in cli.plugins.iter().chain(&from_config) {
+        match weir_core::plugin::register(registry, path) {
+            // Listed twice (`--plugin` and the config): logged once.
+            Ok(registered) if registered.added == 0 && !registered.components.is_empty() => {}
+            Ok(registered) => loaded.push(registered),
+            Err(e) => {
+                eprintln!("{e}");
+                return Err(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+/// Logs the plugin libraries [`load_plugins`] loaded, once logging has started.
+fn log_plugins(plugins: &[Registered]) {
+    for plugin in plugins {
+        let library = &plugin.library;
+        tracing::info!(
+            path = %library.path.display(),
+            library = %library.name,
+            version = %library.version,
+            sdk = %library.sdk_version,
+            abi = %format!("{}.{}", library.abi.0, library.abi.1),
+            components = %plugin.components.join(", "),
+            "plugin library loaded"
+        );
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let registry = registry();
+    let mut registry = registry();
+    let plugins = match load_plugins(&cli, &mut registry) {
+        Ok(plugins) => plugins,
+        Err(code) => return code,
+    };
     match &cli.command {
         Some(Command::Components) => {
             init_logging(&cli, None);
+            log_plugins(&plugins);
             print_components(&registry);
             ExitCode::SUCCESS
         }
         Some(Command::Schema) => {
             init_logging(&cli, None);
+            log_plugins(&plugins);
             let schema = config::schema(&registry);
             println!(
                 "{}",
@@ -128,17 +182,18 @@ fn main() -> ExitCode {
         }
         Some(Command::Reference) => {
             init_logging(&cli, None);
+            log_plugins(&plugins);
             print!("{}", weir::reference::markdown(&registry));
             ExitCode::SUCCESS
         }
-        Some(Command::Validate) => match load(&cli, &registry) {
+        Some(Command::Validate) => match load(&cli, &registry, &plugins) {
             Ok(_) => {
                 println!("configuration is valid");
                 ExitCode::SUCCESS
             }
             Err(code) => code,
         },
-        Some(Command::Graph { dot }) => match load(&cli, &registry) {
+        Some(Command::Graph { dot }) => match load(&cli, &registry, &plugins) {
             Ok(loaded) => {
                 let graph = if *dot {
                     weir_core::graph::to_dot(&loaded.config)
@@ -151,7 +206,7 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         None => {
-            let loaded = match load(&cli, &registry) {
+            let loaded = match load(&cli, &registry, &plugins) {
                 Ok(loaded) => loaded,
                 Err(code) => return code,
             };
@@ -160,7 +215,16 @@ fn main() -> ExitCode {
                     "no --config given: running the built-in default config (OTLP gRPC on localhost:4317 and HTTP on localhost:4318 → batch → debug)"
                 );
             }
-            match run(loaded) {
+            let config_sources = run::ConfigSources {
+                sources: sources(&cli),
+                sets: cli.sets.clone(),
+                watched: if cli.watch_config {
+                    cli.configs.clone()
+                } else {
+                    Vec::new()
+                },
+            };
+            match run::run(loaded, registry, config_sources) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
@@ -192,52 +256,4 @@ fn print_components(registry: &Registry) {
             f.origin()
         );
     }
-}
-
-fn run(loaded: Loaded) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
-    rt.block_on(async move {
-        let running = runtime::start(&loaded.config, &RuntimeOptions::default()).await.context("starting the pipelines")?;
-        let telemetry_stop = CancellationToken::new();
-        let metrics = &loaded.config.service.telemetry.metrics;
-        let metrics_server = if metrics.level == "none" {
-            None
-        } else {
-            let address = metrics.address.as_deref().unwrap_or(DEFAULT_METRICS_ADDRESS);
-            match telemetry::serve_metrics(address, running.stats().clone(), telemetry_stop.clone()).await {
-                Ok((bound, task)) => {
-                    tracing::info!(address = %bound, "internal metrics at http://{bound}/metrics");
-                    Some(task)
-                }
-                Err(e) => {
-                    running.shutdown(Duration::from_secs(5)).await;
-                    anyhow::bail!("cannot serve internal metrics on {address}: {e} (set service.telemetry.metrics.address, or level: none)");
-                }
-            }
-        };
-        tracing::info!(pipelines = loaded.config.service.pipelines.len(), "weir is running");
-        wait_for_signal().await?;
-        tracing::info!(deadline = ?SHUTDOWN_DEADLINE, "shutting down: draining pipelines and queues");
-        running.shutdown(SHUTDOWN_DEADLINE).await;
-        telemetry_stop.cancel();
-        if let Some(task) = metrics_server {
-            let _ = task.await;
-        }
-        tracing::info!("shutdown complete");
-        Ok(())
-    })
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
-    }
-    Ok(())
 }

@@ -595,10 +595,11 @@ fn emit_metrics(provider: &SdkMeterProvider) {
 
 // ---- Weir and the comparison -------------------------------------------------------------------
 
+/// Field order is drop order: Weir stops before the backend it exports to goes away.
 struct Setup {
+    weir: Weir,
     capture: Capture,
     ports: Ports,
-    weir: Weir,
 }
 
 /// Weir with `otlp` receiver → `batch` → `otlp` (gRPC) and `otlphttp` exporters, both to the
@@ -670,7 +671,9 @@ async fn deliver_and_stop(setup: Setup, signal: Signal, n: usize) -> Capture {
         assert_eq!(
             call.header("x-exporter"),
             Some(exporter),
-            "configured header missing on {call:?}"
+            "configured header missing on a {:?} call: {:?}",
+            call.transport,
+            call.headers
         );
     }
     capture
@@ -802,10 +805,10 @@ async fn metrics_roundtrip(wire: Wire, temporality: Temporality) {
         seen.failures()
     );
     let expected = flatten_metrics(&seen.items());
-    // 8 instruments, 3 attribute sets each, plus the counter's empty set.
+    // 7 instruments with 3 attribute sets each, `e2e.sizes` with one, the counter's empty set.
     assert_eq!(
         expected.len(),
-        8 * 3 + 1,
+        7 * 3 + 1 + 1,
         "the SDK exported every data point: {expected:#?}"
     );
     let capture = deliver_and_stop(setup, Signal::Metrics, expected.len()).await;
@@ -866,4 +869,164 @@ async fn sdk_delta_metrics_over_http_protobuf_arrive_identical_on_both_exporters
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdk_cumulative_metrics_over_http_json_arrive_identical_on_both_exporters() {
     metrics_roundtrip(Wire::HttpJson, Temporality::Cumulative).await;
+}
+
+// ---- beyond what the SDK produces --------------------------------------------------------------
+
+/// `metrics_request_with_exemplars` tagged with the wire it is sent over, so that the three
+/// copies are distinguishable.
+fn tagged_metrics(wire: Wire) -> ExportMetricsServiceRequest {
+    let mut request = common::otlp::metrics_request_with_exemplars();
+    for rm in &mut request.resource_metrics {
+        if let Some(resource) = rm.resource.as_mut() {
+            resource.attributes.push(common::otlp::kv(
+                "wire",
+                common::otlp::s(&format!("{wire:?}")),
+            ));
+        }
+    }
+    request
+}
+
+/// The SDK never attaches exemplars, and has no summaries or exponential histograms by
+/// default, so a hand-built request with all of them goes over each wire too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exemplars_and_every_metric_type_arrive_identical_over_every_wire() {
+    use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+    use prost::Message as _;
+
+    let setup = start("metrics", "");
+    let mut client = MetricsServiceClient::new(common::grpc::channel(setup.ports.grpc));
+    client
+        .export(tagged_metrics(Wire::Grpc))
+        .await
+        .expect("gRPC export accepted");
+    let proto = common::http_client::post(
+        &setup.ports.http_url("metrics"),
+        "application/x-protobuf",
+        tagged_metrics(Wire::HttpProto).encode_to_vec(),
+    )
+    .await
+    .expect("HTTP/protobuf export");
+    assert_eq!(proto.status, 200, "{}", proto.text());
+    let json_body =
+        serde_json::to_vec(&tagged_metrics(Wire::HttpJson)).expect("OTLP JSON encoding");
+    let json = common::http_client::post(
+        &setup.ports.http_url("metrics"),
+        "application/json",
+        json_body,
+    )
+    .await
+    .expect("HTTP/JSON export");
+    assert_eq!(json.status, 200, "{}", json.text());
+
+    let expected: Vec<ProtoResourceMetrics> = [Wire::Grpc, Wire::HttpProto, Wire::HttpJson]
+        .into_iter()
+        .flat_map(|w| tagged_metrics(w).resource_metrics)
+        .collect();
+    let expected = flatten_metrics(&expected);
+    assert_eq!(expected.len(), 3 * 7, "7 data points per request");
+    let capture = deliver_and_stop(setup, Signal::Metrics, expected.len()).await;
+    for transport in [Transport::Grpc, Transport::Http] {
+        let received: Vec<ProtoResourceMetrics> = capture
+            .metrics(transport)
+            .into_iter()
+            .flat_map(|r| r.resource_metrics)
+            .collect();
+        let received = flatten_metrics(&received);
+        assert_same_items(
+            &format!("hand-built data points via {transport:?} exporter"),
+            &expected,
+            &received,
+        );
+        let exemplars = received
+            .iter()
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .map(|m| format!("{:?}", m.data).matches("Exemplar {").count())
+            .sum::<usize>();
+        assert_eq!(exemplars, 3 * 7, "every exemplar arrived via {transport:?}");
+    }
+}
+
+/// The exporters' wire options: `otlphttp` with `encoding: json` and zstd, `otlp` with zstd;
+/// the backend sees those encodings and still the same spans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exporters_send_json_and_zstd_when_configured_and_spans_arrive_identical() {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+
+    let capture = Capture::start();
+    let ports = Ports::free();
+    let yaml = weir_yaml(
+        &ports,
+        "",
+        "",
+        Some("timeout: 50ms"),
+        &[
+            (
+                "otlp",
+                format!(
+                    "endpoint: \"{}\", compression: zstd, headers: {{ x-exporter: otlp }}",
+                    capture.grpc_endpoint()
+                ),
+            ),
+            (
+                "otlphttp/json",
+                format!(
+                    "endpoint: \"{}\", encoding: json, compression: zstd, headers: {{ x-exporter: otlphttp }}",
+                    capture.http_endpoint()
+                ),
+            ),
+        ],
+        &[("traces", &["otlp", "otlphttp/json"])],
+    );
+    let weir = Weir::start(&yaml, &ports.all());
+    let sent = common::otlp::trace_request(9, 12);
+    let mut client = TraceServiceClient::new(common::grpc::channel(ports.grpc));
+    client
+        .export(sent.clone())
+        .await
+        .expect("gRPC export accepted");
+    let capture = deliver_and_stop(
+        Setup {
+            weir,
+            capture,
+            ports,
+        },
+        Signal::Traces,
+        12,
+    )
+    .await;
+    let expected = flatten_spans(&sent.resource_spans);
+    for transport in [Transport::Grpc, Transport::Http] {
+        let received: Vec<ResourceSpans> = capture
+            .traces(transport)
+            .into_iter()
+            .flat_map(|r| r.resource_spans)
+            .collect();
+        assert_same_items(
+            &format!("spans via {transport:?}"),
+            &expected,
+            &flatten_spans(&received),
+        );
+    }
+    for call in capture.calls_for(Transport::Http, Signal::Traces) {
+        assert!(
+            call.content_type.starts_with("application/json"),
+            "otlphttp sent {:?}",
+            call.content_type
+        );
+        assert_eq!(
+            call.content_encoding.as_deref(),
+            Some("zstd"),
+            "otlphttp compression"
+        );
+    }
+    for call in capture.calls_for(Transport::Grpc, Signal::Traces) {
+        assert_eq!(
+            call.content_encoding.as_deref(),
+            Some("zstd"),
+            "otlp (gRPC) compression"
+        );
+    }
 }

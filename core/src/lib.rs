@@ -7,7 +7,8 @@
 //! - [`runtime`]: the tasks and bounded channels that run that graph, and shutdown;
 //! - [`exporter`]: the sending queue, retry and timeout that wrap every exporter;
 //! - [`net`]: compression, the gRPC byte codec, RPC status and the one HTTP server loop;
-//! - [`telemetry`]: Weir's own metrics, with otelcol's names, on a Prometheus endpoint.
+//! - [`telemetry`]: Weir's own metrics, with otelcol's names, on a Prometheus endpoint;
+//! - [`plugin`]: the loader of plugin libraries, whose components join the same registry.
 
 pub mod batch;
 pub mod component;
@@ -15,5 +16,6 @@ pub mod config;
 pub mod exporter;
 pub mod graph;
 pub mod net;
+pub mod plugin;
 pub mod runtime;
 pub mod telemetry;

@@ -90,8 +90,12 @@ impl Payload {
 pub enum GrpcReply {
     /// Success (an empty `Export*ServiceResponse`).
     Ok,
+    /// Success, after holding the call this long (a slow backend).
+    OkAfter(Duration),
     /// A gRPC error status.
     Status(tonic::Code, String),
+    /// A gRPC error status carrying a `google.rpc.RetryInfo` with this delay.
+    StatusWithRetryInfo(tonic::Code, String, Duration),
 }
 
 /// What the HTTP side answers to one call.
@@ -99,6 +103,8 @@ pub enum GrpcReply {
 pub enum HttpReply {
     /// 200 with an empty `Export*ServiceResponse`.
     Ok,
+    /// 200, after holding the call this long (a slow backend).
+    OkAfter(Duration),
     /// This status, with a `google.rpc.Status` body carrying `message`, and a `Retry-After`
     /// header when given.
     Status {
@@ -138,11 +144,24 @@ impl Call {
     }
 }
 
-#[derive(Default)]
 struct State {
     calls: Vec<Call>,
     grpc_script: VecDeque<GrpcReply>,
     http_script: VecDeque<HttpReply>,
+    grpc_default: GrpcReply,
+    http_default: HttpReply,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            calls: Vec::new(),
+            grpc_script: VecDeque::new(),
+            http_script: VecDeque::new(),
+            grpc_default: GrpcReply::Ok,
+            http_default: HttpReply::Ok,
+        }
+    }
 }
 
 #[derive(Clone, Default)]
@@ -222,6 +241,16 @@ impl Capture {
     /// Queues replies for the next HTTP calls (any signal), in order.
     pub fn script_http(&self, replies: impl IntoIterator<Item = HttpReply>) {
         self.state.lock().http_script.extend(replies);
+    }
+
+    /// What gRPC calls get once the script is used up (initially `Ok`).
+    pub fn grpc_default(&self, reply: GrpcReply) {
+        self.state.lock().grpc_default = reply;
+    }
+
+    /// What HTTP calls get once the script is used up (initially `Ok`).
+    pub fn http_default(&self, reply: HttpReply) {
+        self.state.lock().http_default = reply;
     }
 
     /// Every call so far, in arrival order.
@@ -346,7 +375,7 @@ impl Drop for Capture {
 struct GrpcSide(Shared);
 
 impl GrpcSide {
-    fn record<T>(
+    async fn record<T>(
         &self,
         signal: Signal,
         request: tonic::Request<T>,
@@ -363,23 +392,41 @@ impl GrpcSide {
             .unwrap_or("application/grpc")
             .to_owned();
         let payload = wrap(request.into_inner());
-        let mut state = self.0.lock();
-        let reply = state.grpc_script.pop_front().unwrap_or(GrpcReply::Ok);
-        let accepted = matches!(reply, GrpcReply::Ok);
-        state.calls.push(Call {
-            transport: Transport::Grpc,
-            signal,
-            at: Instant::now(),
-            accepted,
-            headers,
-            content_type,
-            content_encoding,
-            payload: Some(payload),
-            error: None,
-        });
+        let reply = {
+            let mut state = self.0.lock();
+            let reply = state
+                .grpc_script
+                .pop_front()
+                .unwrap_or_else(|| state.grpc_default.clone());
+            let accepted = matches!(reply, GrpcReply::Ok | GrpcReply::OkAfter(_));
+            state.calls.push(Call {
+                transport: Transport::Grpc,
+                signal,
+                at: Instant::now(),
+                accepted,
+                headers,
+                content_type,
+                content_encoding,
+                payload: Some(payload),
+                error: None,
+            });
+            reply
+        };
         match reply {
             GrpcReply::Ok => Ok(()),
+            GrpcReply::OkAfter(delay) => {
+                tokio::time::sleep(delay).await;
+                Ok(())
+            }
             GrpcReply::Status(code, message) => Err(tonic::Status::new(code, message)),
+            GrpcReply::StatusWithRetryInfo(code, message, delay) => {
+                let details = otlp::retry_info_status(code as i32, &message, delay);
+                Err(tonic::Status::with_details(
+                    code,
+                    message,
+                    Bytes::from(details),
+                ))
+            }
         }
     }
 }
@@ -390,7 +437,8 @@ impl TraceService for GrpcSide {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.record(Signal::Traces, request, Payload::Traces)?;
+        self.record(Signal::Traces, request, Payload::Traces)
+            .await?;
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -401,7 +449,8 @@ impl MetricsService for GrpcSide {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        self.record(Signal::Metrics, request, Payload::Metrics)?;
+        self.record(Signal::Metrics, request, Payload::Metrics)
+            .await?;
         Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
     }
 }
@@ -412,7 +461,7 @@ impl LogsService for GrpcSide {
         &self,
         request: tonic::Request<ExportLogsServiceRequest>,
     ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
-        self.record(Signal::Logs, request, Payload::Logs)?;
+        self.record(Signal::Logs, request, Payload::Logs).await?;
         Ok(tonic::Response::new(ExportLogsServiceResponse::default()))
     }
 }
@@ -587,29 +636,34 @@ async fn http_call(
         Ok(p) => (Some(p), None),
         Err(e) => (None, Some(e)),
     };
-    let mut state = state.lock();
-    let reply = if error.is_some() {
-        HttpReply::Status {
-            status: 400,
-            retry_after: None,
-            message: error.clone().unwrap_or_default(),
-        }
-    } else {
-        state.http_script.pop_front().unwrap_or(HttpReply::Ok)
+    let reply = {
+        let mut state = state.lock();
+        let reply = if error.is_some() {
+            HttpReply::Status {
+                status: 400,
+                retry_after: None,
+                message: error.clone().unwrap_or_default(),
+            }
+        } else {
+            state
+                .http_script
+                .pop_front()
+                .unwrap_or_else(|| state.http_default.clone())
+        };
+        let accepted = matches!(reply, HttpReply::Ok | HttpReply::OkAfter(_));
+        state.calls.push(Call {
+            transport: Transport::Http,
+            signal,
+            at: Instant::now(),
+            accepted,
+            headers,
+            content_type: content_type.clone(),
+            content_encoding,
+            payload,
+            error,
+        });
+        reply
     };
-    let accepted = matches!(reply, HttpReply::Ok);
-    state.calls.push(Call {
-        transport: Transport::Http,
-        signal,
-        at: Instant::now(),
-        accepted,
-        headers,
-        content_type: content_type.clone(),
-        content_encoding,
-        payload,
-        error,
-    });
-    drop(state);
     let response_type = if json {
         "application/json"
     } else {
@@ -617,6 +671,10 @@ async fn http_call(
     };
     Ok(match reply {
         HttpReply::Ok => respond(200, response_type, ok_body(signal, json)),
+        HttpReply::OkAfter(delay) => {
+            tokio::time::sleep(delay).await;
+            respond(200, response_type, ok_body(signal, json))
+        }
         HttpReply::Status {
             status,
             retry_after,

@@ -48,6 +48,45 @@ pub struct ProtoAny {
     pub value: Vec<u8>,
 }
 
+/// `google.rpc.RetryInfo`.
+#[derive(Clone, PartialEq, Message)]
+pub struct RetryInfo {
+    /// How long the client should wait.
+    #[prost(message, optional, tag = "1")]
+    pub retry_delay: Option<ProtoDuration>,
+}
+
+/// `google.protobuf.Duration`.
+#[derive(Clone, PartialEq, Message)]
+pub struct ProtoDuration {
+    /// Whole seconds.
+    #[prost(int64, tag = "1")]
+    pub seconds: i64,
+    /// Nanoseconds on top.
+    #[prost(int32, tag = "2")]
+    pub nanos: i32,
+}
+
+/// An encoded `google.rpc.Status` whose details hold a `RetryInfo` asking for `delay`: what a
+/// gRPC server puts in `grpc-status-details-bin`.
+pub fn retry_info_status(code: i32, message: &str, delay: std::time::Duration) -> Vec<u8> {
+    let info = RetryInfo {
+        retry_delay: Some(ProtoDuration {
+            seconds: i64::try_from(delay.as_secs()).expect("short delay"),
+            nanos: i32::try_from(delay.subsec_nanos()).expect("nanos fit"),
+        }),
+    };
+    RpcStatus {
+        code,
+        message: message.to_string(),
+        details: vec![ProtoAny {
+            type_url: "type.googleapis.com/google.rpc.RetryInfo".to_string(),
+            value: info.encode_to_vec(),
+        }],
+    }
+    .encode_to_vec()
+}
+
 /// Spans in a trace request.
 pub fn span_count(request: &ExportTraceServiceRequest) -> usize {
     request

@@ -52,8 +52,15 @@ fn dechunk(body: &str) -> String {
     out
 }
 
+/// One sample line: metric name, labels, value.
+struct Sample<'a> {
+    name: &'a str,
+    labels: Vec<(String, String)>,
+    value: f64,
+}
+
 /// Parses `name{a="b",c="d"} value` into its parts.
-fn parse_sample(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
+fn parse_sample(line: &str) -> Option<Sample<'_>> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return None;
@@ -74,22 +81,26 @@ fn parse_sample(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
         ));
         rest = &after[end + 1..];
     }
-    Some((name, parsed, value))
+    Some(Sample {
+        name,
+        labels: parsed,
+        value,
+    })
 }
 
 /// The sum of every sample of metric `name` whose labels include all of `labels`, or `None` when
 /// no such sample exists.
 pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let mut found = None;
-    for (sample, sample_labels, v) in text.lines().filter_map(parse_sample) {
-        if sample != name {
+    for sample in text.lines().filter_map(parse_sample) {
+        if sample.name != name {
             continue;
         }
         let matches = labels
             .iter()
-            .all(|(k, want)| sample_labels.iter().any(|(lk, lv)| lk == k && lv == want));
+            .all(|(k, want)| sample.labels.iter().any(|(lk, lv)| lk == k && lv == want));
         if matches {
-            found = Some(found.unwrap_or(0.0) + v);
+            found = Some(found.unwrap_or(0.0) + sample.value);
         }
     }
     found

@@ -371,8 +371,8 @@ pub fn run_cli(args: &[&str], cwd: Option<&Path>) -> CliOutput {
     run_cli_env(args, cwd, &[])
 }
 
-/// [`run_cli`] with extra environment variables.
-pub fn run_cli_env(args: &[&str], cwd: Option<&Path>, env: &[(&str, &str)]) -> CliOutput {
+/// [`run_cli`] with environment changes: `Some(value)` sets a variable, `None` removes it.
+pub fn run_cli_env(args: &[&str], cwd: Option<&Path>, env: &[(&str, Option<&str>)]) -> CliOutput {
     let mut command = Command::new(bin());
     command
         .args(args)
@@ -382,7 +382,10 @@ pub fn run_cli_env(args: &[&str], cwd: Option<&Path>, env: &[(&str, &str)]) -> C
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in env {
-        command.env(k, v);
+        match v {
+            Some(v) => command.env(k, v),
+            None => command.env_remove(k),
+        };
     }
     if let Some(cwd) = cwd {
         command.current_dir(cwd);

@@ -1,7 +1,10 @@
-//! What a batch knows about its origin.
+//! What a batch knows about its origin, and who waits for it to be delivered.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
+
+use super::ack::AckGuard;
 
 /// The client that sent a batch.
 #[derive(Clone, Debug, Default)]
@@ -19,6 +22,14 @@ pub struct BatchMeta {
     pub client: ClientInfo,
     /// When the receiver accepted it.
     pub received_at: SystemTime,
+    /// Senders waiting to hear that the batch was delivered (end-to-end acknowledgements).
+    /// A merged batch carries the guards of every batch it was made of.
+    pub acks: Vec<Arc<AckGuard>>,
+    /// The sender waits until the batch is delivered or stored durably before it is answered
+    /// (the receiver's `acknowledgements: true`).
+    pub acknowledge: bool,
+    /// When the client stops waiting for an answer (gRPC `grpc-timeout`), if it said.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Default for BatchMeta {
@@ -26,6 +37,37 @@ impl Default for BatchMeta {
         BatchMeta {
             client: ClientInfo::default(),
             received_at: SystemTime::now(),
+            acks: Vec::new(),
+            acknowledge: false,
+            deadline: None,
         }
+    }
+}
+
+impl BatchMeta {
+    /// Marks every waiting sender's batch as not delivered.
+    pub fn fail_acks(&self, reason: &str) {
+        for ack in &self.acks {
+            ack.fail(reason);
+        }
+    }
+
+    /// Metadata for a batch merged from several: the first one's client, every one's guards.
+    pub fn merged<'a>(metas: impl IntoIterator<Item = &'a Arc<BatchMeta>>) -> Arc<BatchMeta> {
+        let mut metas = metas.into_iter();
+        let Some(first) = metas.next() else {
+            return Arc::new(BatchMeta::default());
+        };
+        let mut acks = first.acks.clone();
+        for meta in metas {
+            acks.extend(meta.acks.iter().cloned());
+        }
+        if acks.len() == first.acks.len() {
+            return first.clone();
+        }
+        Arc::new(BatchMeta {
+            acks,
+            ..(**first).clone()
+        })
     }
 }

@@ -7,6 +7,8 @@
 //! - [`request`] is the decoded form, used only when someone must read or change content;
 //! - [`json`] converts between OTLP/JSON and the decoded form.
 
+pub mod accounting;
+pub mod ack;
 pub mod json;
 mod meta;
 #[cfg(test)]
@@ -23,6 +25,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use ack::{AckGuard, AckResult};
 pub use meta::{BatchMeta, ClientInfo};
 pub use request::{DecodeError, Request};
 pub use signal::Signal;
@@ -50,6 +53,8 @@ pub struct Batch {
     /// counted on demand because processors may have changed it.
     encoded_items: usize,
     meta: Arc<BatchMeta>,
+    /// This payload's share of the process-wide byte accounting, released with the last clone.
+    held: Arc<accounting::Held>,
 }
 
 impl Batch {
@@ -65,21 +70,25 @@ impl Batch {
 
     /// Takes bytes already walked by the caller (for example, pieces produced by [`split`]).
     pub fn from_walked(signal: Signal, bytes: Bytes, items: usize, meta: Arc<BatchMeta>) -> Self {
+        let held = Arc::new(accounting::Held::new(bytes.len()));
         Batch {
             signal,
             payload: Payload::Encoded(bytes),
             encoded_items: items,
             meta,
+            held,
         }
     }
 
     /// Wraps a decoded request (OTLP/JSON input, or data a receiver built itself).
     pub fn from_request(request: Request, meta: Arc<BatchMeta>) -> Self {
+        let held = Arc::new(accounting::Held::new(request.encoded_len()));
         Batch {
             signal: request.signal(),
             payload: Payload::Decoded(Arc::new(request)),
             encoded_items: 0,
             meta,
+            held,
         }
     }
 
@@ -94,6 +103,12 @@ impl Batch {
             Payload::Encoded(_) => self.encoded_items,
             Payload::Decoded(request) => request.item_count(),
         }
+    }
+
+    /// Bytes this batch was accounted for when made (its encoded size then; a decoded batch
+    /// changed by a processor keeps the figure until it is encoded again).
+    pub fn held_bytes(&self) -> usize {
+        self.held.bytes()
     }
 
     /// Exact size of the batch as protobuf bytes.

@@ -103,7 +103,8 @@ pub enum ConcatError {
     },
 }
 
-/// One batch holding the items of all `batches` in order, with the first batch's metadata.
+/// One batch holding the items of all `batches` in order, with the first batch's client and
+/// every batch's acknowledgement guards.
 /// A single batch is returned as it is; otherwise the requests are byte-appended.
 pub fn concat_batches(batches: &[Batch]) -> Result<Batch, ConcatError> {
     let [first, rest @ ..] = batches else {
@@ -127,7 +128,10 @@ pub fn concat_batches(batches: &[Batch]) -> Result<Batch, ConcatError> {
     for batch in batches {
         concat.push_batch(batch);
     }
-    Ok(concat.take_batch(first.signal(), first.meta().clone()))
+    Ok(concat.take_batch(
+        first.signal(),
+        BatchMeta::merged(batches.iter().map(Batch::meta)),
+    ))
 }
 
 /// Splits a batch into batches of at most `max_items` items (0: no limit), in order, each with

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ComponentId, Exporter, Processor, Receiver};
+use super::{ComponentId, Exporter, Extension, Processor, Receiver};
 use crate::batch::Signal;
 
 /// The kinds of component, as in otelcol.
@@ -193,6 +193,24 @@ pub trait ExporterFactory: Send + Sync + 'static {
     ) -> Result<Arc<dyn Exporter>, BuildError>;
 }
 
+/// An extension type.
+pub trait ExtensionFactory: Send + Sync + 'static {
+    /// Its config.
+    type Config: ComponentConfig;
+    /// Type name in YAML.
+    const TYPE: &'static str;
+    /// Other accepted type names.
+    const ALIASES: &'static [&'static str] = &[];
+    /// Stability level.
+    const STABILITY: Stability = Stability::Development;
+    /// Creates the instance (no I/O: that happens in `Extension::start`).
+    fn create(
+        &self,
+        config: &Self::Config,
+        settings: &CreateSettings,
+    ) -> Result<Arc<dyn Extension>, BuildError>;
+}
+
 /// An instance made by a factory.
 pub enum Built {
     /// A receiver.
@@ -201,6 +219,8 @@ pub enum Built {
     Processor(Box<dyn Processor>),
     /// An exporter.
     Exporter(Arc<dyn Exporter>),
+    /// An extension.
+    Extension(Arc<dyn Extension>),
 }
 
 /// A factory with its types erased, as the registry holds it. Built-ins get this through the

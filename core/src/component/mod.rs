@@ -3,6 +3,7 @@
 
 mod consumer;
 mod exporter;
+mod extension;
 mod factory;
 mod id;
 mod processor;
@@ -11,11 +12,12 @@ mod registry;
 
 pub use consumer::{Consumer, PushOutcome};
 pub use exporter::{Delivered, ExportError, Exporter};
+pub use extension::{Extension, ExtensionContext, ExtensionError, StatusBoard, Storage};
 pub use factory::{
-    BuildError, Built, ComponentConfig, CreateSettings, DynFactory, ExporterFactory, FieldError,
-    Kind, ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
+    BuildError, Built, ComponentConfig, CreateSettings, DynFactory, ExporterFactory,
+    ExtensionFactory, FieldError, Kind, ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
 };
 pub use id::{ComponentId, IdError};
-pub use processor::{ProcessError, Processor};
+pub use processor::{Admission, ProcessError, Processor, Refusal};
 pub use receiver::{Receiver, ReceiverContext, ReceiverError};
 pub use registry::Registry;

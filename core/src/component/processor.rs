@@ -5,6 +5,23 @@ use tokio::time::Instant;
 
 use crate::batch::Batch;
 
+/// A refusal at the door of a pipeline: the client is told to come back later.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// When to come back, if known.
+    pub retry_after: Option<std::time::Duration>,
+    /// Why, for the client.
+    pub reason: String,
+}
+
+/// A check a processor asks the runtime to make before a batch enters its pipeline, so that
+/// refusing happens while the client is still waiting for an answer (the memory limiter).
+/// Called concurrently from receiver tasks; must be cheap.
+pub trait Admission: Send + Sync + 'static {
+    /// Whether `batch` may enter now.
+    fn admit(&self, batch: &Batch) -> Result<(), Refusal>;
+}
+
 /// A processor that failed on a batch; the batch is dropped and counted.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -34,6 +51,11 @@ pub trait Processor: Send + 'static {
     /// Called once when the pipeline shuts down: emit everything still held.
     async fn flush(&mut self, _out: &mut Vec<Batch>) -> Result<(), ProcessError> {
         Ok(())
+    }
+
+    /// A check the runtime makes before admitting a batch into this processor's pipeline.
+    fn admission(&self) -> Option<std::sync::Arc<dyn Admission>> {
+        None
     }
 
     /// Whether this processor changes content (so fan-out must not share decoded data with it).

@@ -4,8 +4,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::factory::{
-    BuildError, Built, ComponentConfig, CreateSettings, DynFactory, ExporterFactory, FieldError,
-    Kind, ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
+    BuildError, Built, ComponentConfig, CreateSettings, DynFactory, ExporterFactory,
+    ExtensionFactory, FieldError, Kind, ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
 };
 use crate::batch::Signal;
 
@@ -44,6 +44,12 @@ impl Registry {
         self
     }
 
+    /// Adds an extension type.
+    pub fn extension<F: ExtensionFactory>(&mut self, factory: F) -> &mut Self {
+        self.register(Arc::new(Typed::<F, ExtensionMarker>(factory, PhantomData)));
+        self
+    }
+
     /// The factory for `kind` whose type name or alias is `ty`.
     pub fn get(&self, kind: Kind, ty: &str) -> Option<&Arc<dyn DynFactory>> {
         self.factories
@@ -70,6 +76,7 @@ impl Registry {
 struct ReceiverMarker;
 struct ProcessorMarker;
 struct ExporterMarker;
+struct ExtensionMarker;
 
 /// A typed factory seen through [`DynFactory`].
 struct Typed<F, M>(F, PhantomData<fn() -> M>);
@@ -82,33 +89,38 @@ fn default_of<C: ComponentConfig>() -> serde_json::Value {
     serde_json::to_value(C::default()).unwrap_or(serde_json::Value::Null)
 }
 
-/// Deserializes a component config, reporting the path of the first bad field, then runs
-/// `validate`.
+/// Deserializes a component config and runs `validate`. serde stops at the first bad field, so
+/// each bad field found is taken out and the rest parsed again, until every problem of the
+/// body is known (bounded, in case a removal does not help).
 pub(crate) fn parse_config<C: ComponentConfig>(
     value: serde_json::Value,
 ) -> Result<ParsedConfig, Vec<FieldError>> {
-    let value = match value {
+    let mut value = match value {
         serde_json::Value::Null => serde_json::Value::Object(Default::default()),
         other => other,
     };
-    let config: C = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path: Vec<String> = e
-            .path()
-            .iter()
-            .filter_map(|seg| match seg {
-                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
-                serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
-                serde_path_to_error::Segment::Unknown => None,
-            })
-            .collect();
-        let message = e.inner().to_string();
-        vec![FieldError {
-            expected: expected_fields(&message),
-            path,
-            message,
-        }]
-    })?;
+    let mut errors = Vec::new();
+    for _ in 0..MAX_FIELD_ERRORS {
+        match serde_path_to_error::deserialize::<_, C>(value.clone()) {
+            Ok(config) if errors.is_empty() => return validated(config),
+            Ok(_) => return Err(errors),
+            Err(e) => {
+                let error = field_error(&e);
+                let removed = remove_field(&mut value, &error);
+                errors.push(error);
+                if !removed {
+                    break;
+                }
+            }
+        }
+    }
+    Err(errors)
+}
+
+/// How many bad fields of one component are reported before giving up.
+const MAX_FIELD_ERRORS: usize = 32;
+
+fn validated<C: ComponentConfig>(config: C) -> Result<ParsedConfig, Vec<FieldError>> {
     config.validate().map_err(|problems| {
         problems
             .into_iter()
@@ -120,6 +132,64 @@ pub(crate) fn parse_config<C: ComponentConfig>(
             .collect::<Vec<_>>()
     })?;
     Ok(ParsedConfig(Arc::new(config)))
+}
+
+fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    let path: Vec<String> = e
+        .path()
+        .iter()
+        .filter_map(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+            serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+            serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+            serde_path_to_error::Segment::Unknown => None,
+        })
+        .collect();
+    let message = e.inner().to_string();
+    FieldError {
+        expected: expected_fields(&message),
+        path,
+        message,
+    }
+}
+
+/// Takes the field an error is about out of `value`, so parsing can go on to the next
+/// problem. An unknown field's error path ends at its parent; its name is in the message.
+fn remove_field(value: &mut serde_json::Value, error: &FieldError) -> bool {
+    let unknown = error
+        .message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_string);
+    let mut path: Vec<&str> = error.path.iter().map(String::as_str).collect();
+    if let Some(name) = unknown.as_deref()
+        && path.last() != Some(&name)
+    {
+        path.push(name);
+    }
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut node = value;
+    for key in parents {
+        node = match node {
+            serde_json::Value::Object(map) => match map.get_mut(*key) {
+                Some(next) => next,
+                None => return false,
+            },
+            serde_json::Value::Array(items) => {
+                match key.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                    Some(next) => next,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    match node {
+        serde_json::Value::Object(map) => map.remove(*last).is_some(),
+        _ => false,
+    }
 }
 
 /// The names serde lists after "expected" in an unknown-field message.
@@ -142,7 +212,7 @@ fn typed_config<C: ComponentConfig>(config: &ParsedConfig) -> Result<&C, BuildEr
 }
 
 macro_rules! erase {
-    ($bound:ident, $marker:ident, $kind:expr, $variant:ident) => {
+    ($bound:ident, $marker:ident, $kind:expr, $variant:ident, $signals:expr) => {
         impl<F: $bound> DynFactory for Typed<F, $marker> {
             fn kind(&self) -> Kind {
                 $kind
@@ -154,7 +224,7 @@ macro_rules! erase {
                 F::ALIASES
             }
             fn signals(&self) -> &[Signal] {
-                F::SIGNALS
+                $signals
             }
             fn stability(&self) -> Stability {
                 F::STABILITY
@@ -182,18 +252,88 @@ macro_rules! erase {
     };
 }
 
-erase!(ReceiverFactory, ReceiverMarker, Kind::Receiver, Receiver);
+erase!(
+    ReceiverFactory,
+    ReceiverMarker,
+    Kind::Receiver,
+    Receiver,
+    F::SIGNALS
+);
 erase!(
     ProcessorFactory,
     ProcessorMarker,
     Kind::Processor,
-    Processor
+    Processor,
+    F::SIGNALS
 );
-erase!(ExporterFactory, ExporterMarker, Kind::Exporter, Exporter);
+erase!(
+    ExporterFactory,
+    ExporterMarker,
+    Kind::Exporter,
+    Exporter,
+    F::SIGNALS
+);
+erase!(
+    ExtensionFactory,
+    ExtensionMarker,
+    Kind::Extension,
+    Extension,
+    &[]
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields, default)]
+    struct Sample {
+        /// A number.
+        size: u32,
+        /// A nested section.
+        nested: Nested,
+    }
+
+    #[derive(Debug, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields, default)]
+    struct Nested {
+        /// A flag.
+        on: bool,
+    }
+
+    impl ComponentConfig for Sample {}
+
+    #[test]
+    fn every_bad_field_of_one_body_is_reported_not_just_the_first() {
+        let value =
+            serde_json::json!({"size": "big", "nested": {"on": 3, "of": true}, "colour": 1});
+        let errors = parse_config::<Sample>(value).unwrap_err();
+        let found: Vec<(String, String)> = errors
+            .iter()
+            .map(|e| {
+                (
+                    e.path.join("."),
+                    e.message.split(',').next().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(errors.len(), 4, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|(p, m)| p == "size" && m.starts_with("invalid type: string")),
+            "{found:?}"
+        );
+        assert!(found.iter().any(|(p, _)| p == "nested.on"), "{found:?}");
+        assert!(
+            found.iter().any(|(_, m)| m == "unknown field `of`"),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|(_, m)| m == "unknown field `colour`"),
+            "{found:?}"
+        );
+    }
 
     #[test]
     fn unknown_field_message_yields_expected_names() {

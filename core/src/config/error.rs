@@ -173,6 +173,8 @@ impl std::error::Error for ConfigError {}
 pub struct ConfigErrors {
     /// The problems, sorted by source, line and column.
     pub errors: Vec<ConfigError>,
+    /// Warnings found on the way (an unset variable, say), which often explain an error.
+    pub warnings: Vec<String>,
 }
 
 impl ConfigErrors {
@@ -181,7 +183,10 @@ impl ConfigErrors {
     pub(crate) fn sorted(mut errors: Vec<ConfigError>) -> Self {
         errors.sort_by_key(|e| e.location.as_ref().map(Location::sort_key));
         errors.dedup();
-        ConfigErrors { errors }
+        ConfigErrors {
+            errors,
+            warnings: Vec::new(),
+        }
     }
 }
 

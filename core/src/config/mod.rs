@@ -175,8 +175,41 @@ pub(crate) fn load_with_env(
     if errors.is_empty() {
         Ok(Loaded { config, warnings })
     } else {
-        Err(ConfigErrors::sorted(errors))
+        Err(ConfigErrors {
+            warnings,
+            ..ConfigErrors::sorted(errors)
+        })
     }
+}
+
+/// The `plugins:` list alone, read before the rest of the config: plugin libraries must be in
+/// the registry before [`load`] can parse the components they provide. Sources are merged,
+/// `--set`s applied and variables expanded as `load` does; problems are left for `load` to
+/// report, so a config it cannot read yields the paths it could.
+pub fn plugin_paths(sources: &[Source], sets: &[String]) -> Vec<PathBuf> {
+    let env: Env<'_> = &|name| std::env::var(name).ok();
+    let mut root: Option<Node> = None;
+    for (order, source) in sources.iter().enumerate() {
+        if let Ok(node) = source.read(order)
+            && matches!(node.tree, Tree::Map(_))
+        {
+            match &mut root {
+                None => root = Some(node),
+                Some(base) => merge::merge(base, node),
+            }
+        }
+    }
+    let Some(mut root) = root else {
+        return Vec::new();
+    };
+    for (i, set) in sets.iter().enumerate() {
+        let _ = merge::apply_set(&mut root, set, sources.len() + i);
+    }
+    let Some(mut node) = root.get("plugins").map(|e| e.node.clone()) else {
+        return Vec::new();
+    };
+    expand::expand(&mut node, "plugins", env, &mut expand::Report::default());
+    plugins(Some(&node), env, &mut Vec::new())
 }
 
 /// `plugins:`: a list of paths, `~/` meaning the home directory.

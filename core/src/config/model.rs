@@ -87,14 +87,27 @@ impl fmt::Debug for ComponentEntry {
 }
 
 /// `service:`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Service {
+    /// How long shutdown waits for pipelines and queues to drain (`shutdown_timeout`, 30s).
+    pub shutdown_timeout: std::time::Duration,
     /// Pipelines by id.
     pub pipelines: BTreeMap<PipelineId, Pipeline>,
     /// Extensions to start, in order.
     pub extensions: Vec<ComponentId>,
     /// Weir's own logs and metrics.
     pub telemetry: Telemetry,
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        Service {
+            shutdown_timeout: std::time::Duration::from_secs(30),
+            pipelines: BTreeMap::new(),
+            extensions: Vec::new(),
+            telemetry: Telemetry::default(),
+        }
+    }
 }
 
 /// A pipeline id: its signal and an optional name, `traces` or `traces/2`.

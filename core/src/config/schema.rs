@@ -112,6 +112,10 @@ pub fn schema(registry: &Registry) -> Value {
                     "additionalProperties": false,
                 },
                 "telemetry": { "anyOf": [{ "type": "null" }, telemetry] },
+                "shutdown_timeout": {
+                    "description": "How long SIGTERM/SIGINT waits for pipelines and in-memory queues to drain before dropping (and counting) what is left; persistent queues keep it. Default `30s`.",
+                    "type": ["string", "integer"],
+                },
             },
         }),
     );

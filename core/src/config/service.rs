@@ -35,7 +35,7 @@ pub(crate) struct ServiceRefs {
     pub extensions: Vec<Reference>,
 }
 
-const SERVICE_KEYS: [&str; 3] = ["extensions", "pipelines", "telemetry"];
+const SERVICE_KEYS: [&str; 4] = ["extensions", "pipelines", "shutdown_timeout", "telemetry"];
 const PIPELINE_KEYS: [(&str, Kind); 3] = [
     ("receivers", Kind::Receiver),
     ("processors", Kind::Processor),
@@ -75,6 +75,22 @@ pub(crate) fn load(
                 service.pipelines = pipelines;
                 refs.pipelines = pipeline_refs;
             }
+            "shutdown_timeout" => match entry.node.as_text().map(crate::exporter::parse_duration) {
+                Some(Ok(timeout)) => service.shutdown_timeout = timeout,
+                Some(Err(message)) => errors.push(ConfigError::invalid(
+                    &entry.node.loc,
+                    "service.shutdown_timeout",
+                    message,
+                )),
+                None => errors.push(ConfigError::invalid(
+                    &entry.node.loc,
+                    "service.shutdown_timeout",
+                    format!(
+                        "expected a duration such as `30s`, found {}",
+                        entry.node.describe()
+                    ),
+                )),
+            },
             "telemetry" => match telemetry::load(Some(&entry.node)) {
                 Ok(t) => service.telemetry = t,
                 Err(e) => errors.push(*e),

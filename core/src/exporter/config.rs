@@ -18,7 +18,8 @@ pub struct ExporterHelperConfig {
     pub retry_on_failure: RetryConfig,
 }
 
-/// The in-memory sending queue in front of an exporter.
+/// The sending queue in front of an exporter: in memory, or on disk through a storage
+/// extension.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SendingQueueConfig {
@@ -26,8 +27,33 @@ pub struct SendingQueueConfig {
     pub enabled: bool,
     /// Number of concurrent exports taking batches from the queue.
     pub num_consumers: usize,
-    /// Maximum number of batches (requests) held in the queue.
+    /// Capacity of the queue, in the unit `sizer` names.
     pub queue_size: usize,
+    /// What `queue_size` counts: `requests` (batches), `items` (spans, data points, log
+    /// records) or `bytes` (exact protobuf size).
+    pub sizer: Sizer,
+    /// When the queue is full: `false` refuses new data at the receivers at once (clients are
+    /// told to retry later); `true` makes receivers wait for room, up to the client's deadline.
+    pub block_on_overflow: bool,
+    /// Answer the client only after this exporter has delivered the data (or given up on it),
+    /// instead of once it is queued.
+    pub wait_for_result: bool,
+    /// Id of a storage extension (`file_storage`) that makes this queue persistent: batches
+    /// survive restarts and crashes. Unset: the queue is in memory.
+    pub storage: Option<String>,
+}
+
+/// The unit of a queue's capacity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Sizer {
+    /// Batches (export requests).
+    #[default]
+    Requests,
+    /// Spans, metric data points or log records.
+    Items,
+    /// Bytes of encoded protobuf.
+    Bytes,
 }
 
 impl Default for SendingQueueConfig {
@@ -36,6 +62,10 @@ impl Default for SendingQueueConfig {
             enabled: true,
             num_consumers: 10,
             queue_size: 1000,
+            sizer: Sizer::Requests,
+            block_on_overflow: false,
+            wait_for_result: false,
+            storage: None,
         }
     }
 }

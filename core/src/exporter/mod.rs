@@ -5,8 +5,10 @@ mod config;
 mod duration;
 mod queue;
 mod retry;
+mod store;
 
-pub use config::{ExporterHelperConfig, RetryConfig, SendingQueueConfig};
+pub use config::{ExporterHelperConfig, RetryConfig, SendingQueueConfig, Sizer};
 pub use duration::{DurationString, format_duration, humantime_serde, parse_duration};
 pub use queue::{ExportSink, QueueStats, SendingQueue};
 pub use retry::{Backoff, ExportOutcome, RetryPolicy};
+pub use store::{MemoryStore, QueueStore, Ticket};

@@ -1,30 +1,35 @@
 //! Runs a validated config: builds every component through its factory, joins them with
-//! bounded channels, starts receivers last and stops them first.
+//! bounded channels, starts receivers last and stops them first; reloads a new config keeping
+//! what did not change.
 //!
 //! Shape of a running graph (DESIGN.md §5):
-//! receiver → [`entry::PipelineEntry`] (all-or-nothing admission into each pipeline's bounded
-//! channel) → [`pipeline::PipelineTask`] (processors in order) → one
+//! receiver → [`switch::Switch`] → [`entry::PipelineEntry`] (all-or-nothing admission into each
+//! pipeline's bounded channel) → [`pipeline::PipelineTask`] (processors in order) → one
 //! [`crate::exporter::SendingQueue`] per exporter and signal → the exporter, with retry.
 
 pub mod entry;
 pub mod pipeline;
+pub mod switch;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::batch::{Batch, Signal};
+use crate::batch::Signal;
 use crate::component::{
-    Built, ComponentId, Consumer, CreateSettings, Exporter, Kind, ReceiverContext, ReceiverError,
+    Built, ComponentId, Consumer, CreateSettings, Exporter, Extension, ExtensionContext, Kind,
+    ReceiverContext, ReceiverError, StatusBoard,
 };
 use crate::config::{ComponentEntry, Config};
-use crate::exporter::{QueueStats, SendingQueue};
-use entry::{EntryStats, PipelineEntry};
+use crate::exporter::{ExporterHelperConfig, QueueStats, SendingQueue};
+use entry::{EntryStats, PipelineEntry, PipelinePort};
 use pipeline::{PipelineTask, ProcessorStats, Stage};
+use switch::Switch;
 
 /// Tunables of the runtime itself (not of any component).
 #[derive(Clone, Debug)]
@@ -45,7 +50,7 @@ impl Default for RuntimeOptions {
     }
 }
 
-/// A component that could not be built or started.
+/// A component that could not be built or started, or a reload that cannot be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// A factory refused a config it had validated.
@@ -67,6 +72,9 @@ pub enum StartError {
         #[source]
         source: ReceiverError,
     },
+    /// A change that a reload cannot apply while running.
+    #[error("{0}")]
+    Reload(String),
 }
 
 /// Counters of the running graph, for internal telemetry.
@@ -80,14 +88,40 @@ pub struct GraphStats {
     pub exporters: Vec<(ComponentId, Signal, Arc<QueueStats>)>,
 }
 
+/// One exporter: its instance and a queue per signal it serves.
+struct ExporterSlot {
+    raw: serde_json::Value,
+    instance: Arc<dyn Exporter>,
+    queues: BTreeMap<Signal, SendingQueue>,
+}
+
+/// One running receiver and the switches it pushes through.
+struct ReceiverSlot {
+    raw: serde_json::Value,
+    stop: CancellationToken,
+    handle: JoinHandle<()>,
+    switches: BTreeMap<Signal, Arc<Switch>>,
+}
+
+/// The pipelines of one config generation, and the entries into them.
+#[derive(Default)]
+struct Pipelines {
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    entries: BTreeMap<(ComponentId, Signal), Arc<PipelineEntry>>,
+    processor_stats: Vec<(ComponentId, String, Signal, Arc<ProcessorStats>)>,
+}
+
 /// A running graph.
 pub struct Running {
-    receivers_stop: CancellationToken,
-    receivers: Vec<(ComponentId, JoinHandle<()>)>,
-    pipelines_stop: CancellationToken,
-    pipelines: Vec<JoinHandle<()>>,
-    queues: Vec<SendingQueue>,
-    exporters: Vec<Arc<dyn Exporter>>,
+    options: RuntimeOptions,
+    status: Arc<StatusBoard>,
+    extensions: Vec<(ComponentId, Arc<dyn Extension>)>,
+    extensions_raw: BTreeMap<ComponentId, serde_json::Value>,
+    extensions_stop: CancellationToken,
+    exporters: BTreeMap<ComponentId, ExporterSlot>,
+    pipelines: Pipelines,
+    receivers: BTreeMap<ComponentId, ReceiverSlot>,
     stats: GraphStats,
 }
 
@@ -115,45 +149,125 @@ fn settings(id: &ComponentId) -> CreateSettings {
     }
 }
 
-/// Builds and starts everything `config` describes.
-pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running, StartError> {
-    let pipelines = &config.service.pipelines;
-    let mut stats = GraphStats::default();
+fn wrong_kind(kind: Kind, id: &ComponentId) -> StartError {
+    StartError::Build {
+        kind,
+        id: id.clone(),
+        message: format!("factory did not build a {kind}"),
+    }
+}
 
-    // Exporters: one instance per id, one queue per (id, signal).
-    let mut exporters: BTreeMap<ComponentId, Arc<dyn Exporter>> = BTreeMap::new();
-    let mut queues: BTreeMap<(ComponentId, Signal), SendingQueue> = BTreeMap::new();
-    for (pid, pipeline) in pipelines {
-        for id in &pipeline.exporters {
-            let Some(entry) = config.exporters.get(id) else {
-                continue;
-            };
-            if !exporters.contains_key(id) {
-                let Built::Exporter(exporter) = build(Kind::Exporter, id, entry, settings(id))?
-                else {
-                    return Err(wrong_kind(Kind::Exporter, id));
-                };
-                exporters.insert(id.clone(), exporter);
+/// Starts the extensions `service.extensions` lists, in order.
+async fn start_extensions(
+    config: &Config,
+    status: &Arc<StatusBoard>,
+    stop: &CancellationToken,
+) -> Result<Vec<(ComponentId, Arc<dyn Extension>)>, StartError> {
+    let mut started: Vec<(ComponentId, Arc<dyn Extension>)> = Vec::new();
+    for id in &config.service.extensions {
+        let Some(entry) = config.extensions.get(id) else {
+            continue;
+        };
+        let extension = match build(Kind::Extension, id, entry, settings(id)) {
+            Ok(Built::Extension(e)) => e,
+            Ok(_) => return Err(wrong_kind(Kind::Extension, id)),
+            Err(e) => return Err(e),
+        };
+        let ctx = ExtensionContext {
+            id: id.clone(),
+            shutdown: stop.child_token(),
+            status: status.clone(),
+        };
+        if let Err(e) = extension.start(ctx).await {
+            for (_, e) in started.iter().rev() {
+                e.shutdown().await;
             }
-            if let std::collections::btree_map::Entry::Vacant(slot) =
-                queues.entry((id.clone(), pid.signal))
-            {
-                let helper = entry.helper.clone().unwrap_or_default();
-                let queue =
-                    SendingQueue::start(id.clone(), pid.signal, exporters[id].clone(), &helper);
-                stats
-                    .exporters
-                    .push((id.clone(), pid.signal, queue.stats()));
-                slot.insert(queue);
-            }
+            return Err(StartError::Build {
+                kind: Kind::Extension,
+                id: id.clone(),
+                message: e.0,
+            });
+        }
+        started.push((id.clone(), extension));
+    }
+    Ok(started)
+}
+
+/// Opens the queue an exporter's `sending_queue` asks for: in memory, on a storage extension,
+/// or none.
+fn open_queue(
+    id: &ComponentId,
+    signal: Signal,
+    exporter: Arc<dyn Exporter>,
+    helper: &ExporterHelperConfig,
+    extensions: &[(ComponentId, Arc<dyn Extension>)],
+) -> Result<SendingQueue, StartError> {
+    let queue = &helper.sending_queue;
+    let Some(storage_id) = queue.storage.as_deref().filter(|_| queue.enabled) else {
+        return Ok(SendingQueue::start(id.clone(), signal, exporter, helper));
+    };
+    let fail = |message: String| StartError::Build {
+        kind: Kind::Exporter,
+        id: id.clone(),
+        message,
+    };
+    let extension = extensions
+        .iter()
+        .find(|(ext_id, _)| ext_id.to_string() == storage_id)
+        .map(|(_, e)| e)
+        .ok_or_else(|| fail(format!("sending_queue.storage `{storage_id}` is not an extension listed in service.extensions")))?;
+    let storage = extension.storage().ok_or_else(|| {
+        fail(format!(
+            "sending_queue.storage `{storage_id}` is not a storage extension"
+        ))
+    })?;
+    let name = format!("{}-{}", id.to_string().replace('/', "_"), signal.as_str());
+    let store = storage
+        .open_queue(&name, signal, queue.sizer, queue.queue_size)
+        .map_err(|e| {
+            fail(format!(
+                "cannot open its persistent queue on `{storage_id}`: {e}"
+            ))
+        })?;
+    Ok(SendingQueue::start_with_store(
+        id.clone(),
+        signal,
+        exporter,
+        helper,
+        Some(store),
+    ))
+}
+
+/// The signals each exporter and receiver serves in `config`.
+fn signals_by_component(
+    config: &Config,
+) -> (
+    BTreeMap<ComponentId, BTreeSet<Signal>>,
+    BTreeMap<ComponentId, BTreeSet<Signal>>,
+) {
+    let (mut exporters, mut receivers) = (
+        BTreeMap::<_, BTreeSet<Signal>>::new(),
+        BTreeMap::<_, BTreeSet<Signal>>::new(),
+    );
+    for (pid, p) in &config.service.pipelines {
+        for id in &p.exporters {
+            exporters.entry(id.clone()).or_default().insert(pid.signal);
+        }
+        for id in &p.receivers {
+            receivers.entry(id.clone()).or_default().insert(pid.signal);
         }
     }
+    (exporters, receivers)
+}
 
-    // Pipelines: processors per pipeline, an input channel, a task.
-    let pipelines_stop = CancellationToken::new();
-    let mut pipeline_inputs: BTreeMap<String, mpsc::Sender<Batch>> = BTreeMap::new();
-    let mut tasks = Vec::new();
-    for (pid, pipeline) in pipelines {
+/// Processors of every pipeline of `config`, built (no I/O), with their counters; counters of a
+/// processor that existed before are kept so they stay monotonic across reloads.
+fn build_processors(
+    config: &Config,
+    previous: &GraphStats,
+) -> Result<BTreeMap<String, Vec<Stage>>, StartError> {
+    let mut out = BTreeMap::new();
+    for (pid, pipeline) in &config.service.pipelines {
         let mut stages = Vec::new();
         for id in &pipeline.processors {
             let Some(entry) = config.processors.get(id) else {
@@ -167,143 +281,447 @@ pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running,
             let Built::Processor(processor) = build(Kind::Processor, id, entry, settings)? else {
                 return Err(wrong_kind(Kind::Processor, id));
             };
-            let stage_stats = Arc::new(ProcessorStats::default());
-            stats
+            let stats = previous
                 .processors
-                .push((id.clone(), pid.to_string(), pid.signal, stage_stats.clone()));
+                .iter()
+                .find(|(pid2, name, _, _)| pid2 == id && *name == pid.to_string())
+                .map(|(_, _, _, s)| s.clone())
+                .unwrap_or_default();
             stages.push(Stage {
                 id: id.clone(),
                 processor,
-                stats: stage_stats,
+                stats,
             });
         }
-        let sinks = pipeline
-            .exporters
-            .iter()
-            .filter_map(|id| {
-                queues
-                    .get(&(id.clone(), pid.signal))
-                    .map(SendingQueue::sink)
-            })
-            .collect();
-        let (tx, rx) = mpsc::channel(options.pipeline_capacity.max(1));
-        pipeline_inputs.insert(pid.to_string(), tx);
-        let task = PipelineTask {
-            name: pid.to_string(),
-            input: rx,
-            stages,
-            sinks,
-            stop: pipelines_stop.clone(),
-        };
-        tasks.push(tokio::spawn(task.run()));
+        out.insert(pid.to_string(), stages);
     }
-
-    // Receivers: one instance per id, one entry per signal it feeds.
-    let receivers_stop = CancellationToken::new();
-    let mut running = Running {
-        receivers_stop: receivers_stop.clone(),
-        receivers: Vec::new(),
-        pipelines_stop,
-        pipelines: tasks,
-        queues: queues.into_values().collect(),
-        exporters: exporters.into_values().collect(),
-        stats,
-    };
-    let mut fed: BTreeMap<ComponentId, BTreeMap<Signal, Vec<mpsc::Sender<Batch>>>> =
-        BTreeMap::new();
-    for (pid, pipeline) in pipelines {
-        for id in &pipeline.receivers {
-            fed.entry(id.clone())
-                .or_default()
-                .entry(pid.signal)
-                .or_default()
-                .push(pipeline_inputs[&pid.to_string()].clone());
-        }
-    }
-    drop(pipeline_inputs);
-    for (id, by_signal) in fed {
-        let Some(entry) = config.receivers.get(&id) else {
-            continue;
-        };
-        let mut consumers: BTreeMap<Signal, Arc<dyn Consumer>> = BTreeMap::new();
-        for (signal, senders) in by_signal {
-            let entry_stats = Arc::new(EntryStats::default());
-            running
-                .stats
-                .receivers
-                .push((id.clone(), signal, entry_stats.clone()));
-            consumers.insert(
-                signal,
-                Arc::new(PipelineEntry::new(
-                    senders,
-                    options.admission_timeout,
-                    entry_stats,
-                )),
-            );
-        }
-        let receiver = match build(Kind::Receiver, &id, entry, settings(&id)) {
-            Ok(Built::Receiver(r)) => r,
-            Ok(_) => {
-                running.shutdown(Duration::from_secs(5)).await;
-                return Err(wrong_kind(Kind::Receiver, &id));
-            }
-            Err(e) => {
-                running.shutdown(Duration::from_secs(5)).await;
-                return Err(e);
-            }
-        };
-        let ctx = ReceiverContext {
-            id: id.clone(),
-            consumers,
-            shutdown: receivers_stop.child_token(),
-        };
-        match receiver.start(ctx).await {
-            Ok(handle) => running.receivers.push((id.clone(), handle)),
-            Err(source) => {
-                running.shutdown(Duration::from_secs(5)).await;
-                return Err(StartError::Receiver { id, source });
-            }
-        }
-    }
-    Ok(running)
-}
-
-fn wrong_kind(kind: Kind, id: &ComponentId) -> StartError {
-    StartError::Build {
-        kind,
-        id: id.clone(),
-        message: format!("factory did not build a {kind}"),
-    }
+    Ok(out)
 }
 
 impl Running {
+    /// Builds and starts everything `config` describes.
+    pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running, StartError> {
+        let status = Arc::new(StatusBoard::default());
+        let extensions_stop = CancellationToken::new();
+        let extensions = start_extensions(config, &status, &extensions_stop).await?;
+        let mut running = Running {
+            options: options.clone(),
+            status,
+            extensions,
+            extensions_raw: config
+                .extensions
+                .iter()
+                .map(|(id, e)| (id.clone(), e.raw.clone()))
+                .collect(),
+            extensions_stop,
+            exporters: BTreeMap::new(),
+            pipelines: Pipelines::default(),
+            receivers: BTreeMap::new(),
+            stats: GraphStats::default(),
+        };
+        if let Err(e) = running.apply(config).await {
+            running.shutdown(Duration::from_secs(5)).await;
+            return Err(e);
+        }
+        Ok(running)
+    }
+
     /// Counters of every component, for internal telemetry.
     pub fn stats(&self) -> &GraphStats {
         &self.stats
     }
 
+    /// The board extensions and telemetry read the running graph from; it follows reloads.
+    pub fn status(&self) -> Arc<StatusBoard> {
+        self.status.clone()
+    }
+
+    /// Switches to `config`, losing nothing in flight: receivers and exporters whose config did
+    /// not change keep running (sockets, connections and queues); the pipelines are rebuilt;
+    /// changed receivers are restarted and changed exporters' queues drained into their old
+    /// instance before the new one takes over. A config that cannot be applied leaves the old
+    /// one running.
+    pub async fn reload(
+        &mut self,
+        config: &Config,
+        drain_deadline: Duration,
+    ) -> Result<(), StartError> {
+        let new_extensions: BTreeMap<ComponentId, serde_json::Value> = config
+            .extensions
+            .iter()
+            .map(|(id, e)| (id.clone(), e.raw.clone()))
+            .collect();
+        let listed: Vec<&ComponentId> = self.extensions.iter().map(|(id, _)| id).collect();
+        if new_extensions != self.extensions_raw
+            || config.service.extensions.iter().collect::<Vec<_>>() != listed
+        {
+            return Err(StartError::Reload(
+                "extensions changed; a reload keeps extensions as they are, so restart Weir to apply this config".into(),
+            ));
+        }
+        // Everything that can fail without I/O first, so a bad config changes nothing.
+        let processors = build_processors(config, &self.stats)?;
+        let (exporter_signals, receiver_signals) = signals_by_component(config);
+        let mut new_exporters = BTreeMap::new();
+        for id in exporter_signals.keys() {
+            let Some(entry) = config.exporters.get(id) else {
+                continue;
+            };
+            let kept = self
+                .exporters
+                .get(id)
+                .is_some_and(|slot| slot.raw == entry.raw);
+            if !kept {
+                let Built::Exporter(instance) = build(Kind::Exporter, id, entry, settings(id))?
+                else {
+                    return Err(wrong_kind(Kind::Exporter, id));
+                };
+                new_exporters.insert(id.clone(), instance);
+            }
+        }
+        let mut new_receivers = BTreeMap::new();
+        for (id, signals) in &receiver_signals {
+            let Some(entry) = config.receivers.get(id) else {
+                continue;
+            };
+            let kept = self.receivers.get(id).is_some_and(|slot| {
+                slot.raw == entry.raw
+                    && slot.switches.keys().copied().collect::<BTreeSet<_>>() == *signals
+            });
+            if !kept {
+                let Built::Receiver(receiver) = build(Kind::Receiver, id, entry, settings(id))?
+                else {
+                    return Err(wrong_kind(Kind::Receiver, id));
+                };
+                new_receivers.insert(id.clone(), receiver);
+            }
+        }
+        let deadline = Instant::now() + drain_deadline;
+
+        // 1. Hold the receivers that stay (their clients wait); stop the ones that go or change.
+        for (id, slot) in &self.receivers {
+            if new_receivers.contains_key(id) || !receiver_signals.contains_key(id) {
+                slot.stop.cancel();
+            } else {
+                for switch in slot.switches.values() {
+                    switch.hold();
+                }
+            }
+        }
+        let leaving: Vec<ComponentId> = self
+            .receivers
+            .keys()
+            .filter(|id| new_receivers.contains_key(*id) || !receiver_signals.contains_key(*id))
+            .cloned()
+            .collect();
+        for id in leaving {
+            if let Some(slot) = self.receivers.remove(&id) {
+                let _ = tokio::time::timeout_at(deadline, slot.handle).await;
+                // A receiver task that outlived the deadline must not reach the old entries.
+                for switch in slot.switches.values() {
+                    switch.hold();
+                }
+            }
+        }
+        // 2. Drain the old pipelines into the queues once nothing pushes into them any more.
+        let old = std::mem::take(&mut self.pipelines);
+        old.drain(deadline).await;
+        // 3. Changed or removed exporters: drain their queues, shut them down.
+        let retired: Vec<ComponentId> = self
+            .exporters
+            .keys()
+            .filter(|id| new_exporters.contains_key(*id) || !exporter_signals.contains_key(*id))
+            .cloned()
+            .collect();
+        let mut retired_stats = BTreeMap::new();
+        for id in retired {
+            if let Some(slot) = self.exporters.remove(&id) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                for (signal, queue) in &slot.queues {
+                    retired_stats.insert((id.clone(), *signal), queue.stats());
+                }
+                futures::future::join_all(slot.queues.into_values().map(|q| q.drain(left))).await;
+                slot.instance.shutdown().await;
+            }
+        }
+        for (id, slot) in &mut self.exporters {
+            let signals = exporter_signals.get(id).cloned().unwrap_or_default();
+            let dropped: Vec<Signal> = slot
+                .queues
+                .keys()
+                .filter(|s| !signals.contains(s))
+                .copied()
+                .collect();
+            for signal in dropped {
+                if let Some(queue) = slot.queues.remove(&signal) {
+                    queue
+                        .drain(deadline.saturating_duration_since(Instant::now()))
+                        .await;
+                }
+            }
+        }
+        // 4. New exporters and queues; kept exporters get queues for signals they gained.
+        for (id, instance) in new_exporters {
+            let raw = config.exporters[&id].raw.clone();
+            self.exporters.insert(
+                id,
+                ExporterSlot {
+                    raw,
+                    instance,
+                    queues: BTreeMap::new(),
+                },
+            );
+        }
+        for (id, signals) in &exporter_signals {
+            let Some(slot) = self.exporters.get_mut(id) else {
+                continue;
+            };
+            let helper = config
+                .exporters
+                .get(id)
+                .and_then(|e| e.helper.clone())
+                .unwrap_or_default();
+            for signal in signals {
+                if !slot.queues.contains_key(signal) {
+                    let queue = open_queue(
+                        id,
+                        *signal,
+                        slot.instance.clone(),
+                        &helper,
+                        &self.extensions,
+                    )?;
+                    if let Some(old) = retired_stats.get(&(id.clone(), *signal)) {
+                        queue.stats().absorb(old);
+                    }
+                    slot.queues.insert(*signal, queue);
+                }
+            }
+        }
+        // 5. New pipelines and entries; point the held receivers at them; start the new ones.
+        self.pipelines = self.start_pipelines(config, processors);
+        for (id, slot) in &self.receivers {
+            for (signal, switch) in &slot.switches {
+                if let Some(entry) = self.pipelines.entries.get(&(id.clone(), *signal)) {
+                    switch.set(entry.clone());
+                }
+            }
+        }
+        let mut failure = None;
+        for (id, receiver) in new_receivers {
+            let Some(entry) = config.receivers.get(&id) else {
+                continue;
+            };
+            let switches: BTreeMap<Signal, Arc<Switch>> = self
+                .pipelines
+                .entries
+                .iter()
+                .filter(|((rid, _), _)| *rid == id)
+                .map(|((_, signal), entry)| {
+                    (
+                        *signal,
+                        Arc::new(Switch::new(entry.clone(), self.options.admission_timeout)),
+                    )
+                })
+                .collect();
+            let consumers = switches
+                .iter()
+                .map(|(signal, switch)| (*signal, switch.clone() as Arc<dyn Consumer>))
+                .collect();
+            let stop = CancellationToken::new();
+            let ctx = ReceiverContext {
+                id: id.clone(),
+                consumers,
+                shutdown: stop.clone(),
+            };
+            match receiver.start(ctx).await {
+                Ok(handle) => {
+                    self.receivers.insert(
+                        id.clone(),
+                        ReceiverSlot {
+                            raw: entry.raw.clone(),
+                            stop,
+                            handle,
+                            switches,
+                        },
+                    );
+                }
+                Err(source) => {
+                    failure.get_or_insert(StartError::Receiver { id, source });
+                }
+            }
+        }
+        self.refresh_stats();
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// First start: the same steps as a reload from nothing.
+    async fn apply(&mut self, config: &Config) -> Result<(), StartError> {
+        self.reload(config, Duration::from_secs(5)).await
+    }
+
+    /// Builds the pipeline tasks of `config` over the current exporters' queues, and the entries
+    /// receivers push into.
+    fn start_pipelines(
+        &self,
+        config: &Config,
+        mut processors: BTreeMap<String, Vec<Stage>>,
+    ) -> Pipelines {
+        let stop = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let mut ports: BTreeMap<String, PipelinePort> = BTreeMap::new();
+        let mut processor_stats = Vec::new();
+        for (pid, pipeline) in &config.service.pipelines {
+            let stages = processors.remove(&pid.to_string()).unwrap_or_default();
+            for stage in &stages {
+                processor_stats.push((
+                    stage.id.clone(),
+                    pid.to_string(),
+                    pid.signal,
+                    stage.stats.clone(),
+                ));
+            }
+            let queues: Vec<&SendingQueue> = pipeline
+                .exporters
+                .iter()
+                .filter_map(|id| {
+                    self.exporters
+                        .get(id)
+                        .and_then(|slot| slot.queues.get(&pid.signal))
+                })
+                .collect();
+            let admissions = stages
+                .iter()
+                .filter_map(|s| s.processor.admission())
+                .collect();
+            let (tx, rx) = mpsc::channel(self.options.pipeline_capacity.max(1));
+            ports.insert(
+                pid.to_string(),
+                PipelinePort {
+                    input: tx,
+                    admissions,
+                    queues: queues.iter().map(|q| q.stats()).collect(),
+                },
+            );
+            let task = PipelineTask {
+                name: pid.to_string(),
+                input: rx,
+                stages,
+                sinks: queues.iter().map(|q| q.sink()).collect(),
+                stop: stop.clone(),
+            };
+            tasks.push(tokio::spawn(task.run()));
+        }
+        let mut fed: BTreeMap<(ComponentId, Signal), Vec<PipelinePort>> = BTreeMap::new();
+        for (pid, pipeline) in &config.service.pipelines {
+            for id in &pipeline.receivers {
+                fed.entry((id.clone(), pid.signal))
+                    .or_default()
+                    .push(ports[&pid.to_string()].clone());
+            }
+        }
+        let entries = fed
+            .into_iter()
+            .map(|((id, signal), ports)| {
+                let stats = self
+                    .stats
+                    .receivers
+                    .iter()
+                    .find(|(rid, s, _)| *rid == id && *s == signal)
+                    .map(|(_, _, stats)| stats.clone())
+                    .unwrap_or_default();
+                let entry = Arc::new(PipelineEntry::new(
+                    ports,
+                    self.options.admission_timeout,
+                    stats,
+                ));
+                ((id, signal), entry)
+            })
+            .collect();
+        Pipelines {
+            stop,
+            tasks,
+            entries,
+            processor_stats,
+        }
+    }
+
+    /// Rebuilds the counters' index after the graph changed, and publishes it.
+    fn refresh_stats(&mut self) {
+        let mut stats = GraphStats::default();
+        for ((id, signal), entry) in &self.pipelines.entries {
+            stats.receivers.push((id.clone(), *signal, entry.stats()));
+        }
+        stats.processors = self.pipelines.processor_stats.clone();
+        for (id, slot) in &self.exporters {
+            for (signal, queue) in &slot.queues {
+                stats.exporters.push((id.clone(), *signal, queue.stats()));
+            }
+        }
+        self.stats = stats;
+        self.status.publish(self.stats.clone());
+    }
+
     /// Stops receivers, drains pipelines (flushing processors such as `batch`) and exporter
-    /// queues, within `deadline` overall; what is still queued after it is dropped and counted.
+    /// queues, within `deadline` overall; what is still queued after it is dropped and counted
+    /// (memory queues) or kept for the next start (persistent queues).
     pub async fn shutdown(self, deadline: Duration) {
-        let until = tokio::time::Instant::now() + deadline;
-        self.receivers_stop.cancel();
-        for (id, handle) in self.receivers {
-            if tokio::time::timeout_at(until, handle).await.is_err() {
+        let until = Instant::now() + deadline;
+        for slot in self.receivers.values() {
+            slot.stop.cancel();
+        }
+        for (id, slot) in self.receivers {
+            if tokio::time::timeout_at(until, slot.handle).await.is_err() {
                 tracing::warn!(receiver = %id, "receiver did not stop before the shutdown deadline");
             }
         }
-        self.pipelines_stop.cancel();
-        for handle in self.pipelines {
+        self.pipelines.drain(until).await;
+        let left = until.saturating_duration_since(Instant::now());
+        let mut instances = Vec::new();
+        let mut drains = Vec::new();
+        for slot in self.exporters.into_values() {
+            instances.push(slot.instance);
+            drains.extend(slot.queues.into_values().map(|q| q.drain(left)));
+        }
+        futures::future::join_all(drains).await;
+        futures::future::join_all(instances.iter().map(|e| e.shutdown())).await;
+        self.extensions_stop.cancel();
+        for (_, extension) in self.extensions.iter().rev() {
+            extension.shutdown().await;
+        }
+    }
+}
+
+impl Pipelines {
+    /// Waits until no receiver is inside an entry any more (their last batches are in the
+    /// channels), then lets the tasks take what is buffered, flush their processors and end.
+    async fn drain(self, until: Instant) {
+        let Pipelines {
+            stop,
+            tasks,
+            entries,
+            ..
+        } = self;
+        for entry in entries.into_values() {
+            // Receivers hold entries only through switches (now pointing elsewhere or held) and
+            // in-flight calls; when the count drops to ours, no batch can still arrive.
+            while Arc::strong_count(&entry) > 1 && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        stop.cancel();
+        for handle in tasks {
             let abort = handle.abort_handle();
             if tokio::time::timeout_at(until, handle).await.is_err() {
-                tracing::warn!("a pipeline did not drain before the shutdown deadline");
+                tracing::warn!("a pipeline did not drain before the deadline");
                 abort.abort();
             }
         }
-        let left = until.saturating_duration_since(tokio::time::Instant::now());
-        futures::future::join_all(self.queues.into_iter().map(|q| q.drain(left))).await;
-        futures::future::join_all(self.exporters.iter().map(|e| e.shutdown())).await;
     }
+}
+
+/// Builds and starts everything `config` describes.
+pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running, StartError> {
+    Running::start(config, options).await
 }
 
 #[cfg(test)]

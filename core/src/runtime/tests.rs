@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use super::entry::{EntryStats, PipelineEntry};
+use super::entry::{EntryStats, PipelineEntry, PipelinePort};
 use super::pipeline::{PipelineTask, ProcessorStats, Stage};
 use crate::batch::{Batch, BatchMeta, Request};
 use crate::component::{
@@ -56,12 +56,21 @@ impl Exporter for Recorder {
     }
 }
 
+fn port(input: mpsc::Sender<Batch>) -> PipelinePort {
+    PipelinePort {
+        input,
+        admissions: Vec::new(),
+        queues: Vec::new(),
+    }
+}
+
 fn helper(queue_size: usize, consumers: usize) -> ExporterHelperConfig {
     ExporterHelperConfig {
         sending_queue: SendingQueueConfig {
             enabled: true,
             num_consumers: consumers,
             queue_size,
+            ..SendingQueueConfig::default()
         },
         retry_on_failure: RetryConfig {
             initial_interval: Duration::from_millis(10),
@@ -75,7 +84,11 @@ async fn entry_delivers_a_batch_to_every_pipeline() {
     let (tx1, mut rx1) = mpsc::channel(4);
     let (tx2, mut rx2) = mpsc::channel(4);
     let stats = Arc::new(EntryStats::default());
-    let entry = PipelineEntry::new(vec![tx1, tx2], Duration::from_secs(1), stats.clone());
+    let entry = PipelineEntry::new(
+        vec![port(tx1), port(tx2)],
+        Duration::from_secs(1),
+        stats.clone(),
+    );
     assert_eq!(entry.consume(batch(3)).await, PushOutcome::Accepted);
     assert_eq!(rx1.recv().await.unwrap().items(), 3);
     assert_eq!(rx2.recv().await.unwrap().items(), 3);
@@ -88,7 +101,11 @@ async fn entry_refuses_with_a_delay_and_sends_nowhere_when_one_pipeline_stays_fu
     let (tx2, _rx2) = mpsc::channel(1);
     tx2.send(batch(1)).await.unwrap();
     let stats = Arc::new(EntryStats::default());
-    let entry = PipelineEntry::new(vec![tx1, tx2], Duration::from_millis(500), stats.clone());
+    let entry = PipelineEntry::new(
+        vec![port(tx1), port(tx2)],
+        Duration::from_millis(500),
+        stats.clone(),
+    );
     let outcome = entry.consume(batch(5)).await;
     assert!(
         matches!(
@@ -112,7 +129,7 @@ async fn entry_fails_when_pipelines_have_shut_down() {
     let (tx, rx) = mpsc::channel(1);
     drop(rx);
     let entry = PipelineEntry::new(
-        vec![tx],
+        vec![port(tx)],
         Duration::from_secs(1),
         Arc::new(EntryStats::default()),
     );

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
+use crate::plugin::PluginCounter;
 use crate::runtime::GraphStats;
 
 /// One metric family: its type, help and samples (labels rendered, value).
@@ -23,8 +24,13 @@ fn labels(pairs: &[(&str, &str)]) -> String {
     format!("{{{}}}", inner.join(","))
 }
 
-/// The Prometheus text exposition of `stats`.
+/// The Prometheus text exposition of `stats`, and of the counters plugins keep.
 pub fn render(stats: &GraphStats) -> String {
+    render_with(stats, &crate::plugin::counters())
+}
+
+/// [`render`] with the plugin counters given.
+fn render_with(stats: &GraphStats, plugin_counters: &[PluginCounter]) -> String {
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
     let mut add =
         |name: String, kind: &'static str, help: &'static str, label: String, value: u64| {
@@ -105,16 +111,16 @@ pub fn render(stats: &GraphStats) -> String {
         add(
             "otelcol_exporter_queue_size".into(),
             "gauge",
-            "Current size of the retry queue (in batches).",
+            "Current size of the sending queue, in its sizer's unit.",
             lq.clone(),
-            s.queued_batches.load(Ordering::Relaxed),
+            s.size(),
         );
         add(
             "otelcol_exporter_queue_capacity".into(),
             "gauge",
-            "Fixed capacity of the retry queue (in batches).",
+            "Fixed capacity of the sending queue, in its sizer's unit.",
             lq.clone(),
-            s.capacity.load(Ordering::Relaxed),
+            s.capacity(),
         );
         add(
             "weir_exporter_retries_total".into(),
@@ -129,6 +135,21 @@ pub fn render(stats: &GraphStats) -> String {
             "Items the destination rejected in a partial success.",
             lq,
             s.rejected_items.load(Ordering::Relaxed),
+        );
+    }
+    // `weir_plugin_<counter>_total`; the plugin's name is already letters, digits and `_`.
+    for counter in plugin_counters {
+        let name = counter.name.strip_suffix("_total").unwrap_or(&counter.name);
+        add(
+            format!("weir_plugin_{name}_total"),
+            "counter",
+            "A counter a plugin keeps (the host's counter_add), per component.",
+            labels(&[
+                ("plugin", &counter.plugin),
+                ("library", &counter.library),
+                ("component", &counter.component),
+            ]),
+            counter.value,
         );
     }
     let mut out = String::new();
@@ -155,9 +176,12 @@ mod tests {
     fn renders_otelcol_names_with_labels_and_values() {
         let recv = Arc::new(EntryStats::default());
         recv.accepted_items.store(7, Ordering::Relaxed);
-        let queue = Arc::new(QueueStats::default());
+        let store = Arc::new(crate::exporter::MemoryStore::new(
+            crate::exporter::Sizer::Items,
+            1000,
+        ));
+        let queue = Arc::new(QueueStats::for_store(store));
         queue.send_failed_items.store(3, Ordering::Relaxed);
-        queue.capacity.store(1000, Ordering::Relaxed);
         let stats = GraphStats {
             receivers: vec![("otlp".parse().unwrap(), Signal::Traces, recv)],
             processors: Vec::new(),
@@ -172,5 +196,42 @@ mod tests {
         assert!(text.contains(
             "otelcol_exporter_queue_capacity{exporter=\"otlp/backend\",data_type=\"logs\"} 1000\n"
         ));
+    }
+
+    #[test]
+    fn renders_plugin_counters_with_their_plugin_library_and_component() {
+        let stats = GraphStats::default();
+        let counter = |component: &str, name: &str, value| PluginCounter {
+            plugin: "drop_spans".into(),
+            library: "weir-plugin-drop-spans".into(),
+            component: component.into(),
+            name: name.into(),
+            value,
+        };
+        let text = render_with(
+            &stats,
+            &[
+                counter("drop_spans", "dropped_spans", 3),
+                counter("drop_spans/edge", "dropped_spans", 5),
+                counter("drop_spans", "bytes_total", 9),
+            ],
+        );
+        assert!(
+            text.contains("# TYPE weir_plugin_dropped_spans_total counter\n"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("# TYPE weir_plugin_dropped_spans_total")
+                .count(),
+            1,
+            "one family for both components: {text}"
+        );
+        assert!(text.contains(
+            "weir_plugin_dropped_spans_total{plugin=\"drop_spans\",library=\"weir-plugin-drop-spans\",component=\"drop_spans/edge\"} 5\n"
+        ), "{text}");
+        assert!(
+            text.contains("weir_plugin_bytes_total{plugin=\"drop_spans\",library=\"weir-plugin-drop-spans\",component=\"drop_spans\"} 9\n"),
+            "a name already ending in _total is not doubled: {text}"
+        );
     }
 }

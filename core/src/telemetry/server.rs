@@ -9,12 +9,15 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::net::server::{ServerOptions, bind, serve};
-use crate::runtime::GraphStats;
+use std::sync::Arc;
 
-/// Serves `stats` on `endpoint` until `shutdown`; returns the bound address and the task.
+use crate::component::StatusBoard;
+
+/// Serves the counters of the graph `status` publishes (it follows reloads) on `endpoint`
+/// until `shutdown`; returns the bound address and the task.
 pub async fn serve_metrics(
     endpoint: &str,
-    stats: GraphStats,
+    stats: Arc<StatusBoard>,
     shutdown: CancellationToken,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = bind(endpoint).await?;
@@ -33,7 +36,7 @@ pub async fn serve_metrics(
     Ok((addr, serve(listener, make, options, shutdown)))
 }
 
-fn respond(req: &Request<Incoming>, stats: &GraphStats) -> Response<String> {
+fn respond(req: &Request<Incoming>, status: &StatusBoard) -> Response<String> {
     let mut response = Response::new(String::new());
     if req.uri().path() != "/metrics" {
         *response.status_mut() = StatusCode::NOT_FOUND;
@@ -45,7 +48,7 @@ fn respond(req: &Request<Incoming>, stats: &GraphStats) -> Response<String> {
             hyper::header::CONTENT_TYPE,
             hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"),
         );
-        *response.body_mut() = super::render(stats);
+        *response.body_mut() = super::render(&status.graph().unwrap_or_default());
     }
     response
 }

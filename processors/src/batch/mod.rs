@@ -41,9 +41,10 @@ pub struct BatchProcessor {
     config: BatchConfig,
     signal: Signal,
     pending: Concat,
-    /// Metadata of the first batch held: merged batches come from many clients, and the
-    /// first one's is as good as any for what follows.
-    pending_meta: Option<Arc<BatchMeta>>,
+    /// Metadata of the batches held: the merged batch takes the first one's client (merged
+    /// batches come from many clients; the first is as good as any) and every one's
+    /// acknowledgement guards.
+    pending_metas: Vec<Arc<BatchMeta>>,
     deadline: Option<Instant>,
 }
 
@@ -54,7 +55,7 @@ impl BatchProcessor {
             config,
             signal,
             pending: Concat::new(),
-            pending_meta: None,
+            pending_metas: Vec::new(),
             deadline: None,
         }
     }
@@ -65,7 +66,8 @@ impl BatchProcessor {
         }
         let items = self.pending.items();
         let bytes = self.pending.take();
-        let meta = self.pending_meta.take().unwrap_or_default();
+        let meta = BatchMeta::merged(&self.pending_metas);
+        self.pending_metas.clear();
         self.deadline = None;
         out.push(Batch::from_walked(self.signal, bytes, items, meta));
     }
@@ -75,8 +77,12 @@ impl BatchProcessor {
         if max > 0 && self.pending.items() + piece.items() > max {
             self.emit(out);
         }
-        if self.pending_meta.is_none() {
-            self.pending_meta = Some(piece.meta().clone());
+        if !self
+            .pending_metas
+            .last()
+            .is_some_and(|m| Arc::ptr_eq(m, piece.meta()))
+        {
+            self.pending_metas.push(piece.meta().clone());
         }
         self.pending.push(&piece.to_bytes(), piece.items());
         if self.config.timeout.is_zero() || self.pending.items() >= self.config.send_batch_size {

@@ -12,6 +12,11 @@ use weir_core::component::ComponentConfig;
 pub struct OtlpReceiverConfig {
     /// The protocols to serve; at least one must be listed.
     pub protocols: Protocols,
+    /// End-to-end acknowledgements (a Weir addition): answer a client only once every exporter
+    /// of every pipeline that received its data has delivered it or stored it durably; a
+    /// failure becomes a retryable error to the client. Off: the client is answered once the
+    /// data is in the pipelines.
+    pub acknowledgements: bool,
 }
 
 /// Which transports the receiver listens on.
@@ -40,7 +45,8 @@ pub struct GrpcConfig {
     /// `0.0.0.0:4317` to accept remote clients. Port 0 picks a free port.
     pub endpoint: String,
     /// Largest request message accepted, in MiB, measured after decompression. Larger requests
-    /// get `RESOURCE_EXHAUSTED` (or `OUT_OF_RANGE` when the compressed frame alone is too big).
+    /// get `RESOURCE_EXHAUSTED`, whether the frame alone or the
+    /// decompressed message is too big.
     pub max_recv_msg_size_mib: u64,
     /// Concurrent HTTP/2 streams allowed per client connection; 0 means no limit.
     pub max_concurrent_streams: u32,

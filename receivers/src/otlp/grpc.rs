@@ -2,8 +2,8 @@
 //! message reaches `Batch::from_encoded` as the bytes the client sent.
 //!
 //! tonic still does the gRPC work: framing, `grpc-encoding` gzip/zstd, and the size limit, which
-//! it applies to the frame (`OUT_OF_RANGE`) and again to the decompressed message
-//! (`RESOURCE_EXHAUSTED`). Only services with a pipeline behind them exist; the others answer
+//! it applies to the frame and again to the decompressed message; both answer
+//! `RESOURCE_EXHAUSTED`, as grpc-go (and so otelcol) does. Only services with a pipeline behind them exist; the others answer
 //! `UNIMPLEMENTED` ("unknown service …"), as grpc-go does for otelcol.
 
 use std::convert::Infallible;
@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::{Code, Status};
-use weir_core::batch::{Batch, Signal};
+use weir_core::batch::{Batch, BatchMeta, Signal};
 use weir_core::component::{Consumer, PushOutcome};
 use weir_core::net::RpcStatus;
 use weir_core::net::grpc_codec::{RawCodec, signal_of_path};
@@ -88,7 +88,26 @@ impl GrpcService {
         let export = tower::service_fn(move |request: tonic::Request<Bytes>| {
             export(signal, consumer.clone(), peer, include_metadata, request)
         });
-        grpc.unary(export, request).await
+        let mut response = grpc.unary(export, request).await;
+        oversize_as_resource_exhausted(&mut response);
+        response
+    }
+}
+
+/// tonic answers a frame over the size limit with `OUT_OF_RANGE`; grpc-go, and so otelcol,
+/// answers `RESOURCE_EXHAUSTED`, which is what OTLP clients expect. The export handler never
+/// answers `OUT_OF_RANGE` itself, so the status can only come from that check.
+fn oversize_as_resource_exhausted(response: &mut http::Response<tonic::body::Body>) {
+    let out_of_range = (Code::OutOfRange as i32).to_string();
+    if response
+        .headers()
+        .get("grpc-status")
+        .is_some_and(|v| v.as_bytes() == out_of_range.as_bytes())
+    {
+        let exhausted = (Code::ResourceExhausted as i32).to_string();
+        if let Ok(value) = http::HeaderValue::from_str(&exhausted) {
+            response.headers_mut().insert("grpc-status", value);
+        }
     }
 }
 
@@ -107,6 +126,24 @@ fn unknown(path: &str) -> Status {
     }
 }
 
+/// When the client stops waiting, from its `grpc-timeout` header (`<digits><unit>`, unit one
+/// of `H M S m u n`), so waiting for room or delivery never outlasts the client.
+fn client_deadline(metadata: &tonic::metadata::MetadataMap) -> Option<tokio::time::Instant> {
+    let value = metadata.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let amount: u64 = digits.parse().ok()?;
+    let timeout = match unit {
+        "H" => std::time::Duration::from_secs(amount.checked_mul(3600)?),
+        "M" => std::time::Duration::from_secs(amount.checked_mul(60)?),
+        "S" => std::time::Duration::from_secs(amount),
+        "m" => std::time::Duration::from_millis(amount),
+        "u" => std::time::Duration::from_micros(amount),
+        "n" => std::time::Duration::from_nanos(amount),
+        _ => return None,
+    };
+    tokio::time::Instant::now().checked_add(timeout)
+}
+
 async fn export(
     signal: Signal,
     consumer: Arc<dyn Consumer>,
@@ -119,6 +156,13 @@ async fn export(
         batch_meta(peer, Some(&headers))
     } else {
         batch_meta(peer, None)
+    };
+    let meta = match client_deadline(request.metadata()) {
+        Some(deadline) => Arc::new(BatchMeta {
+            deadline: Some(deadline),
+            ..BatchMeta::clone(&meta)
+        }),
+        None => meta,
     };
     let batch = Batch::from_encoded(signal, request.into_inner(), meta)
         .map_err(|error| Status::invalid_argument(error.to_string()))?;
@@ -141,6 +185,37 @@ async fn export(
         // INTERNAL is not in OTLP's retryable set: the client drops the data instead of
         // retrying something that can never be taken.
         PushOutcome::Failed { reason } => Err(Status::internal(reason.clone())),
+    }
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    fn metadata(value: &str) -> tonic::metadata::MetadataMap {
+        let mut m = tonic::metadata::MetadataMap::new();
+        m.insert("grpc-timeout", value.parse().unwrap());
+        m
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn grpc_timeout_header_becomes_the_batch_deadline() {
+        let now = tokio::time::Instant::now();
+        assert_eq!(
+            client_deadline(&metadata("250m")),
+            Some(now + std::time::Duration::from_millis(250))
+        );
+        assert_eq!(
+            client_deadline(&metadata("2S")),
+            Some(now + std::time::Duration::from_secs(2))
+        );
+        assert_eq!(
+            client_deadline(&metadata("1H")),
+            Some(now + std::time::Duration::from_secs(3600))
+        );
+        assert_eq!(client_deadline(&metadata("x")), None);
+        assert_eq!(client_deadline(&metadata("10q")), None);
+        assert_eq!(client_deadline(&tonic::metadata::MetadataMap::new()), None);
     }
 }
 
@@ -449,7 +524,7 @@ mod tests {
         let status = call(&mut plain, Signal::Traces, big.clone())
             .await
             .unwrap_err();
-        assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
 
         // Small on the wire, too large once decompressed.
         let mut gzip = client(receiver.grpc_addr())

@@ -37,7 +37,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 use tokio::task::JoinHandle;
 use weir_core::batch::json::PartialSuccess;
-use weir_core::batch::{BatchMeta, ClientInfo, Signal};
+use weir_core::batch::{Batch, BatchMeta, ClientInfo, Signal};
 use weir_core::component::{
     BuildError, ComponentId, Consumer, CreateSettings, PushOutcome, Receiver, ReceiverContext,
     ReceiverError, ReceiverFactory, Stability,
@@ -99,9 +99,22 @@ impl OtlpReceiver {
             Some(config) => Some((config, bind(&config.endpoint).await?)),
             None => None,
         };
+        let consumers = if self.config.acknowledgements {
+            ctx.consumers
+                .iter()
+                .map(|(signal, inner)| {
+                    (
+                        *signal,
+                        Arc::new(Acknowledging(inner.clone())) as Arc<dyn Consumer>,
+                    )
+                })
+                .collect()
+        } else {
+            ctx.consumers.clone()
+        };
         let shared = Arc::new(Shared {
             id: ctx.id.clone(),
-            consumers: ctx.consumers.clone(),
+            consumers,
         });
         let mut tasks = Vec::new();
         let mut running = Running {
@@ -170,6 +183,20 @@ fn local_addr(
     })
 }
 
+/// Asks the pipelines to answer only after delivery (`acknowledgements: true`).
+struct Acknowledging(Arc<dyn Consumer>);
+
+#[async_trait]
+impl Consumer for Acknowledging {
+    async fn consume(&self, batch: Batch) -> PushOutcome {
+        let meta = BatchMeta {
+            acknowledge: true,
+            ..BatchMeta::clone(batch.meta())
+        };
+        self.0.consume(batch.with_meta(Arc::new(meta))).await
+    }
+}
+
 /// What both servers need for every request.
 pub(crate) struct Shared {
     pub(crate) id: ComponentId,
@@ -194,6 +221,7 @@ pub(crate) fn batch_meta(peer: SocketAddr, headers: Option<&::http::HeaderMap>) 
             headers,
         },
         received_at: SystemTime::now(),
+        ..BatchMeta::default()
     })
 }
 

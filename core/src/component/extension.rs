@@ -1,0 +1,87 @@
+//! Extensions: components outside pipelines — storage for persistent queues, health checks.
+
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use super::ComponentId;
+use crate::batch::Signal;
+use crate::exporter::{QueueStore, Sizer};
+use crate::runtime::GraphStats;
+
+/// An extension that could not start or open what was asked of it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ExtensionError(pub String);
+
+/// What the runtime knows about the running graph, published for extensions that report on it
+/// (health check). Filled once the pipelines are built.
+#[derive(Default)]
+pub struct StatusBoard {
+    graph: RwLock<Option<GraphStats>>,
+    started_at: RwLock<Option<SystemTime>>,
+}
+
+impl StatusBoard {
+    /// Publishes the running graph's counters.
+    pub fn publish(&self, stats: GraphStats) {
+        if let Ok(mut graph) = self.graph.write() {
+            *graph = Some(stats);
+        }
+        if let Ok(mut started) = self.started_at.write() {
+            started.get_or_insert_with(SystemTime::now);
+        }
+    }
+
+    /// The running graph's counters, once published.
+    pub fn graph(&self) -> Option<GraphStats> {
+        self.graph.read().ok().and_then(|g| g.clone())
+    }
+
+    /// When the pipelines started.
+    pub fn started_at(&self) -> Option<SystemTime> {
+        self.started_at.read().ok().and_then(|s| *s)
+    }
+}
+
+/// What the runtime gives an extension when it starts it.
+#[derive(Clone)]
+pub struct ExtensionContext {
+    /// The extension's id.
+    pub id: ComponentId,
+    /// Cancelled when the extension must stop.
+    pub shutdown: CancellationToken,
+    /// The running graph, for extensions that report on it.
+    pub status: Arc<StatusBoard>,
+}
+
+/// Opens persistent queues for exporters whose `sending_queue.storage` names this extension.
+pub trait Storage: Send + Sync {
+    /// Opens (or creates) the queue named `name` for one exporter and signal; batches left
+    /// from a previous run are in it.
+    fn open_queue(
+        &self,
+        name: &str,
+        signal: Signal,
+        sizer: Sizer,
+        capacity: usize,
+    ) -> Result<Arc<dyn QueueStore>, ExtensionError>;
+}
+
+/// An extension instance. Started before any pipeline (storage must exist before queues open)
+/// and shut down after all of them.
+#[async_trait]
+pub trait Extension: Send + Sync + 'static {
+    /// Starts serving (binds ports, opens directories).
+    async fn start(&self, ctx: ExtensionContext) -> Result<(), ExtensionError>;
+
+    /// Stops; called once, after every pipeline has stopped.
+    async fn shutdown(&self) {}
+
+    /// The storage this extension provides, if it is a storage extension.
+    fn storage(&self) -> Option<&dyn Storage> {
+        None
+    }
+}

@@ -1,0 +1,193 @@
+//! A plugin whose components misbehave on demand, so that Weir's fault tests exercise a real
+//! shared library: the `fault` processor passes batches on, panics, answers `FULL` or drops them
+//! after a number of good batches; the `flaky` exporter fails its first exports, retryably or
+//! permanently, answering at once or asynchronously. `fault` in `pass` mode is also the no-op
+//! processor of the crossing benchmark.
+
+use std::thread::JoinHandle;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use weir_plugin_sdk::{Completion, Error, Exporter, Host, Processor, Signal, export_plugin};
+
+/// What the `fault` processor does once `after` batches have passed.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Emit every batch unchanged.
+    #[default]
+    Pass,
+    /// Panic in `process`.
+    Panic,
+    /// Answer `FULL` (backpressure).
+    Full,
+    /// Emit nothing.
+    Drop,
+}
+
+/// Config of the `fault` processor.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultConfig {
+    /// What to do with batches once `after` batches have passed.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Batches passed on unchanged before `mode` applies.
+    #[serde(default)]
+    pub after: u64,
+}
+
+/// The `fault` processor.
+pub struct Fault {
+    config: FaultConfig,
+    seen: u64,
+}
+
+impl Processor for Fault {
+    type Config = FaultConfig;
+    const TYPE: &'static str = "fault";
+    const SIGNALS: &'static [Signal] = Signal::ALL;
+
+    fn create(config: FaultConfig, _host: Host) -> Result<Self, Error> {
+        Ok(Fault { config, seen: 0 })
+    }
+
+    fn process(&mut self, signal: Signal, data: &[u8], out: &Host) -> Result<(), Error> {
+        self.seen += 1;
+        if self.seen <= self.config.after {
+            return out.emit(signal, data);
+        }
+        match self.config.mode {
+            Mode::Pass => out.emit(signal, data),
+            Mode::Panic => panic!(
+                "fault processor: panicking on batch {} as configured",
+                self.seen
+            ),
+            Mode::Full => Err(Error::Full("fault processor: always full".into())),
+            Mode::Drop => Ok(()),
+        }
+    }
+}
+
+/// How the `flaky` exporter fails.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// `RETRYABLE`.
+    #[default]
+    Retryable,
+    /// `PERMANENT`.
+    Permanent,
+}
+
+/// Config of the `flaky` exporter.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlakyConfig {
+    /// Exports that fail before the first success.
+    #[serde(default)]
+    pub fail_first: u64,
+    /// How they fail.
+    #[serde(default)]
+    pub failure: Failure,
+    /// Answer from another thread (`PENDING`, then `complete`) instead of at once.
+    #[serde(default)]
+    pub asynchronous: bool,
+}
+
+/// The `flaky` exporter: counts `exported_batches` and `failed_exports`.
+pub struct Flaky {
+    config: FlakyConfig,
+    host: Host,
+    calls: u64,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Exporter for Flaky {
+    type Config = FlakyConfig;
+    const TYPE: &'static str = "flaky";
+    const SIGNALS: &'static [Signal] = Signal::ALL;
+
+    fn create(config: FlakyConfig, host: Host) -> Result<Self, Error> {
+        Ok(Flaky {
+            config,
+            host,
+            calls: 0,
+            threads: Vec::new(),
+        })
+    }
+
+    fn export(&mut self, _signal: Signal, _data: &[u8], done: Completion) {
+        self.calls += 1;
+        let result = if self.calls <= self.config.fail_first {
+            self.host.counter("failed_exports", 1);
+            Err(match self.config.failure {
+                Failure::Retryable => {
+                    Error::retryable(format!("flaky: failing export {}", self.calls))
+                }
+                Failure::Permanent => {
+                    Error::Permanent(format!("flaky: refusing export {}", self.calls))
+                }
+            })
+        } else {
+            self.host.counter("exported_batches", 1);
+            Ok(())
+        };
+        if self.config.asynchronous {
+            self.threads.retain(|t| !t.is_finished());
+            self.threads
+                .push(std::thread::spawn(move || done.complete(result)));
+        } else {
+            done.complete(result);
+        }
+    }
+
+    fn shutdown(&mut self) -> Result<(), Error> {
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        Ok(())
+    }
+}
+
+export_plugin!(processor Fault, exporter Flaky);
+
+#[cfg(test)]
+mod tests {
+    use weir_plugin_sdk::abi;
+    use weir_plugin_sdk::testing::TestHost;
+
+    use super::*;
+
+    #[test]
+    fn fault_passes_then_applies_its_mode() {
+        let host = TestHost::new();
+        let mut p = host
+            .processor::<Fault>(serde_json::json!({"mode": "full", "after": 1}))
+            .unwrap();
+        assert_eq!(p.consume(Signal::Logs, b"one"), abi::WEIR_OK);
+        assert_eq!(p.consume(Signal::Logs, b"two"), abi::WEIR_FULL);
+        let emitted = host.emitted();
+        assert_eq!(emitted.len(), 1);
+        assert!(emitted[0].borrowed_input);
+    }
+
+    #[test]
+    fn flaky_fails_first_then_succeeds_asynchronously() {
+        let host = TestHost::new();
+        let mut e = host
+            .exporter::<Flaky>(serde_json::json!({"fail_first": 1, "asynchronous": true}))
+            .unwrap();
+        assert_eq!(e.consume(Signal::Traces, b"x"), abi::WEIR_PENDING);
+        assert_eq!(e.consume(Signal::Traces, b"x"), abi::WEIR_PENDING);
+        assert_eq!(e.shutdown(), abi::WEIR_OK);
+        let mut statuses: Vec<(u64, u32)> = host
+            .completed()
+            .iter()
+            .map(|c| (c.token, c.status))
+            .collect();
+        statuses.sort();
+        assert_eq!(statuses, vec![(1, abi::WEIR_RETRYABLE), (2, abi::WEIR_OK)]);
+        assert_eq!(host.counters().get("exported_batches"), Some(&1));
+    }
+}
