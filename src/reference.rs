@@ -40,12 +40,16 @@ pub fn markdown(registry: &Registry) -> String {
                 let _ = writeln!(out, "{d}\n");
             }
             let signals: Vec<&str> = f.signals().iter().map(|s| s.as_str()).collect();
-            let _ = write!(
-                out,
-                "Signals: {}. Stability: {}.",
-                signals.join(", "),
-                f.stability().as_str()
-            );
+            if signals.is_empty() {
+                let _ = write!(out, "Stability: {}.", f.stability().as_str());
+            } else {
+                let _ = write!(
+                    out,
+                    "Signals: {}. Stability: {}.",
+                    signals.join(", "),
+                    f.stability().as_str()
+                );
+            }
             if !f.aliases().is_empty() {
                 let aliases: Vec<String> = f.aliases().iter().map(|a| format!("`{a}`")).collect();
                 let _ = write!(out, " Also accepted as {}.", aliases.join(", "));

@@ -184,6 +184,36 @@ fn config_violating_the_schema_is_refused_with_the_field_path() {
 }
 
 #[test]
+fn a_misspelt_plugin_field_gets_a_did_you_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "receivers:\n  otlp:\n    protocols:\n      grpc:\nprocessors:\n  drop_spans:\n    prefx: GET\nexporters:\n  debug:\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      processors: [drop_spans]\n      exporters: [debug]\n",
+    )
+    .unwrap();
+    let c = testkit::c_example();
+    let out = run_cli(
+        &[
+            "validate",
+            "--plugin",
+            c.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("processors.drop_spans: unknown field `prefx`; did you mean `prefix`?"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("config.yaml:7:5"), "{}", out.stderr);
+}
+
+#[test]
 fn the_binary_reports_a_schema_violation_and_never_creates_the_instance() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yaml");
@@ -373,6 +403,41 @@ fn a_plugin_answering_full_pushes_back_to_the_client() {
         0
     );
     drop(weir);
+}
+
+/// A retryable failure's delay reaches the runtime's retry whether the exporter answers at once
+/// (ABI 1.1 `answer`) or later (`complete`).
+#[tokio::test]
+async fn a_retry_delay_comes_through_answered_at_once_or_later() {
+    let flaky = factory(&testkit::cdylib("weir-plugin-fault"), "flaky");
+    for asynchronous in [false, true] {
+        let config = flaky
+            .parse(json!({"fail_first": 1, "retry_after_ms": 1500, "asynchronous": asynchronous}))
+            .unwrap();
+        let Built::Exporter(exporter) = flaky
+            .build(&config, &settings("flaky/delay", Signal::Traces))
+            .unwrap()
+        else {
+            panic!("flaky is an exporter");
+        };
+        let input = batch(Signal::Traces, traces(1));
+        match exporter.export(&input).await {
+            Err(weir_core::component::ExportError::Retryable {
+                retry_after,
+                reason,
+            }) => {
+                assert_eq!(
+                    retry_after,
+                    Some(std::time::Duration::from_millis(1500)),
+                    "asynchronous: {asynchronous}"
+                );
+                assert!(reason.contains("failing export 1"), "{reason}");
+            }
+            other => panic!("asynchronous: {asynchronous}: {other:?}"),
+        }
+        assert!(exporter.export(&input).await.is_ok());
+        exporter.shutdown().await;
+    }
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! Weir's built-in processors, one module folder each. `register` is this crate's one list.
 
 pub mod batch;
+pub mod memory_limiter;
 
 use weir_core::component::Registry;
 
 /// Adds every built-in processor type to `registry`.
 pub fn register(registry: &mut Registry) {
     registry.processor(batch::BatchFactory);
+    registry.processor(memory_limiter::MemoryLimiterFactory);
 }

@@ -30,6 +30,9 @@ pub struct BatchMeta {
     pub acknowledge: bool,
     /// When the client stops waiting for an answer (gRPC `grpc-timeout`), if it said.
     pub deadline: Option<tokio::time::Instant>,
+    /// How the batch arrived (`grpc`, `http`), for the receivers' `transport` metric label;
+    /// `None` when the receiver does not say.
+    pub transport: Option<&'static str>,
 }
 
 impl Default for BatchMeta {
@@ -40,6 +43,7 @@ impl Default for BatchMeta {
             acks: Vec::new(),
             acknowledge: false,
             deadline: None,
+            transport: None,
         }
     }
 }

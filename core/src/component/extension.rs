@@ -22,6 +22,7 @@ pub struct ExtensionError(pub String);
 pub struct StatusBoard {
     graph: RwLock<Option<GraphStats>>,
     started_at: RwLock<Option<SystemTime>>,
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl StatusBoard {
@@ -38,6 +39,17 @@ impl StatusBoard {
     /// The running graph's counters, once published.
     pub fn graph(&self) -> Option<GraphStats> {
         self.graph.read().ok().and_then(|g| g.clone())
+    }
+
+    /// Marks the graph as shutting down (health checks then answer unavailable).
+    pub fn mark_stopping(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether shutdown has begun.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// When the pipelines started.

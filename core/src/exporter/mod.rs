@@ -2,6 +2,7 @@
 //! with backoff that honours the server, and their configuration (otelcol's exporterhelper).
 
 mod config;
+mod drop_log;
 mod duration;
 mod queue;
 mod retry;

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::ExporterHelperConfig;
+use super::drop_log::DropLog;
 use super::retry::{ExportOutcome, RetryPolicy};
 use super::store::{MemoryStore, QueueStore};
 use crate::batch::{Batch, Signal};
@@ -29,6 +30,9 @@ pub struct QueueStats {
     pub rejected_items: AtomicU64,
     /// Export attempts that failed and were retried.
     pub retries: AtomicU64,
+    /// Items refused before entering the queue because it was full (otelcol's
+    /// `otelcol_exporter_enqueue_failed_*`); counted by the receivers' entry, which refuses them.
+    pub enqueue_failed_items: AtomicU64,
     /// Batches waiting in the queue or being exported.
     pub queued_batches: AtomicU64,
     /// Moving average of how long one export takes until it is finished (retries included),
@@ -50,9 +54,20 @@ pub struct QueueStats {
 impl QueueStats {
     /// Counters for a queue over `store` (tests and telemetry).
     pub fn for_store(store: Arc<dyn QueueStore>) -> QueueStats {
+        Self::for_store_with(store, false, false)
+    }
+
+    /// Counters for a queue over `store` with its overflow and result-waiting behaviour.
+    pub fn for_store_with(
+        store: Arc<dyn QueueStore>,
+        block_on_overflow: bool,
+        wait_for_result: bool,
+    ) -> QueueStats {
         QueueStats {
             store: Some(store),
             consumers: 1,
+            block_on_overflow,
+            wait_for_result,
             ..QueueStats::default()
         }
     }
@@ -93,8 +108,10 @@ impl QueueStats {
     }
 
     /// Whether clients must be answered only after delivery.
+    /// With a persistent store this is always so: a client is acknowledged once its data is
+    /// stored as the fsync policy says (the store drops a batch once it is written).
     pub fn waits_for_result(&self) -> bool {
-        self.wait_for_result
+        self.wait_for_result || self.store.as_ref().is_some_and(|s| s.durable())
     }
 
     /// How long the batches queued now should take to export, from the recent export time.
@@ -139,10 +156,12 @@ impl ExportSink {
     pub async fn send(&self, batch: Batch) -> Result<(), Batch> {
         match self {
             ExportSink::Queued { store, stats } => {
-                stats.queued_batches.fetch_add(1, Ordering::Relaxed);
-                store.push(batch).await.inspect_err(|_| {
-                    stats.queued_batches.fetch_sub(1, Ordering::Relaxed);
-                })
+                // Counted before the push so a consumer's count-down can never come first;
+                // the guard takes it back if the push fails or the caller gives up waiting.
+                let counted = Counted::new(&stats.queued_batches);
+                store.push(batch).await?;
+                counted.keep();
+                Ok(())
             }
             ExportSink::Direct(worker) => {
                 worker.stats.queued_batches.fetch_add(1, Ordering::Relaxed);
@@ -150,6 +169,28 @@ impl ExportSink {
                 worker.stats.queued_batches.fetch_sub(1, Ordering::Relaxed);
                 Ok(())
             }
+        }
+    }
+}
+
+/// One batch counted in a gauge, taken back on drop unless kept.
+struct Counted<'a>(Option<&'a AtomicU64>);
+
+impl<'a> Counted<'a> {
+    fn new(gauge: &'a AtomicU64) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Counted(Some(gauge))
+    }
+
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        if let Some(gauge) = self.0 {
+            gauge.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -165,6 +206,8 @@ pub struct Worker {
     abandon: CancellationToken,
     /// Whether the store keeps abandoned batches for the next start.
     durable: bool,
+    /// Rate limit of the "dropping" error line.
+    drops: DropLog,
 }
 
 impl Worker {
@@ -193,21 +236,21 @@ impl Worker {
                         message = %delivered.message, "server accepted the batch partially");
                 }
             }
-            ExportOutcome::Permanent(reason) => {
+            ExportOutcome::Permanent(reason) | ExportOutcome::RetriesExhausted(reason) => {
                 self.stats
                     .send_failed_items
                     .fetch_add(items, Ordering::Relaxed);
                 batch.meta().fail_acks(reason);
-                tracing::error!(exporter = %self.id, signal = %self.signal, items, error = %reason,
-                    "export failed permanently; dropping the batch");
-            }
-            ExportOutcome::RetriesExhausted(reason) => {
-                self.stats
-                    .send_failed_items
-                    .fetch_add(items, Ordering::Relaxed);
-                batch.meta().fail_acks(reason);
-                tracing::error!(exporter = %self.id, signal = %self.signal, items, error = %reason,
-                    "export failed; dropping the batch");
+                let cause = if matches!(outcome, ExportOutcome::Permanent(_)) {
+                    "refused permanently"
+                } else {
+                    "retries exhausted"
+                };
+                if let Some(line) = self.drops.record(items) {
+                    tracing::error!(exporter = %self.id, signal = %self.signal, batches = line.batches,
+                        items = line.items, error = %reason,
+                        "export failed ({cause}); dropping the batch (and any others counted here since the last such line)");
+                }
             }
             // A durable store keeps the batch for the next start: not lost, not counted.
             ExportOutcome::Abandoned(_) if self.durable => {}
@@ -278,6 +321,7 @@ impl SendingQueue {
             stats: stats.clone(),
             abandon: abandon.clone(),
             durable: store.as_ref().is_some_and(|s| s.durable()),
+            drops: DropLog::default(),
         });
         let Some(store) = store else {
             return SendingQueue {
@@ -367,12 +411,18 @@ async fn dispatch(store: Arc<dyn QueueStore>, worker: Arc<Worker>, consumers: us
             } else {
                 store.done(ticket);
             }
-            worker.stats.queued_batches.fetch_sub(1, Ordering::Relaxed);
+            // Batches recovered from disk at start were never counted in: do not wrap below 0.
+            let _ = worker.stats.queued_batches.fetch_update(
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+                |n| n.checked_sub(1),
+            );
             drop(slot);
         });
         while running.try_join_next().is_some() {}
     }
     while running.join_next().await.is_some() {}
+    report_unlogged_drops(&worker);
     // Abandoned at the deadline: what a memory store still holds is lost, and counted.
     if !store.durable() {
         // The store is closed, so `pop` hands out what is left without waiting.
@@ -385,5 +435,13 @@ async fn dispatch(store: Arc<dyn QueueStore>, worker: Arc<Worker>, consumers: us
             batch.meta().fail_acks("dropped at shutdown");
             store.done(ticket);
         }
+    }
+}
+
+/// Writes the drops a burst summary had not written yet.
+fn report_unlogged_drops(worker: &Worker) {
+    if let Some(line) = worker.drops.unreported() {
+        tracing::error!(exporter = %worker.id, signal = %worker.signal, batches = line.batches, items = line.items,
+            "batches dropped since the last report (export failed)");
     }
 }

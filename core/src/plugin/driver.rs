@@ -16,10 +16,19 @@
 //!   (exporter consumers, several pipelines) costs one wake;
 //! - replies come back through the slot's waker;
 //! - both sides spin for at most [`SPIN`] before sleeping: the thread after it ran out of work,
-//!   the caller on its first poll. A futex wake and context switch costs ~15–20 µs each way on
-//!   the machines measured (`cargo bench -p weir-plugin-testkit --bench crossing`, "floor"),
-//!   so a batch that follows within the spin, or an answer that comes within it, skips both.
-//!   The spin is bounded per call and only follows work: an idle instance costs no CPU.
+//!   the caller on its first poll (only while the plugin's recent answers came within the spin).
+//!   A futex wake and context switch costs ~8–20 µs each way on the 2-vCPU VM measured (the
+//!   crossing benchmark's `floor`: a park/unpark round trip between two threads), and an idle
+//!   vCPU takes longer to wake than a busy one; a batch that follows within the spin, or an
+//!   answer that comes within it, skips both. Spins of 2–5 µs did not help there (shorter than
+//!   the other side's wake-up, they expire before it answers); 20 µs brings an idle machine's
+//!   round trip from ~50 µs to ~0.7 µs;
+//! - spinning backs off when it stops paying ([`SpinGate`]): on a machine whose cores are all
+//!   busy, a spinning thread steals time from the very thread it waits for (measured 5–40×
+//!   slower than sleeping at once before the gate), and with sparse traffic the thread's spin
+//!   after each batch would find nothing. After a miss, spins are tried every 2nd, 4th, ...
+//!   64th time until one pays again. An idle instance costs no CPU; a busy one at most one
+//!   bounded spin per batch.
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -33,7 +42,7 @@ use weir_plugin_abi::{self as abi, WeirStatus, status_name};
 
 use super::instance::{HostContext, Instance, Outcome};
 use super::library::EntryPoints;
-use super::slot::{Answer, Command, Reply, Slot, spin_until};
+use super::slot::{Answer, Command, Reply, Slot, SpinGate, spin_until};
 use crate::batch::Batch;
 use crate::component::Kind;
 
@@ -66,6 +75,8 @@ struct Callers {
     /// request, in nanoseconds (the plugin's own time: no queueing, no wake-up). A caller spins
     /// only while it is within the spin budget: waiting on a slow plugin sleeps at once.
     latency_ns: AtomicU64,
+    /// Whether callers' spins have been paying off.
+    gate: SpinGate,
 }
 
 /// What the waiting thread watches.
@@ -112,6 +123,7 @@ impl Shared {
             callers: Padded(Callers {
                 free: Mutex::new(Vec::new()),
                 latency_ns: AtomicU64::new(0),
+                gate: SpinGate::default(),
             }),
             spin,
         }
@@ -142,9 +154,13 @@ impl Shared {
     /// Spins for a while, then parks until a request (or the hang-up) arrives. A request
     /// posted between the last check and `park` has unparked the thread already, and `park`
     /// then returns at once.
-    fn wait_for_work(&self, taken: u64) {
-        if spin_until(self.spin, || self.has_work(taken)) {
-            return;
+    fn wait_for_work(&self, taken: u64, gate: &SpinGate) {
+        if !self.spin.is_zero() && gate.should_spin() {
+            let paid = spin_until(self.spin, || self.has_work(taken));
+            gate.record(paid);
+            if paid {
+                return;
+            }
         }
         while !self.has_work(taken) {
             std::thread::park();
@@ -268,21 +284,25 @@ impl Driver {
         }
         self.thread.unpark();
         let expected = Duration::from_nanos(callers.latency_ns.load(Ordering::Relaxed));
-        let spin = if expected <= self.shared.spin {
+        let spin = if expected <= self.shared.spin && callers.gate.should_spin() {
             self.shared.spin
         } else {
             Duration::ZERO
         };
         // Recycled only once answered: if this future is dropped first, the thread (or a later
         // `complete`) still holds the slot and answers it into the void.
-        let (reply, latency) = Answer {
+        let (reply, latency, spun) = Answer {
             slot: &slot,
             out,
             keep,
             spin,
+            spun: None,
         }
         .await;
         lock(&callers.free).push(slot);
+        if let Some(paid) = spun {
+            callers.gate.record(paid);
+        }
         // An average over the last eight or so calls; races between concurrent callers lose
         // an update at worst.
         let latency = latency.as_nanos().min(u128::from(u64::MAX / 8)) as u64;
@@ -352,12 +372,13 @@ fn run(mut instance: Instance, shared: &Shared) {
     let mut emitted = Vec::new();
     // Requests taken so far, compared with those posted.
     let mut taken = 0u64;
+    let gate = SpinGate::default();
     loop {
         let Some((command, slot)) = shared.pop() else {
             if shared.hung_up() {
                 break;
             }
-            shared.wait_for_work(taken);
+            shared.wait_for_work(taken, &gate);
             continue;
         };
         taken += 1;
@@ -423,5 +444,122 @@ fn export(instance: &mut Instance, batch: Batch, token: u64, slot: &Arc<Slot>) {
             }),
             None,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::c_void;
+    use std::sync::atomic::AtomicUsize;
+
+    use weir_plugin_abi::{WeirBytes, WeirComponentV1, WeirHostV1, WeirStr};
+
+    use super::*;
+    use crate::batch::Signal;
+
+    /// Opened by the test: until then the processor's `consume` holds its thread.
+    static GATE: AtomicBool = AtomicBool::new(false);
+    static ENTERED: AtomicBool = AtomicBool::new(false);
+    static CONSUMED: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "C" fn create(
+        _: *const WeirHostV1,
+        _: WeirStr,
+        instance: *mut *mut c_void,
+    ) -> WeirStatus {
+        // SAFETY: the host passes a valid out-pointer.
+        unsafe { *instance = std::ptr::null_mut() };
+        abi::WEIR_OK
+    }
+
+    unsafe extern "C" fn consume(_: *mut c_void, _: u32, _: WeirBytes, _: u64) -> WeirStatus {
+        ENTERED.store(true, Ordering::SeqCst);
+        while !GATE.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        CONSUMED.fetch_add(1, Ordering::SeqCst);
+        abi::WEIR_OK
+    }
+
+    unsafe extern "C" fn destroy(_: *mut c_void) {}
+
+    fn gated_processor() -> Driver {
+        let raw = WeirComponentV1 {
+            struct_size: std::mem::size_of::<WeirComponentV1>() as u32,
+            kind: abi::WEIR_KIND_PROCESSOR,
+            signals: abi::WEIR_SIGNAL_TRACES,
+            reserved: 0,
+            type_name: WeirStr {
+                ptr: "gate".as_ptr(),
+                len: 4,
+            },
+            config_schema: WeirStr {
+                ptr: "{}".as_ptr(),
+                len: 2,
+            },
+            create: Some(create),
+            start: None,
+            consume: Some(consume),
+            shutdown: None,
+            destroy: Some(destroy),
+        };
+        let ctx = HostContext::new(
+            "gate".parse().unwrap(),
+            Kind::Processor,
+            Some(Signal::Traces),
+            "gate",
+            "driver-test",
+        );
+        Driver::spawn(
+            EntryPoints(raw),
+            ctx,
+            Kind::Processor,
+            "{}".into(),
+            Duration::ZERO,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_queue_makes_callers_wait_and_a_shutdown_ends_the_instance() {
+        let driver = gated_processor();
+        let batch =
+            Batch::from_encoded(Signal::Traces, bytes::Bytes::new(), Default::default()).unwrap();
+        let mut outs: Vec<Vec<Batch>> = (0..COMMAND_CAPACITY + 2).map(|_| Vec::new()).collect();
+        let mut calls: Vec<_> = outs
+            .iter_mut()
+            .map(|out| Box::pin(driver.process(batch.clone(), out)))
+            .collect();
+        // The first request is taken by the thread, which the gate then holds.
+        assert!(futures::poll!(calls[0].as_mut()).is_pending());
+        while !ENTERED.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        for call in &mut calls[1..=COMMAND_CAPACITY] {
+            assert!(futures::poll!(call.as_mut()).is_pending());
+        }
+        let queued = || lock(&driver.shared.queue).requests.len();
+        assert_eq!(queued(), COMMAND_CAPACITY);
+        // One more has no room: it waits without queueing.
+        assert!(futures::poll!(calls[COMMAND_CAPACITY + 1].as_mut()).is_pending());
+        assert_eq!(queued(), COMMAND_CAPACITY);
+        GATE.store(true, Ordering::SeqCst);
+        for call in calls {
+            let (status, input) = call.await.unwrap();
+            assert_eq!(status, abi::WEIR_OK);
+            assert!(
+                input.is_some(),
+                "nothing was emitted, so the batch comes back"
+            );
+        }
+        assert_eq!(CONSUMED.load(Ordering::SeqCst), COMMAND_CAPACITY + 2);
+        assert!(outs.iter().all(Vec::is_empty));
+
+        assert_eq!(
+            driver.shutdown(&mut Vec::new()).await.unwrap(),
+            abi::WEIR_OK
+        );
+        let mut out = Vec::new();
+        assert!(driver.process(batch, &mut out).await.is_err(), "gone");
     }
 }

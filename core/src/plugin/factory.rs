@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 use super::adapters::{PluginExporter, PluginProcessor, PluginReceiver};
@@ -129,6 +130,78 @@ impl PluginFactory {
     }
 }
 
+/// What `value` breaks of `schema`, with the path of each offending field. A property the
+/// schema does not allow (`additionalProperties: false`) becomes an "unknown field" error with
+/// the names the schema does define there, so the config loader can say "did you mean", as it
+/// does for built-in components.
+fn field_errors(
+    validator: &jsonschema::Validator,
+    schema: &Value,
+    value: &Value,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for error in validator.iter_errors(value) {
+        let path: Vec<String> = error
+            .instance_path()
+            .iter()
+            .map(|segment| segment.to_string())
+            .collect();
+        if let ValidationErrorKind::AdditionalProperties { unexpected } = error.kind() {
+            let expected = properties_at(schema, error.schema_path().as_str());
+            for name in unexpected {
+                let mut field = path.clone();
+                field.push(name.clone());
+                errors.push(FieldError {
+                    path: field,
+                    message: format!("unknown field `{name}`"),
+                    expected: expected.clone(),
+                });
+            }
+            continue;
+        }
+        errors.push(FieldError {
+            path,
+            message: error.to_string(),
+            expected: Vec::new(),
+        });
+    }
+    errors
+}
+
+/// The property names of the subschema that holds the keyword at `keyword_path` (a JSON
+/// pointer into `root` such as `/properties/tls/$ref/additionalProperties`), following local
+/// `$ref`s on the way.
+fn properties_at(root: &Value, keyword_path: &str) -> Vec<String> {
+    let mut segments: Vec<String> = keyword_path
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    segments.pop();
+    let mut node = root;
+    for segment in &segments {
+        let next = if segment == "$ref" {
+            node.get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix('#'))
+                .and_then(|pointer| root.pointer(pointer))
+        } else {
+            match node {
+                Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+                other => other.get(segment.as_str()),
+            }
+        };
+        match next {
+            Some(next) => node = next,
+            None => return Vec::new(),
+        }
+    }
+    node.get("properties")
+        .and_then(Value::as_object)
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
 /// The config of a component listed with no body: each top-level property's `default`.
 fn defaults_of(schema: &Value) -> Value {
     let mut out = serde_json::Map::new();
@@ -188,19 +261,7 @@ impl DynFactory for PluginFactory {
             Value::Null => Value::Object(Default::default()),
             other => other,
         };
-        let errors: Vec<FieldError> = self
-            .validator
-            .iter_errors(&value)
-            .map(|error| FieldError {
-                path: error
-                    .instance_path()
-                    .iter()
-                    .map(|segment| segment.to_string())
-                    .collect(),
-                message: error.to_string(),
-                expected: Vec::new(),
-            })
-            .collect();
+        let errors = field_errors(&self.validator, &self.info.schema, &value);
         if errors.is_empty() {
             Ok(ParsedConfig(Arc::new(PluginConfig(value))))
         } else {
@@ -210,5 +271,78 @@ impl DynFactory for PluginFactory {
 
     fn build(&self, config: &ParsedConfig, settings: &CreateSettings) -> Result<Built, BuildError> {
         self.build_with_spin(config, settings, SPIN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A schema shaped as schemars writes one: nested structs under `$defs`, behind `$ref`.
+    fn schema() -> Value {
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "mode": {"type": "string"},
+                "after": {"type": "integer"},
+                "tls": {"$ref": "#/$defs/Tls"}
+            },
+            "$defs": {
+                "Tls": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {"insecure": {"type": "boolean"}, "ca_file": {"type": "string"}}
+                }
+            }
+        })
+    }
+
+    fn errors(value: Value) -> Vec<FieldError> {
+        let schema = schema();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        field_errors(&validator, &schema, &value)
+    }
+
+    #[test]
+    fn an_unknown_top_level_field_lists_the_known_ones() {
+        let errors = errors(json!({"mdoe": "pass", "after": 1}));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, vec!["mdoe"]);
+        assert_eq!(errors[0].message, "unknown field `mdoe`");
+        let mut expected = errors[0].expected.clone();
+        expected.sort();
+        assert_eq!(expected, vec!["after", "mode", "tls"]);
+    }
+
+    #[test]
+    fn an_unknown_nested_field_behind_a_ref_lists_the_nested_names() {
+        let errors = errors(json!({"tls": {"insecur": true}, "after": "x"}));
+        let unknown = errors
+            .iter()
+            .find(|e| e.message.starts_with("unknown field"))
+            .unwrap_or_else(|| panic!("{errors:?}"));
+        assert_eq!(unknown.path, vec!["tls", "insecur"]);
+        let mut expected = unknown.expected.clone();
+        expected.sort();
+        assert_eq!(expected, vec!["ca_file", "insecure"]);
+        let other = errors
+            .iter()
+            .find(|e| e.path == vec!["after"])
+            .unwrap_or_else(|| panic!("{errors:?}"));
+        assert!(other.expected.is_empty());
+    }
+
+    #[test]
+    fn several_unknown_fields_are_each_reported() {
+        let mut paths: Vec<String> = errors(json!({"a": 1, "b": 2}))
+            .into_iter()
+            .map(|e| e.path.join("."))
+            .collect();
+        paths.sort();
+        assert_eq!(paths, vec!["a", "b"]);
     }
 }

@@ -12,7 +12,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -143,31 +143,72 @@ impl Slot {
 }
 
 /// Waits for a slot's reply: spins up to `spin` on the first poll, then sleeps on the waker.
-/// Yields the reply and how long it took after the instance's thread took the request.
+/// Yields the reply, how long it took after the instance's thread took the request, and
+/// whether the spin paid off (`None`: no spin).
 pub(crate) struct Answer<'a> {
     pub(crate) slot: &'a Arc<Slot>,
     pub(crate) out: Option<&'a mut Vec<Batch>>,
     pub(crate) keep: fn(&Reply) -> bool,
     pub(crate) spin: Duration,
+    pub(crate) spun: Option<bool>,
 }
 
-impl Future for Answer<'_> {
-    type Output = (Reply, Duration);
+/// What an [`Answer`] yields.
+pub(crate) type Answered = (Reply, Duration, Option<bool>);
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(Reply, Duration)> {
+impl Future for Answer<'_> {
+    type Output = Answered;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answered> {
         let this = self.get_mut();
-        if !this.spin.is_zero() && !this.slot.is_answered() {
-            spin_until(this.spin, || this.slot.is_answered());
+        if !this.spin.is_zero() {
+            let paid = this.slot.is_answered() || spin_until(this.spin, || this.slot.is_answered());
+            this.spun = Some(paid);
             // Spin once per call: a later poll comes from a wake, when the reply is there.
             this.spin = Duration::ZERO;
         }
         loop {
-            if let Some(reply) = this.slot.take(this.out.as_deref_mut(), this.keep) {
-                return Poll::Ready(reply);
+            if let Some((reply, latency)) = this.slot.take(this.out.as_deref_mut(), this.keep) {
+                return Poll::Ready((reply, latency, this.spun));
             }
             if this.slot.register(cx.waker()) {
                 return Poll::Pending;
             }
+        }
+    }
+}
+
+/// Whether spinning has been paying off, for one side of a hand-off. After a spin that found
+/// nothing, the next ones are tried only every 2nd, 4th, ... 64th time, until one pays again:
+/// when every core is busy, a spinning thread steals time from the very thread it waits for
+/// (measured: 5–40× slower than sleeping at once), and traffic too sparse for spinning to help
+/// then costs a probe now and then instead of a spin per batch.
+#[derive(Default)]
+pub(crate) struct SpinGate {
+    misses: AtomicU32,
+    turns: AtomicU32,
+}
+
+impl SpinGate {
+    /// At most one spin in this many after misses.
+    const MAX_BACKOFF_LOG2: u32 = 6;
+
+    pub(crate) fn should_spin(&self) -> bool {
+        let misses = self.misses.load(Ordering::Relaxed);
+        if misses == 0 {
+            return true;
+        }
+        let turn = self.turns.fetch_add(1, Ordering::Relaxed);
+        turn.is_multiple_of(1 << misses.min(Self::MAX_BACKOFF_LOG2))
+    }
+
+    pub(crate) fn record(&self, paid: bool) {
+        if paid {
+            self.misses.store(0, Ordering::Relaxed);
+        } else {
+            let misses = self.misses.load(Ordering::Relaxed);
+            self.misses
+                .store((misses + 1).min(Self::MAX_BACKOFF_LOG2), Ordering::Relaxed);
         }
     }
 }
@@ -207,11 +248,12 @@ mod tests {
             out: None,
             keep: |_| true,
             spin: Duration::ZERO,
+            spun: None,
         };
         let waker = no_op_waker();
         let mut cx = Context::from_waker(&waker);
         match Pin::new(&mut answer).poll(&mut cx) {
-            Poll::Ready((Reply::Status(7), _)) => {}
+            Poll::Ready((Reply::Status(7), _, None)) => {}
             other => panic!("{other:?}"),
         }
         assert!(!slot.is_answered(), "reset for reuse");
@@ -233,26 +275,29 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         let slot = Arc::new(Slot::default());
         let mut out = Vec::new();
-        let mut answer = Answer {
-            slot: &slot,
-            out: Some(&mut out),
-            keep: |reply| matches!(reply, Reply::Status(0)),
-            spin: Duration::from_micros(1),
-        };
-        assert!(Pin::new(&mut answer).poll(&mut cx).is_pending());
-        assert_eq!(count.0.load(Ordering::SeqCst), 0);
-        let batch = Batch::from_encoded(
-            crate::batch::Signal::Logs,
-            bytes::Bytes::new(),
-            Default::default(),
-        )
-        .unwrap();
-        let mut emitted = vec![batch.clone(), batch];
-        slot.answer(Reply::Status(0), Some(&mut emitted));
-        assert!(emitted.is_empty());
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        assert!(Pin::new(&mut answer).poll(&mut cx).is_ready());
-        drop(answer);
+        {
+            let mut answer = Answer {
+                slot: &slot,
+                out: Some(&mut out),
+                keep: |reply| matches!(reply, Reply::Status(0)),
+                spin: Duration::from_micros(1),
+                spun: None,
+            };
+            assert!(Pin::new(&mut answer).poll(&mut cx).is_pending());
+            assert_eq!(answer.spun, Some(false), "nobody answered during the spin");
+            assert_eq!(count.0.load(Ordering::SeqCst), 0);
+            let batch = Batch::from_encoded(
+                crate::batch::Signal::Logs,
+                bytes::Bytes::new(),
+                Default::default(),
+            )
+            .unwrap();
+            let mut emitted = vec![batch.clone(), batch];
+            slot.answer(Reply::Status(0), Some(&mut emitted));
+            assert!(emitted.is_empty());
+            assert_eq!(count.0.load(Ordering::SeqCst), 1);
+            assert!(Pin::new(&mut answer).poll(&mut cx).is_ready());
+        }
         assert_eq!(out.len(), 2, "kept: the reply is OK");
     }
 
@@ -271,5 +316,20 @@ mod tests {
         assert!(matches!(reply, Some((Reply::Status(2), _))));
         assert!(out.is_empty());
         assert!(slot.lock().emitted.is_empty());
+    }
+
+    #[test]
+    fn spinning_backs_off_after_misses_and_resumes_when_it_pays() {
+        let gate = SpinGate::default();
+        assert!((0..10).all(|_| gate.should_spin()));
+        gate.record(false);
+        let tried = |gate: &SpinGate, n| (0..n).filter(|_| gate.should_spin()).count();
+        assert_eq!(tried(&gate, 64), 32, "every 2nd after one miss");
+        for _ in 0..10 {
+            gate.record(false);
+        }
+        assert_eq!(tried(&gate, 640), 10, "every 64th at most");
+        gate.record(true);
+        assert_eq!(tried(&gate, 10), 10);
     }
 }

@@ -23,16 +23,49 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// deadline of its own.
 const BLOCK_WITHOUT_DEADLINE: Duration = Duration::from_secs(60);
 
-/// Counters of one receiver for one signal, counted per batch.
+/// The transports receivers name in [`BatchMeta::transport`] that get their own counters (and
+/// otelcol's `transport` label); the last slot counts batches that name none (or another).
+pub const TRANSPORTS: [Option<&str>; 3] = [Some("grpc"), Some("http"), None];
+
+/// One counter per slot of [`TRANSPORTS`]. A fixed array rather than a map, so counting a batch
+/// stays one atomic add whatever its transport.
+#[derive(Debug, Default)]
+pub struct PerTransport([AtomicU64; TRANSPORTS.len()]);
+
+impl PerTransport {
+    fn slot(transport: Option<&str>) -> usize {
+        TRANSPORTS
+            .iter()
+            .position(|t| t.is_some() && *t == transport)
+            .unwrap_or(TRANSPORTS.len() - 1)
+    }
+
+    /// Counts `n` items that came over `transport`.
+    pub fn add(&self, transport: Option<&str>, n: u64) {
+        self.0[Self::slot(transport)].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The count of slot `slot` of [`TRANSPORTS`] (0 past the end).
+    pub fn get(&self, slot: usize) -> u64 {
+        self.0.get(slot).map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// The total over every transport.
+    pub fn load(&self, order: Ordering) -> u64 {
+        self.0.iter().map(|c| c.load(order)).sum()
+    }
+}
+
+/// Counters of one receiver for one signal, per transport, counted per batch.
 #[derive(Debug, Default)]
 pub struct EntryStats {
     /// Items every pipeline took.
-    pub accepted_items: AtomicU64,
+    pub accepted_items: PerTransport,
     /// Items refused with a retryable answer (pipelines full, memory limit, delivery failed
     /// while the client waited).
-    pub refused_items: AtomicU64,
+    pub refused_items: PerTransport,
     /// Items refused for good (shutting down).
-    pub failed_items: AtomicU64,
+    pub failed_items: PerTransport,
 }
 
 /// One pipeline as its entry sees it.
@@ -89,8 +122,14 @@ impl PipelineEntry {
         drain.clamp(MIN_RETRY_AFTER, MAX_RETRY_AFTER)
     }
 
-    fn refuse(&self, items: u64, reason: String, retry_after: Option<Duration>) -> PushOutcome {
-        self.stats.refused_items.fetch_add(items, Ordering::Relaxed);
+    fn refuse(
+        &self,
+        transport: Option<&str>,
+        items: u64,
+        reason: String,
+        retry_after: Option<Duration>,
+    ) -> PushOutcome {
+        self.stats.refused_items.add(transport, items);
         PushOutcome::Refused {
             retry_after: Some(retry_after.unwrap_or_else(|| self.retry_after())),
             reason,
@@ -102,16 +141,25 @@ impl PipelineEntry {
 impl Consumer for PipelineEntry {
     async fn consume(&self, batch: Batch) -> PushOutcome {
         let items = batch.items() as u64;
+        let transport = batch.meta().transport;
         for admission in self.ports.iter().flat_map(|p| &p.admissions) {
             if let Err(refusal) = admission.admit(&batch) {
-                return self.refuse(items, refusal.reason, refusal.retry_after);
+                return self.refuse(transport, items, refusal.reason, refusal.retry_after);
             }
         }
-        if self
+        let mut overflowing = false;
+        for queue in self
             .queues()
-            .any(|q| q.is_full() && !q.blocks_on_overflow())
+            .filter(|q| q.is_full() && !q.blocks_on_overflow())
         {
+            queue
+                .enqueue_failed_items
+                .fetch_add(items, Ordering::Relaxed);
+            overflowing = true;
+        }
+        if overflowing {
             return self.refuse(
+                transport,
                 items,
                 "an exporter's sending queue is full; retry later".to_string(),
                 None,
@@ -133,13 +181,14 @@ impl Consumer for PipelineEntry {
             match tokio::time::timeout_at(deadline, port.input.reserve()).await {
                 Ok(Ok(permit)) => permits.push(permit),
                 Ok(Err(_closed)) => {
-                    self.stats.failed_items.fetch_add(items, Ordering::Relaxed);
+                    self.stats.failed_items.add(transport, items);
                     return PushOutcome::Failed {
                         reason: "the pipeline is shutting down".to_string(),
                     };
                 }
                 Err(_elapsed) => {
                     return self.refuse(
+                        transport,
                         items,
                         "pipeline full: no room for the batch in time; retry later".to_string(),
                         None,
@@ -172,9 +221,7 @@ impl Consumer for PipelineEntry {
         }
         drop(batch);
         let Some(delivered) = delivery else {
-            self.stats
-                .accepted_items
-                .fetch_add(items, Ordering::Relaxed);
+            self.stats.accepted_items.add(transport, items);
             return PushOutcome::Accepted;
         };
         let result = match client_deadline {
@@ -183,20 +230,20 @@ impl Consumer for PipelineEntry {
         };
         match result {
             Some(Ok(AckResult::Done)) => {
-                self.stats
-                    .accepted_items
-                    .fetch_add(items, Ordering::Relaxed);
+                self.stats.accepted_items.add(transport, items);
                 PushOutcome::Accepted
             }
             Some(Ok(AckResult::Failed(reason))) => {
-                self.refuse(items, format!("not delivered: {reason}"), None)
+                self.refuse(transport, items, format!("not delivered: {reason}"), None)
             }
             Some(Err(_)) => self.refuse(
+                transport,
                 items,
                 "not delivered: the pipeline stopped".to_string(),
                 None,
             ),
             None => self.refuse(
+                transport,
                 items,
                 "not delivered before the client's deadline".to_string(),
                 None,

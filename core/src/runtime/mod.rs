@@ -665,6 +665,7 @@ impl Running {
     /// queues, within `deadline` overall; what is still queued after it is dropped and counted
     /// (memory queues) or kept for the next start (persistent queues).
     pub async fn shutdown(self, deadline: Duration) {
+        self.status.mark_stopping();
         let until = Instant::now() + deadline;
         for slot in self.receivers.values() {
             slot.stop.cancel();

@@ -153,18 +153,23 @@ async fn full_sending_queue_makes_the_sender_wait_and_shows_its_backlog() {
         &helper(2, 1),
     );
     let sink = queue.sink();
-    // one batch taken by the consumer (blocked in export), two fill the queue
-    for _ in 0..3 {
+    // The capacity counts batches being exported too: one taken by the consumer (blocked in
+    // export) and one waiting fill it.
+    for _ in 0..2 {
         sink.send(batch(1)).await.unwrap();
     }
     tokio::task::yield_now().await;
-    assert_eq!(queue.stats().queued_batches.load(Ordering::Relaxed), 3);
+    assert_eq!(queue.stats().queued_batches.load(Ordering::Relaxed), 2);
+    assert_eq!(queue.stats().size(), 2);
+    assert!(queue.stats().is_full());
     let blocked = tokio::time::timeout(Duration::from_secs(1), sink.send(batch(1))).await;
     assert!(blocked.is_err(), "a full queue must make the sender wait");
-    for _ in 0..4 {
-        gate.notify_one();
-        tokio::task::yield_now().await;
-    }
+    assert_eq!(
+        queue.stats().queued_batches.load(Ordering::Relaxed),
+        2,
+        "a send given up on is not counted"
+    );
+    gate.notify_one();
     sink.send(batch(1)).await.unwrap();
     drop(sink);
     let stats = queue.stats();
@@ -176,8 +181,8 @@ async fn full_sending_queue_makes_the_sender_wait_and_shows_its_backlog() {
     });
     queue.drain(Duration::from_secs(10)).await;
     releaser.abort();
-    assert_eq!(recorder.exported.lock().unwrap().len(), 4);
-    assert_eq!(stats.sent_items.load(Ordering::Relaxed), 4);
+    assert_eq!(recorder.exported.lock().unwrap().len(), 3);
+    assert_eq!(stats.sent_items.load(Ordering::Relaxed), 3);
     assert_eq!(stats.queued_batches.load(Ordering::Relaxed), 0);
 }
 
@@ -320,4 +325,132 @@ async fn a_failing_processor_drops_and_counts_the_batch_and_the_pipeline_goes_on
     queue.drain(Duration::from_secs(5)).await;
     assert!(recorder.exported.lock().unwrap().is_empty());
     assert_eq!(stats.failed_items.load(Ordering::Relaxed), 3);
+}
+
+async fn full_queue(block_on_overflow: bool) -> Arc<crate::exporter::QueueStats> {
+    let store = Arc::new(crate::exporter::MemoryStore::new(
+        crate::exporter::Sizer::Requests,
+        1,
+    ));
+    let stats = Arc::new(crate::exporter::QueueStats::for_store_with(
+        store.clone(),
+        block_on_overflow,
+        false,
+    ));
+    crate::exporter::QueueStore::push(&*store, batch(1))
+        .await
+        .unwrap();
+    stats
+}
+
+#[tokio::test(start_paused = true)]
+async fn entry_refuses_at_once_when_an_exporter_queue_is_full_and_does_not_block() {
+    let (tx, mut rx) = mpsc::channel(4);
+    let port = PipelinePort {
+        input: tx,
+        admissions: Vec::new(),
+        queues: vec![full_queue(false).await],
+    };
+    let entry = PipelineEntry::new(
+        vec![port],
+        Duration::from_secs(5),
+        Arc::new(EntryStats::default()),
+    );
+    let started = tokio::time::Instant::now();
+    let outcome = entry.consume(batch(2)).await;
+    assert!(
+        matches!(outcome, PushOutcome::Refused { retry_after: Some(d), .. } if d >= Duration::from_secs(1)),
+        "{outcome:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::ZERO, "refused without waiting");
+    assert!(rx.try_recv().is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn entry_waits_for_room_when_a_full_queue_blocks_on_overflow() {
+    let (tx, _rx) = mpsc::channel(4);
+    let port = PipelinePort {
+        input: tx,
+        admissions: Vec::new(),
+        queues: vec![full_queue(true).await],
+    };
+    let entry = PipelineEntry::new(
+        vec![port],
+        Duration::from_secs(5),
+        Arc::new(EntryStats::default()),
+    );
+    // The pipeline input has room, so the batch is taken: blocking means waiting, not refusing.
+    assert_eq!(entry.consume(batch(2)).await, PushOutcome::Accepted);
+}
+
+#[tokio::test(start_paused = true)]
+async fn acknowledged_batches_are_answered_after_delivery_and_refused_when_it_fails() {
+    let (tx, mut rx) = mpsc::channel(4);
+    let entry = Arc::new(PipelineEntry::new(
+        vec![port(tx)],
+        Duration::from_secs(5),
+        Arc::new(EntryStats::default()),
+    ));
+    let acked = |b: Batch| {
+        let meta = BatchMeta {
+            acknowledge: true,
+            ..BatchMeta::clone(b.meta())
+        };
+        b.with_meta(Arc::new(meta))
+    };
+    let waiting = tokio::spawn({
+        let entry = entry.clone();
+        let b = acked(batch(3));
+        async move { entry.consume(b).await }
+    });
+    let delivered = rx.recv().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!waiting.is_finished(), "answered before delivery");
+    drop(delivered);
+    assert_eq!(waiting.await.unwrap(), PushOutcome::Accepted);
+
+    let failing = tokio::spawn({
+        let entry = entry.clone();
+        let b = acked(batch(3));
+        async move { entry.consume(b).await }
+    });
+    let lost = rx.recv().await.unwrap();
+    lost.meta().fail_acks("backend said 400");
+    drop(lost);
+    let outcome = failing.await.unwrap();
+    assert!(
+        matches!(&outcome, PushOutcome::Refused { reason, .. } if reason.contains("backend said 400")),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refusing_admission_check_refuses_with_its_own_delay() {
+    struct Over;
+    impl crate::component::Admission for Over {
+        fn admit(&self, _batch: &Batch) -> Result<(), crate::component::Refusal> {
+            Err(crate::component::Refusal {
+                retry_after: Some(Duration::from_secs(7)),
+                reason: "memory limit".into(),
+            })
+        }
+    }
+    let (tx, _rx) = mpsc::channel(4);
+    let port = PipelinePort {
+        input: tx,
+        admissions: vec![Arc::new(Over)],
+        queues: Vec::new(),
+    };
+    let entry = PipelineEntry::new(
+        vec![port],
+        Duration::from_secs(5),
+        Arc::new(EntryStats::default()),
+    );
+    assert_eq!(
+        entry.consume(batch(1)).await,
+        PushOutcome::Refused {
+            retry_after: Some(Duration::from_secs(7)),
+            reason: "memory limit".into()
+        }
+    );
 }

@@ -1,6 +1,8 @@
 //! Weir's own telemetry: the counters the runtime keeps, rendered with otelcol's metric names
-//! in the Prometheus text format on `service.telemetry.metrics` (default `localhost:8888`).
+//! in the Prometheus text format on `service.telemetry.metrics` (default `localhost:8888`),
+//! with the process's own metrics (uptime, CPU, memory) read from `/proc`.
 
+mod process;
 mod prometheus;
 mod server;
 

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
+use crate::batch::Signal;
 use crate::plugin::PluginCounter;
 use crate::runtime::GraphStats;
+use crate::runtime::entry::{EntryStats, TRANSPORTS};
 
 /// One metric family: its type, help and samples (labels rendered, value).
 #[derive(Default)]
@@ -42,30 +44,7 @@ fn render_with(stats: &GraphStats, plugin_counters: &[PluginCounter]) -> String 
             family.samples.push((label, value));
         };
     for (id, signal, s) in &stats.receivers {
-        let id = id.to_string();
-        let l = labels(&[("receiver", &id)]);
-        let noun = signal.item_noun();
-        add(
-            format!("otelcol_receiver_accepted_{noun}_total"),
-            "counter",
-            "Items successfully pushed into the pipeline.",
-            l.clone(),
-            s.accepted_items.load(Ordering::Relaxed),
-        );
-        add(
-            format!("otelcol_receiver_refused_{noun}_total"),
-            "counter",
-            "Items that could not be pushed into the pipeline.",
-            l.clone(),
-            s.refused_items.load(Ordering::Relaxed),
-        );
-        add(
-            format!("otelcol_receiver_failed_{noun}_total"),
-            "counter",
-            "Items the receiver failed to process.",
-            l,
-            s.failed_items.load(Ordering::Relaxed),
-        );
+        receiver_samples(&id.to_string(), *signal, s, &mut add);
     }
     for (id, pipeline, signal, s) in &stats.processors {
         let id = id.to_string();
@@ -106,6 +85,13 @@ fn render_with(stats: &GraphStats, plugin_counters: &[PluginCounter]) -> String 
             "Items that failed to be sent to the destination.",
             l.clone(),
             s.send_failed_items.load(Ordering::Relaxed),
+        );
+        add(
+            format!("otelcol_exporter_enqueue_failed_{noun}_total"),
+            "counter",
+            "Items refused because the sending queue was full.",
+            l.clone(),
+            s.enqueue_failed_items.load(Ordering::Relaxed),
         );
         let lq = labels(&[("exporter", &id), ("data_type", signal.as_str())]);
         add(
@@ -160,7 +146,59 @@ fn render_with(stats: &GraphStats, plugin_counters: &[PluginCounter]) -> String 
             let _ = writeln!(out, "{name}{label} {value}");
         }
     }
+    super::process::render(&mut out);
     out
+}
+
+/// A receiver's samples for one signal: one series per transport that has counted something
+/// (otelcol's `transport` label), or a series without the label while none has, so the
+/// metric exists from the start.
+fn receiver_samples(
+    id: &str,
+    signal: Signal,
+    s: &EntryStats,
+    add: &mut impl FnMut(String, &'static str, &'static str, String, u64),
+) {
+    let noun = signal.item_noun();
+    let mut rendered = false;
+    for (slot, transport) in TRANSPORTS.iter().enumerate() {
+        let values = [
+            s.accepted_items.get(slot),
+            s.refused_items.get(slot),
+            s.failed_items.get(slot),
+        ];
+        let last = slot + 1 == TRANSPORTS.len();
+        if values.iter().all(|v| *v == 0) && (rendered || !last) {
+            continue;
+        }
+        rendered = true;
+        let l = match transport {
+            Some(t) => labels(&[("receiver", id), ("transport", t)]),
+            None => labels(&[("receiver", id)]),
+        };
+        let [accepted, refused, failed] = values;
+        add(
+            format!("otelcol_receiver_accepted_{noun}_total"),
+            "counter",
+            "Items successfully pushed into the pipeline.",
+            l.clone(),
+            accepted,
+        );
+        add(
+            format!("otelcol_receiver_refused_{noun}_total"),
+            "counter",
+            "Items that could not be pushed into the pipeline.",
+            l.clone(),
+            refused,
+        );
+        add(
+            format!("otelcol_receiver_failed_{noun}_total"),
+            "counter",
+            "Items the receiver failed to process.",
+            l,
+            failed,
+        );
+    }
 }
 
 #[cfg(test)]
@@ -175,7 +213,7 @@ mod tests {
     #[test]
     fn renders_otelcol_names_with_labels_and_values() {
         let recv = Arc::new(EntryStats::default());
-        recv.accepted_items.store(7, Ordering::Relaxed);
+        recv.accepted_items.add(None, 7);
         let store = Arc::new(crate::exporter::MemoryStore::new(
             crate::exporter::Sizer::Items,
             1000,
@@ -196,6 +234,60 @@ mod tests {
         assert!(text.contains(
             "otelcol_exporter_queue_capacity{exporter=\"otlp/backend\",data_type=\"logs\"} 1000\n"
         ));
+    }
+
+    #[test]
+    fn labels_receiver_series_by_transport_once_one_has_counted() {
+        let recv = Arc::new(EntryStats::default());
+        let stats = GraphStats {
+            receivers: vec![("otlp".parse().unwrap(), Signal::Metrics, recv.clone())],
+            ..GraphStats::default()
+        };
+        let before = render_with(&stats, &[]);
+        assert!(
+            before.contains("otelcol_receiver_accepted_metric_points_total{receiver=\"otlp\"} 0\n"),
+            "{before}"
+        );
+        assert!(!before.contains("transport="), "{before}");
+
+        recv.accepted_items.add(Some("grpc"), 4);
+        recv.refused_items.add(Some("http"), 2);
+        let after = render_with(&stats, &[]);
+        for line in [
+            "otelcol_receiver_accepted_metric_points_total{receiver=\"otlp\",transport=\"grpc\"} 4\n",
+            "otelcol_receiver_refused_metric_points_total{receiver=\"otlp\",transport=\"grpc\"} 0\n",
+            "otelcol_receiver_accepted_metric_points_total{receiver=\"otlp\",transport=\"http\"} 0\n",
+            "otelcol_receiver_refused_metric_points_total{receiver=\"otlp\",transport=\"http\"} 2\n",
+        ] {
+            assert!(after.contains(line), "missing {line:?} in {after}");
+        }
+        assert!(
+            !after.contains("otelcol_receiver_accepted_metric_points_total{receiver=\"otlp\"}"),
+            "the unlabelled series goes once a transport has counted: {after}"
+        );
+    }
+
+    #[test]
+    fn renders_enqueue_failed_per_exporter() {
+        let store = Arc::new(crate::exporter::MemoryStore::new(
+            crate::exporter::Sizer::Requests,
+            1,
+        ));
+        let queue = Arc::new(QueueStats::for_store(store));
+        queue.enqueue_failed_items.store(11, Ordering::Relaxed);
+        let stats = GraphStats {
+            exporters: vec![("otlp".parse().unwrap(), Signal::Traces, queue)],
+            ..GraphStats::default()
+        };
+        let text = render_with(&stats, &[]);
+        assert!(
+            text.contains("# TYPE otelcol_exporter_enqueue_failed_spans_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("otelcol_exporter_enqueue_failed_spans_total{exporter=\"otlp\"} 11\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -93,6 +93,9 @@ pub struct FlakyConfig {
     /// Answer from another thread (`PENDING`, then `complete`) instead of at once.
     #[serde(default)]
     pub asynchronous: bool,
+    /// Delay a retryable failure asks for before the retry, in milliseconds (0: none).
+    #[serde(default)]
+    pub retry_after_ms: u64,
 }
 
 /// The `flaky` exporter: counts `exported_batches` and `failed_exports`.
@@ -122,9 +125,11 @@ impl Exporter for Flaky {
         let result = if self.calls <= self.config.fail_first {
             self.host.counter("failed_exports", 1);
             Err(match self.config.failure {
-                Failure::Retryable => {
-                    Error::retryable(format!("flaky: failing export {}", self.calls))
-                }
+                Failure::Retryable => Error::Retryable {
+                    reason: format!("flaky: failing export {}", self.calls),
+                    retry_after: (self.config.retry_after_ms > 0)
+                        .then(|| std::time::Duration::from_millis(self.config.retry_after_ms)),
+                },
                 Failure::Permanent => {
                     Error::Permanent(format!("flaky: refusing export {}", self.calls))
                 }
@@ -178,14 +183,17 @@ mod tests {
         let mut e = host
             .exporter::<Flaky>(serde_json::json!({"fail_first": 1, "asynchronous": true}))
             .unwrap();
-        assert_eq!(e.consume(Signal::Traces, b"x"), abi::WEIR_PENDING);
-        assert_eq!(e.consume(Signal::Traces, b"x"), abi::WEIR_PENDING);
+        // The other thread may complete before `export` has returned, and the outcome is then
+        // the call's status rather than a later `complete`: either way, one outcome per token.
+        let mut statuses: Vec<(u64, u32)> = Vec::new();
+        for _ in 0..2 {
+            let (status, token) = e.consume_with_token(Signal::Traces, b"x");
+            if status != abi::WEIR_PENDING {
+                statuses.push((token, status));
+            }
+        }
         assert_eq!(e.shutdown(), abi::WEIR_OK);
-        let mut statuses: Vec<(u64, u32)> = host
-            .completed()
-            .iter()
-            .map(|c| (c.token, c.status))
-            .collect();
+        statuses.extend(host.completed().iter().map(|c| (c.token, c.status)));
         statuses.sort();
         assert_eq!(statuses, vec![(1, abi::WEIR_RETRYABLE), (2, abi::WEIR_OK)]);
         assert_eq!(host.counters().get("exported_batches"), Some(&1));

@@ -148,6 +148,9 @@ struct LaterConfig {
 struct Later {
     later: bool,
     workers: Vec<JoinHandle<()>>,
+    /// Dropped in `shutdown`: until then the workers wait, so they complete only after every
+    /// `export` has returned `PENDING`.
+    release: Vec<mpsc::Sender<()>>,
 }
 
 impl Exporter for Later {
@@ -159,6 +162,7 @@ impl Exporter for Later {
         Ok(Later {
             later: config.later,
             workers: Vec::new(),
+            release: Vec::new(),
         })
     }
 
@@ -177,14 +181,14 @@ impl Exporter for Later {
                 let _ = rx.recv();
                 done.complete(result);
             }));
-            // The worker completes only after export has returned PENDING.
-            drop(tx);
+            self.release.push(tx);
         } else {
             done.complete(result);
         }
     }
 
     fn shutdown(&mut self) -> Result<(), Error> {
+        self.release.clear();
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }

@@ -10,8 +10,8 @@
 //! - `channels`: the first hand-off design (a tokio `mpsc` of commands read by
 //!   `blocking_recv`, a `oneshot` allocated per call for the answer), rebuilt here on the
 //!   public API;
-//! - the runtime's hand-off with spinning turned off (`spin 0`), shorter spins, and the
-//!   default spin (20 µs).
+//! - the runtime's hand-off with spinning turned off (`spin 0`), a shorter and a longer spin,
+//!   and the default spin (20 µs).
 //!
 //! `cargo bench -p weir-plugin-testkit --bench crossing` (builds the fault plugin in release
 //! first).
@@ -184,8 +184,8 @@ fn crossing(c: &mut Criterion) {
             Some(Duration::ZERO),
         ),
         (
-            "plugin, via the instance's thread: spin 2 µs",
-            Some(Duration::from_micros(2)),
+            "plugin, via the instance's thread: spin 50 µs",
+            Some(Duration::from_micros(50)),
         ),
         (
             "plugin, via the instance's thread: spin 5 µs",

@@ -46,12 +46,12 @@ impl ComponentConfig for MemoryLimiterConfig {
         let mib = self.limit_mib > 0;
         let percent = self.limit_percentage > 0;
         match (mib, percent) {
-            (false, false) => problems.push(
-                "`limit_mib` or `limit_percentage` must be greater than zero".to_string(),
-            ),
+            (false, false) => problems
+                .push("`limit_mib` or `limit_percentage` must be greater than zero".to_string()),
             // otelcol silently prefers `limit_mib`; saying so is kinder than guessing.
-            (true, true) => problems
-                .push("set `limit_mib` or `limit_percentage`, not both".to_string()),
+            (true, true) => {
+                problems.push("set `limit_mib` or `limit_percentage`, not both".to_string())
+            }
             _ => {}
         }
         if mib && self.spike_limit_percentage > 0 {

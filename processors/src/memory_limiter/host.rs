@@ -262,7 +262,10 @@ pub struct ResidentSet {
 impl ResidentSet {
     /// Reads this process's `statm` on the real system.
     pub fn of_this_process() -> Self {
-        ResidentSet::from_statm(HostFiles::system().statm(), rustix::param::page_size() as u64)
+        ResidentSet::from_statm(
+            HostFiles::system().statm(),
+            rustix::param::page_size() as u64,
+        )
     }
 
     /// Reads `statm` at `path`, counting pages of `page_size` bytes.

@@ -1,22 +1,29 @@
 //! The shared state of one `memory_limiter` and its verdict on each batch at the door of the
 //! pipelines.
 //!
-//! Decision rule. Memory in use is estimated as
-//! `max(rss, held + (rss - held_at_rss))`, i.e. `rss + max(0, held - held_at_rss)`, where `rss`
-//! is the process's resident set measured at most once per `check_interval` and `held` is
-//! [`weir_core::batch::accounting::held_bytes`], read at every admission. The resident set is
-//! the figure the kernel (and a cgroup's OOM killer) judges the process by, and it sees
-//! everything: decoded batches, connection buffers, the allocator's own overhead. But it is only
-//! as fresh as the last measurement, and a burst can arrive within one interval; bytes held in
-//! batches are exact and instant, so their growth since the measurement is added on top. A fall
-//! of `held` is not subtracted: freed memory shows in the resident set only when the allocator
-//! gives it back, which the next measurement sees.
+//! Decision rule. Memory in use is estimated as `max(rss, held + baseline)` with
+//! `baseline = rss - held_at_rss`, i.e. `rss + max(0, held - held_at_rss)`, where `rss` is the
+//! process's resident set at the last measurement, `held_at_rss` the bytes held in batches at
+//! that moment, and `held` [`weir_core::batch::accounting::held_bytes`] now. The resident set
+//! is the figure the kernel (and a cgroup's OOM killer) judges the process by, and it sees
+//! everything: decoded batches, connection buffers, the allocator's overhead; but it is only as
+//! fresh as the last measurement, and a burst arrives within one interval. Bytes held in batches
+//! are exact and instant, so their growth since the measurement is added on top. A fall of
+//! `held` is not subtracted: freed memory leaves the resident set only when the allocator gives
+//! it back, which the next measurement sees. (So an allocator that kept freed memory for good
+//! would keep the limiter refusing; glibc's returns Weir's large batch buffers, and the
+//! end-to-end test watches the level come back down after the queue drains.)
+//!
+//! The measurement is taken by the first admission after it is due, once per
+//! `check_interval` (a read of `/proc/self/statm`); every other admission costs a clock read
+//! and a few atomic loads.
 //!
 //! Above the soft limit new batches are refused with a retryable error; above the hard limit
-//! too (otelcol would also force a garbage collection there; Weir has none). The pressure level
-//! rises at once when an admission sees more memory in use, and falls only at a measurement, so
-//! each change of level is logged once and a refused client, told to wait `check_interval`,
-//! comes back when the verdict can have changed.
+//! too (otelcol would also force a garbage collection there; Weir has none to force). The level
+//! rises at once when an admission sees more memory in use and falls only at a measurement, so
+//! it changes at most twice per interval however many batches arrive, each change is logged
+//! once, and a refused client, told to wait `check_interval`, comes back when the verdict can
+//! have changed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -226,25 +233,23 @@ impl MemoryLimiter {
         let usage = self.reading().usage(self.meter.held());
         let seen = Pressure::of(usage, self.limits);
         let current = self.pressure();
-        if seen > current || (measured && seen != current) {
-            self.change(current, seen, usage);
+        // Between measurements the level only rises: it falls when a measurement shows the
+        // memory is back, the moment refused clients were told to return.
+        let level = if measured { seen } else { seen.max(current) };
+        if level != current {
+            self.change(current, level, usage);
         }
-        if seen == Pressure::Normal && (measured || current == Pressure::Normal) {
-            return Ok(());
-        }
-        let level = seen.max(if measured { seen } else { current });
+        let (which, limit) = match level {
+            Pressure::Normal => return Ok(()),
+            Pressure::Soft => ("soft", self.limits.soft),
+            Pressure::Hard => ("hard", self.limits.hard),
+        };
         Err(Refusal {
             retry_after: Some(self.retry_after(usage)),
             reason: format!(
-                "memory_limiter `{}`: memory in use ({} MiB) is above the {} limit ({} MiB); retry later",
+                "memory_limiter `{}`: memory usage is above the {which} limit ({} MiB); retry later",
                 self.id,
-                mib(usage),
-                if level == Pressure::Hard { "hard" } else { "soft" },
-                mib(if level == Pressure::Hard {
-                    self.limits.hard
-                } else {
-                    self.limits.soft
-                }),
+                mib(limit),
             ),
         })
     }
@@ -258,11 +263,8 @@ impl MemoryLimiter {
         {
             return;
         }
-        let (usage_mib, soft_mib, hard_mib) = (
-            mib(usage),
-            mib(self.limits.soft),
-            mib(self.limits.hard),
-        );
+        let (usage_mib, soft_mib, hard_mib) =
+            (mib(usage), mib(self.limits.soft), mib(self.limits.hard));
         let id = &self.id;
         match to {
             Pressure::Hard => tracing::warn!(

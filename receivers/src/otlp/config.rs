@@ -265,6 +265,7 @@ mod tests {
     #[test]
     fn default_serializes_and_reads_back() {
         let config = OtlpReceiverConfig {
+            acknowledgements: false,
             protocols: Protocols {
                 grpc: Some(GrpcConfig::default()),
                 http: None,

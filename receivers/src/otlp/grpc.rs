@@ -153,9 +153,9 @@ async fn export(
 ) -> Result<tonic::Response<Bytes>, Status> {
     let meta = if include_metadata {
         let headers = request.metadata().clone().into_headers();
-        batch_meta(peer, Some(&headers))
+        batch_meta(peer, "grpc", Some(&headers))
     } else {
-        batch_meta(peer, None)
+        batch_meta(peer, "grpc", None)
     };
     let meta = match client_deadline(request.metadata()) {
         Some(deadline) => Arc::new(BatchMeta {
@@ -603,6 +603,7 @@ mod tests {
             shutdown: shutdown.clone(),
         };
         let config = super::super::OtlpReceiverConfig {
+            acknowledgements: false,
             protocols: super::super::Protocols {
                 grpc: Some(GrpcConfig {
                     endpoint: "127.0.0.1:0".into(),

@@ -217,7 +217,7 @@ impl HttpService {
                 );
             }
         };
-        let meta = batch_meta(self.peer, headers.as_ref());
+        let meta = batch_meta(self.peer, "http", headers.as_ref());
         let batch = match format {
             Format::Protobuf => Batch::from_encoded(signal, body, meta).map_err(|e| e.to_string()),
             Format::Json => decode_json(signal, &body)

@@ -203,8 +203,13 @@ pub(crate) struct Shared {
     pub(crate) consumers: BTreeMap<Signal, Arc<dyn Consumer>>,
 }
 
-/// The metadata of one request: the peer, and the headers when `include_metadata` asks for them.
-pub(crate) fn batch_meta(peer: SocketAddr, headers: Option<&::http::HeaderMap>) -> Arc<BatchMeta> {
+/// The metadata of one request: the peer, the transport (`grpc`, `http`: the receiver metrics'
+/// `transport` label), and the headers when `include_metadata` asks for them.
+pub(crate) fn batch_meta(
+    peer: SocketAddr,
+    transport: &'static str,
+    headers: Option<&::http::HeaderMap>,
+) -> Arc<BatchMeta> {
     let headers = headers
         .map(|headers| {
             headers
@@ -221,6 +226,7 @@ pub(crate) fn batch_meta(peer: SocketAddr, headers: Option<&::http::HeaderMap>) 
             headers,
         },
         received_at: SystemTime::now(),
+        transport: Some(transport),
         ..BatchMeta::default()
     })
 }
@@ -277,6 +283,7 @@ mod tests {
         let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = taken.local_addr().unwrap().to_string();
         let config = OtlpReceiverConfig {
+            acknowledgements: false,
             protocols: Protocols {
                 grpc: None,
                 http: Some(HttpConfig {

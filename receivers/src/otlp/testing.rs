@@ -72,6 +72,7 @@ impl TestReceiver {
         http: HttpConfig,
     ) -> TestReceiver {
         let config = OtlpReceiverConfig {
+            acknowledgements: false,
             protocols: Protocols {
                 grpc: Some(GrpcConfig {
                     endpoint: "127.0.0.1:0".into(),
