@@ -150,7 +150,9 @@ fn every_config_error_case_exits_1_or_is_valid_with_a_warning() {
         );
         for line in problems.iter().filter(|l| !l.trim().is_empty()) {
             assert!(
-                line.starts_with(&format!("{name}:")) || line.starts_with("--set "),
+                line.starts_with(&format!("{name}:"))
+                    || line.starts_with(&format!("warning: {name}:"))
+                    || line.starts_with("--set "),
                 "{name}: a problem line does not say where it is: {line:?}"
             );
         }

@@ -132,6 +132,9 @@ pub(crate) fn load_with_env(
     expand::expand(&mut root, "", env, &mut report);
     errors.extend(report.errors);
     let mut warnings = report.warnings;
+    // Only these can explain an error (an unset variable emptied a field); "defined but not
+    // used" next to an undefined reference is noise.
+    let expansion_warnings = warnings.clone();
 
     let entries = root.entries().unwrap_or_default();
     for entry in entries
@@ -176,7 +179,7 @@ pub(crate) fn load_with_env(
         Ok(Loaded { config, warnings })
     } else {
         Err(ConfigErrors {
-            warnings,
+            warnings: expansion_warnings,
             ..ConfigErrors::sorted(errors)
         })
     }

@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A content coding Weir can read and write.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 pub enum Compression {
     /// No compression (`identity` on the wire, `none` or empty in config).
     #[default]
@@ -26,6 +26,22 @@ pub enum Compression {
     /// Zstandard (RFC 8878).
     #[serde(rename = "zstd")]
     Zstd,
+}
+
+/// Written by hand rather than derived: serde would list the empty alias in its "expected one
+/// of" message as an empty name.
+impl<'de> Deserialize<'de> for Compression {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        match name.as_str() {
+            "none" | "" | "identity" => Ok(Compression::None),
+            "gzip" => Ok(Compression::Gzip),
+            "zstd" => Ok(Compression::Zstd),
+            other => Err(serde::de::Error::custom(format!(
+                "unknown variant `{other}`, expected one of `none`, `gzip`, `zstd`"
+            ))),
+        }
+    }
 }
 
 /// A content coding name Weir does not support.
