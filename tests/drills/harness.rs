@@ -440,13 +440,23 @@ impl Generator {
 
     /// Waits for the run to end (at most `timeout`; then it is stopped, and the test fails with
     /// what it reported) and returns its report.
-    pub fn wait(mut self, timeout: Duration) -> GenReport {
+    pub fn wait(self, timeout: Duration) -> GenReport {
+        self.wait_explained(timeout, String::new)
+    }
+
+    /// [`Generator::wait`], adding what `explain` says (asked at the timeout, before the
+    /// generator is stopped) to the failure message.
+    pub fn wait_explained(
+        mut self,
+        timeout: Duration,
+        explain: impl FnOnce() -> String,
+    ) -> GenReport {
         let mut child = self.child.take().expect("generator running");
         let deadline = Instant::now() + timeout;
-        let mut timed_out = false;
+        let mut timed_out = None;
         while child.try_wait().expect("waiting for weir-gen").is_none() {
             if Instant::now() >= deadline {
-                timed_out = true;
+                timed_out = Some(explain());
                 // SIGTERM makes it report what it has so far.
                 stop_child(&mut child, Duration::from_secs(5));
                 break;
@@ -458,10 +468,11 @@ impl Generator {
             let _ = reader.join();
         }
         let (out, err) = (self.stdout.text(), self.stderr.text());
-        assert!(
-            !timed_out,
-            "weir-gen traces did not finish within {timeout:?}; it reported {out} (stderr: {err})"
-        );
+        if let Some(explanation) = timed_out {
+            panic!(
+                "weir-gen traces did not finish within {timeout:?}; it reported {out} (stderr: {err}) {explanation}"
+            );
+        }
         assert!(
             status.success(),
             "weir-gen traces failed ({status}): {out} {err}"

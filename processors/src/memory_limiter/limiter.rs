@@ -10,9 +10,12 @@
 //! fresh as the last measurement, and a burst arrives within one interval. Bytes held in batches
 //! are exact and instant, so their growth since the measurement is added on top. A fall of
 //! `held` is not subtracted: freed memory leaves the resident set only when the allocator gives
-//! it back, which the next measurement sees. (So an allocator that kept freed memory for good
-//! would keep the limiter refusing; glibc's returns Weir's large batch buffers, and the
-//! end-to-end test watches the level come back down after the queue drains.)
+//! it back, which the next measurement sees. Memory the allocator keeps after a burst (glibc
+//! often keeps it) is reused for the next batches rather than grown, so below the hard limit
+//! the estimate is also capped at `floor + held`, `floor` being the least memory outside
+//! batches any measurement saw; otherwise a limiter would refuse for good once a burst left
+//! the resident set above the soft limit with nothing held. At or above the hard limit the
+//! resident set alone decides.
 //!
 //! The measurement is taken by the first admission after it is due, once per
 //! `check_interval` (a read of `/proc/self/statm`); every other admission costs a clock read
@@ -142,6 +145,8 @@ pub struct MemoryLimiter {
     pressure: AtomicU8,
     /// Whether a failed measurement was logged already (logged once, not every interval).
     meter_failed: AtomicBool,
+    /// The least memory outside batches any measurement saw (`rss - held`), bytes.
+    floor: AtomicU64,
 }
 
 fn mib(bytes: u64) -> u64 {
@@ -172,6 +177,7 @@ impl MemoryLimiter {
             reading: AtomicU64::new(reading.pack()),
             pressure: AtomicU8::new(Pressure::Normal as u8),
             meter_failed: AtomicBool::new(false),
+            floor: AtomicU64::new(reading.rss.saturating_sub(reading.held)),
         };
         Ok(Arc::new(limiter))
     }
@@ -216,6 +222,8 @@ impl MemoryLimiter {
                     held: self.meter.held(),
                 };
                 self.reading.store(reading.pack(), Ordering::Relaxed);
+                self.floor
+                    .fetch_min(reading.rss.saturating_sub(reading.held), Ordering::Relaxed);
             }
             Err(e) => {
                 // The previous reading stays; the held bytes still react to bursts.
@@ -230,7 +238,7 @@ impl MemoryLimiter {
     /// The verdict on a batch arriving `now` nanoseconds after the limiter started.
     pub(super) fn admit_at(&self, now: u64) -> Result<(), Refusal> {
         let measured = self.measure_if_due(now);
-        let usage = self.reading().usage(self.meter.held());
+        let usage = self.usage(self.meter.held());
         let seen = Pressure::of(usage, self.limits);
         let current = self.pressure();
         // Between measurements the level only rises: it falls when a measurement shows the
@@ -252,6 +260,20 @@ impl MemoryLimiter {
                 mib(limit),
             ),
         })
+    }
+
+    /// Memory in use with `held` bytes in batches now. Freed batch memory that the allocator
+    /// keeps (glibc often does) stays in the resident set but is reused for the next batches,
+    /// so below the hard limit the estimate is the leanest memory outside batches plus the
+    /// batches now, capped by the resident-set rule; once a measured resident set reaches the
+    /// hard limit, the resident-set rule alone decides (it is what the OOM killer sees).
+    fn usage(&self, held: u64) -> u64 {
+        let reading = self.reading();
+        let fresh = reading.usage(held);
+        if reading.rss >= self.limits.hard {
+            return fresh;
+        }
+        fresh.min(self.floor.load(Ordering::Relaxed).saturating_add(held))
     }
 
     /// Moves the level from `from` to `to` and logs it, unless another thread moved it first.
