@@ -366,12 +366,17 @@ mod tests {
             webhook.consume(Signal::Logs, &[0xff, 0x01]),
             abi::WEIR_INVALID_ARGUMENT
         );
-        assert_eq!(
-            webhook.consume(Signal::Traces, &traces()),
-            abi::WEIR_PENDING
-        );
-        assert!(host.wait_for(Duration::from_secs(10), |h| h.completed().len() == 1));
-        assert_eq!(host.completed()[0].status, abi::WEIR_RETRYABLE);
+        // A refused connection can complete the export before `consume` returns, which the
+        // ABI allows (the answer is then given at once instead of PENDING): both must say
+        // RETRYABLE.
+        let status = webhook.consume(Signal::Traces, &traces());
+        let outcome = if status == abi::WEIR_PENDING {
+            assert!(host.wait_for(Duration::from_secs(10), |h| h.completed().len() == 1));
+            host.completed()[0].status
+        } else {
+            status
+        };
+        assert_eq!(outcome, abi::WEIR_RETRYABLE);
         assert_eq!(webhook.shutdown(), abi::WEIR_OK);
     }
 }
