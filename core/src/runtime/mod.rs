@@ -319,7 +319,8 @@ impl Running {
             receivers: BTreeMap::new(),
             stats: GraphStats::default(),
         };
-        if let Err(e) = running.apply(config).await {
+        // The first start is a reload from nothing.
+        if let Err(e) = running.reload(config, Duration::from_secs(5)).await {
             running.shutdown(Duration::from_secs(5)).await;
             return Err(e);
         }
@@ -554,11 +555,6 @@ impl Running {
         failure.map_or(Ok(()), Err)
     }
 
-    /// First start: the same steps as a reload from nothing.
-    async fn apply(&mut self, config: &Config) -> Result<(), StartError> {
-        self.reload(config, Duration::from_secs(5)).await
-    }
-
     /// Builds the pipeline tasks of `config` over the current exporters' queues, and the entries
     /// receivers push into.
     fn start_pipelines(
@@ -718,11 +714,6 @@ impl Pipelines {
             }
         }
     }
-}
-
-/// Builds and starts everything `config` describes.
-pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running, StartError> {
-    Running::start(config, options).await
 }
 
 #[cfg(test)]

@@ -41,6 +41,11 @@ impl Switch {
 #[async_trait]
 impl Consumer for Switch {
     async fn consume(&self, batch: Batch) -> PushOutcome {
+        // Every batch passes here: take the entry without subscribing unless a reload holds it.
+        let current = self.current.borrow().clone();
+        if let Some(entry) = current {
+            return entry.consume(batch).await;
+        }
         let mut rx = self.current.subscribe();
         let entry =
             match tokio::time::timeout(self.hold_timeout, rx.wait_for(Option::is_some)).await {
