@@ -2,12 +2,6 @@
 
 mod run;
 
-/// jemalloc returns freed memory to the OS after a short decay; glibc's malloc often keeps
-/// what a burst freed, which leaves the resident set (what the memory limiter and the OOM
-/// killer judge) high long after the data is gone.
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
