@@ -17,7 +17,6 @@ mod common;
 
 use std::collections::HashSet;
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -105,12 +104,10 @@ impl Received {
     }
 }
 
-/// The backend coming up: an OTLP/HTTP server on `port` (where nothing listened before, so
+/// The backend coming up: an OTLP/HTTP server on the reserved `port` (refusing connections until now, so
 /// Weir's exports were refused and retried until now) that records span ids.
-async fn backend_up(port: u16) -> Received {
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
-        .await
-        .expect("binding the backend's port");
+async fn backend_up(port: ports::Reserved) -> Received {
+    let listener = port.listen();
     let received = Received::default();
     let ids = received.clone();
     tokio::spawn(async move {
@@ -286,8 +283,8 @@ fn all_span_ids() -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_over_the_limit_is_refused_with_retry_after_and_nothing_is_lost_on_retry() {
     let ports = Ports::free();
-    let backend = ports::free_port();
-    let weir = start_weir(&ports, backend, Some(LIMIT_MIB));
+    let backend = ports::Reserved::new();
+    let weir = start_weir(&ports, backend.port(), Some(LIMIT_MIB));
     let url = ports.http_url("traces");
 
     let answers = send_once(&url, 0..REQUESTS).await;
@@ -373,8 +370,8 @@ async fn a_burst_over_the_limit_is_refused_with_retry_after_and_nothing_is_lost_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_limiter_the_same_burst_goes_above_the_bound() {
     let ports = Ports::free();
-    let backend = ports::free_port();
-    let weir = start_weir(&ports, backend, None);
+    let backend = ports::Reserved::new();
+    let weir = start_weir(&ports, backend.port(), None);
     let url = ports.http_url("traces");
 
     let answers = send_once(&url, 0..REQUESTS).await;

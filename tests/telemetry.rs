@@ -129,7 +129,8 @@ async fn health_check_turns_unavailable_while_an_exporter_fails_and_recovers_wit
     let ports = Ports::free();
     let health = ports::free_port();
     // Nothing listens here until the test starts the backend.
-    let backend_port = ports::free_port();
+    let reserved = ports::Reserved::new();
+    let backend_port = reserved.port();
     let exporter = format!(
         "endpoint: \"http://127.0.0.1:{backend_port}\", compression: none, \
          retry_on_failure: {{ enabled: true, initial_interval: 100ms, multiplier: 1.5, \
@@ -190,9 +191,7 @@ async fn health_check_turns_unavailable_while_an_exporter_fails_and_recovers_wit
     assert_eq!(unhealthy["dataType"], "traces", "{body}");
 
     let backend = Backend::default();
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, backend_port))
-        .await
-        .expect("binding the backend on the exporter's port");
+    let listener = reserved.listen();
     let server = tokio::spawn(serve_backend(listener, backend.clone()));
     let (status, body) = health_until(health, 200).await;
     assert_eq!(

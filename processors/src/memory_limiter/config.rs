@@ -17,7 +17,9 @@ const MIB: u64 = 1024 * 1024;
 pub struct MemoryLimiterConfig {
     /// How often the process's resident memory is measured; also the delay offered to refused
     /// clients. Required and greater than zero, as in otelcol (`1s` is a good start). Bytes
-    /// held in batches are counted at every admission regardless.
+    /// held in batches are counted at every admission regardless. While memory is over the
+    /// soft limit, each measurement first has the allocator return its free memory to the
+    /// operating system (glibc's `malloc_trim`), as otelcol forces a garbage collection.
     #[serde(with = "humantime_serde")]
     #[schemars(with = "DurationString")]
     pub check_interval: Duration,

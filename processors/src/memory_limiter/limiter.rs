@@ -15,14 +15,16 @@
 //! the estimate is also capped at `floor + held`, `floor` being the least memory outside
 //! batches any measurement saw; otherwise a limiter would refuse for good once a burst left
 //! the resident set above the soft limit with nothing held. At or above the hard limit the
-//! resident set alone decides.
+//! resident set alone decides. So that it can fall, a measurement that finds the last resident
+//! set above the soft limit first asks the allocator to give its free memory back
+//! ([`super::release`]), as otelcol's limiter forces a garbage collection there.
 //!
 //! The measurement is taken by the first admission after it is due, once per
 //! `check_interval` (a read of `/proc/self/statm`); every other admission costs a clock read
 //! and a few atomic loads.
 //!
 //! Above the soft limit new batches are refused with a retryable error; above the hard limit
-//! too (otelcol would also force a garbage collection there; Weir has none to force). The level
+//! too. The level
 //! rises at once when an admission sees more memory in use and falls only at a measurement, so
 //! it changes at most twice per interval however many batches arrive, each change is logged
 //! once, and a refused client, told to wait `check_interval`, comes back when the verdict can
@@ -52,6 +54,9 @@ pub trait Meter: Send + Sync + 'static {
     fn rss(&self) -> Result<u64, HostError>;
     /// Bytes held in batches now.
     fn held(&self) -> u64;
+    /// Gives the allocator's free memory back to the operating system, before a measurement
+    /// over the soft limit.
+    fn release(&self) {}
 }
 
 /// The real meter: `/proc/self/statm` and [`weir_core::batch::accounting::held_bytes`].
@@ -64,6 +69,10 @@ impl Meter for ProcessMeter {
 
     fn held(&self) -> u64 {
         weir_core::batch::accounting::held_bytes() as u64
+    }
+
+    fn release(&self) {
+        super::release::release_free_memory();
     }
 }
 
@@ -214,6 +223,9 @@ impl MemoryLimiter {
                 .is_err()
         {
             return false;
+        }
+        if self.reading().rss > self.limits.soft {
+            self.meter.release();
         }
         match self.meter.rss() {
             Ok(rss) => {

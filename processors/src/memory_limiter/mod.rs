@@ -1,7 +1,8 @@
 //! The `memory_limiter` processor: refuses new data, with a retryable error and a delay, while
 //! the process uses more memory than its limit, so clients hold their data instead of Weir
 //! growing until it is killed. otelcol's options and limits; the measure and the decision rule
-//! are in [`limiter`] (Weir has no garbage collector to force: it only refuses).
+//! are in [`limiter`]. Where otelcol forces a garbage collection over the soft limit, Weir asks
+//! the allocator to give its free memory back ([`release`]).
 //!
 //! The refusal happens at the door of the pipelines, through [`Processor::admission`], while
 //! the client still waits for its answer; batches that got in pass through `process`
@@ -11,6 +12,7 @@
 mod config;
 mod host;
 mod limiter;
+mod release;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};

@@ -326,6 +326,9 @@ struct Gauges {
     held: AtomicU64,
     rss_reads: AtomicU64,
     failing: AtomicBool,
+    releases: AtomicU64,
+    /// The resident set after a release, bytes (0: a release frees nothing).
+    rss_after_release: AtomicU64,
 }
 
 #[derive(Clone, Default)]
@@ -344,6 +347,17 @@ impl FakeMeter {
     fn reads(&self) -> u64 {
         self.0.rss_reads.load(Ordering::Relaxed)
     }
+
+    fn releases(&self) -> u64 {
+        self.0.releases.load(Ordering::Relaxed)
+    }
+
+    /// A release will bring the resident set down to `rss_mib`.
+    fn free_on_release(&self, rss_mib: u64) {
+        self.0
+            .rss_after_release
+            .store(rss_mib * MIB, Ordering::Relaxed);
+    }
 }
 
 impl Meter for FakeMeter {
@@ -360,6 +374,14 @@ impl Meter for FakeMeter {
 
     fn held(&self) -> u64 {
         self.0.held.load(Ordering::Relaxed)
+    }
+
+    fn release(&self) {
+        self.0.releases.fetch_add(1, Ordering::Relaxed);
+        let after = self.0.rss_after_release.load(Ordering::Relaxed);
+        if after > 0 {
+            self.0.rss.store(after, Ordering::Relaxed);
+        }
     }
 }
 
@@ -448,6 +470,53 @@ fn memory_the_allocator_kept_after_a_burst_does_not_refuse_for_ever() {
         limiter.pressure(),
         Pressure::Soft,
         "{refused:?}: 40 MiB outside batches + 45 held"
+    );
+}
+
+#[test]
+fn over_the_limit_the_allocator_gives_memory_back_before_the_next_measurement() {
+    // A burst drained, leaving 110 MiB resident (over the 100 MiB hard limit) with nothing
+    // held: 65 MiB of it is free memory the allocator kept.
+    let (limiter, meter) = limiter(50, 0);
+    meter.set(110, 0);
+    refusal(limiter.admit_at(SECOND));
+    assert_eq!(limiter.pressure(), Pressure::Hard);
+    assert_eq!(
+        meter.releases(),
+        0,
+        "the reading before this measurement (50 MiB) was under the soft limit"
+    );
+    meter.free_on_release(45);
+    assert_eq!(limiter.admit_at(2 * SECOND), Ok(()));
+    assert_eq!(meter.releases(), 1);
+    assert_eq!(limiter.reading().rss, 45 * MIB);
+    assert_eq!(limiter.pressure(), Pressure::Normal);
+    limiter.admit_at(3 * SECOND).unwrap();
+    assert_eq!(
+        meter.releases(),
+        1,
+        "under the soft limit nothing is released"
+    );
+}
+
+/// glibc keeps freed heap blocks that lie below a live one; releasing hands them back.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn releasing_returns_the_free_memory_glibc_kept_to_the_os() {
+    const BLOCK: usize = 64 * 1024; // under glibc's mmap threshold: from the heap
+    let rss = || ResidentSet::of_this_process().bytes().unwrap();
+    let blocks: Vec<Vec<u8>> = (0..1024).map(|i| vec![i as u8; BLOCK]).collect();
+    let above = vec![1u8; 64]; // keeps the heap's top, so free() cannot trim the blocks
+    drop(blocks);
+    let kept = rss();
+    super::release::release_free_memory();
+    let released = rss();
+    drop(above);
+    assert!(
+        released + 32 * MIB < kept,
+        "64 MiB freed: resident {} MiB before the release, {} MiB after",
+        kept / MIB,
+        released / MIB
     );
 }
 
