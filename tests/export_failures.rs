@@ -529,3 +529,48 @@ async fn a_full_pipeline_pushes_back_with_retry_later_and_loses_nothing_accepted
         f.weir.logs()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_acknowledgements_the_backends_partial_success_reaches_the_client() {
+    let capture = Capture::start();
+    capture.script_grpc([GrpcReply::Partial(2, "2 spans without a name".into())]);
+    let ports = Ports::free();
+    let exporter = format!(
+        "endpoint: \"{}\", compression: none",
+        capture.grpc_endpoint()
+    );
+    // No batch processor: the exported batch is the client's request, so the rejected spans
+    // are known to be its own.
+    let yaml = weir_yaml(
+        &ports,
+        "",
+        "",
+        None,
+        &[("otlp", exporter)],
+        &[("traces", &["otlp"])],
+    )
+    .replacen(
+        "receivers:\n  otlp:\n",
+        "receivers:\n  otlp:\n    acknowledgements: true\n",
+        1,
+    );
+    let weir = Weir::start(&yaml, &ports.all());
+    let mut client = TraceServiceClient::new(common::grpc::channel(ports.grpc));
+    let response = client
+        .export(otlp::trace_request(1, 5))
+        .await
+        .unwrap_or_else(|e| panic!("weir refused: {e}\nlogs:\n{}", weir.logs()))
+        .into_inner();
+    let partial = response
+        .partial_success
+        .unwrap_or_else(|| panic!("no partial success passed back; logs:\n{}", weir.logs()));
+    assert_eq!(
+        (partial.rejected_spans, partial.error_message.as_str()),
+        (2, "2 spans without a name")
+    );
+    assert_eq!(
+        capture.accepted_items(Transport::Grpc, Signal::Traces),
+        5,
+        "the backend got the request"
+    );
+}

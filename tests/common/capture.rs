@@ -23,19 +23,19 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message;
 use tonic::codec::CompressionEncoding;
@@ -96,6 +96,8 @@ pub enum GrpcReply {
     Status(tonic::Code, String),
     /// A gRPC error status carrying a `google.rpc.RetryInfo` with this delay.
     StatusWithRetryInfo(tonic::Code, String, Duration),
+    /// Success with a `partial_success`: this many items rejected, with this message.
+    Partial(i64, String),
 }
 
 /// What the HTTP side answers to one call.
@@ -380,7 +382,7 @@ impl GrpcSide {
         signal: Signal,
         request: tonic::Request<T>,
         wrap: fn(T) -> Payload,
-    ) -> Result<(), tonic::Status> {
+    ) -> Result<Option<(i64, String)>, tonic::Status> {
         let headers = request.metadata().clone().into_headers();
         let content_encoding = headers
             .get("grpc-encoding")
@@ -398,7 +400,10 @@ impl GrpcSide {
                 .grpc_script
                 .pop_front()
                 .unwrap_or_else(|| state.grpc_default.clone());
-            let accepted = matches!(reply, GrpcReply::Ok | GrpcReply::OkAfter(_));
+            let accepted = matches!(
+                reply,
+                GrpcReply::Ok | GrpcReply::OkAfter(_) | GrpcReply::Partial(..)
+            );
             state.calls.push(Call {
                 transport: Transport::Grpc,
                 signal,
@@ -413,11 +418,12 @@ impl GrpcSide {
             reply
         };
         match reply {
-            GrpcReply::Ok => Ok(()),
+            GrpcReply::Ok => Ok(None),
             GrpcReply::OkAfter(delay) => {
                 tokio::time::sleep(delay).await;
-                Ok(())
+                Ok(None)
             }
+            GrpcReply::Partial(rejected, message) => Ok(Some((rejected, message))),
             GrpcReply::Status(code, message) => Err(tonic::Status::new(code, message)),
             GrpcReply::StatusWithRetryInfo(code, message, delay) => {
                 let details = otlp::retry_info_status(code as i32, &message, delay);
@@ -437,9 +443,17 @@ impl TraceService for GrpcSide {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.record(Signal::Traces, request, Payload::Traces)
+        let partial = self
+            .record(Signal::Traces, request, Payload::Traces)
             .await?;
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: partial.map(|(rejected_spans, error_message)| {
+                ExportTracePartialSuccess {
+                    rejected_spans,
+                    error_message,
+                }
+            }),
+        }))
     }
 }
 
@@ -449,9 +463,17 @@ impl MetricsService for GrpcSide {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        self.record(Signal::Metrics, request, Payload::Metrics)
+        let partial = self
+            .record(Signal::Metrics, request, Payload::Metrics)
             .await?;
-        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+        Ok(tonic::Response::new(ExportMetricsServiceResponse {
+            partial_success: partial.map(|(rejected_data_points, error_message)| {
+                ExportMetricsPartialSuccess {
+                    rejected_data_points,
+                    error_message,
+                }
+            }),
+        }))
     }
 }
 
@@ -461,8 +483,15 @@ impl LogsService for GrpcSide {
         &self,
         request: tonic::Request<ExportLogsServiceRequest>,
     ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
-        self.record(Signal::Logs, request, Payload::Logs).await?;
-        Ok(tonic::Response::new(ExportLogsServiceResponse::default()))
+        let partial = self.record(Signal::Logs, request, Payload::Logs).await?;
+        Ok(tonic::Response::new(ExportLogsServiceResponse {
+            partial_success: partial.map(|(rejected_log_records, error_message)| {
+                ExportLogsPartialSuccess {
+                    rejected_log_records,
+                    error_message,
+                }
+            }),
+        }))
     }
 }
 

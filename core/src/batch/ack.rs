@@ -4,7 +4,9 @@
 //! An [`AckGuard`] rides in [`super::BatchMeta`]; every clone, piece and merge of the batch
 //! keeps it alive through the shared `Arc`. When the last holder lets go, the guard reports to
 //! the receiver: success, unless some holder called [`AckGuard::fail`] first. Dropping a batch
-//! on purpose (a filter) is therefore a success, and failing to deliver it must be said.
+//! on purpose (a filter) is therefore a success, and failing to deliver it must be said. A
+//! destination that took the batch but rejected some of its items (OTLP partial success) says
+//! so with [`AckGuard::reject`], and the sender hears a partial success.
 
 use std::sync::Mutex;
 
@@ -15,6 +17,14 @@ use tokio::sync::oneshot;
 pub enum AckResult {
     /// Delivered, stored durably, or dropped on purpose by a processor.
     Done,
+    /// Delivered, but a destination rejected `rejected` items (the most any destination
+    /// rejected), saying `message`.
+    Partial {
+        /// Items rejected.
+        rejected: u64,
+        /// The destination's explanation.
+        message: String,
+    },
     /// At least one exporter could not deliver it; the reason of the first failure.
     Failed(String),
 }
@@ -23,6 +33,7 @@ pub enum AckResult {
 #[derive(Debug)]
 pub struct AckGuard {
     failure: Mutex<Option<String>>,
+    rejection: Mutex<Option<(u64, String)>>,
     report: Mutex<Option<oneshot::Sender<AckResult>>>,
 }
 
@@ -33,6 +44,7 @@ impl AckGuard {
         (
             AckGuard {
                 failure: Mutex::new(None),
+                rejection: Mutex::new(None),
                 report: Mutex::new(Some(tx)),
             },
             rx,
@@ -47,13 +59,29 @@ impl AckGuard {
             *failure = Some(reason.to_string());
         }
     }
+
+    /// Records that a destination rejected `rejected` of the batch's items. Destinations
+    /// receive the same items, so the largest rejection is the one reported, not the sum.
+    pub fn reject(&self, rejected: u64, message: &str) {
+        if let Ok(mut rejection) = self.rejection.lock()
+            && rejection.as_ref().is_none_or(|(most, _)| rejected > *most)
+        {
+            *rejection = Some((rejected, message.to_string()));
+        }
+    }
 }
 
 impl Drop for AckGuard {
     fn drop(&mut self) {
         let failure = self.failure.lock().ok().and_then(|mut f| f.take());
+        let rejection = self.rejection.lock().ok().and_then(|mut r| r.take());
+        let result = match (failure, rejection) {
+            (Some(reason), _) => AckResult::Failed(reason),
+            (None, Some((rejected, message))) => AckResult::Partial { rejected, message },
+            (None, None) => AckResult::Done,
+        };
         if let Some(tx) = self.report.lock().ok().and_then(|mut r| r.take()) {
-            let _ = tx.send(failure.map_or(AckResult::Done, AckResult::Failed));
+            let _ = tx.send(result);
         }
     }
 }
@@ -84,6 +112,34 @@ mod tests {
         assert_eq!(
             rx.try_recv().unwrap(),
             AckResult::Failed("backend said 400".into())
+        );
+    }
+
+    #[test]
+    fn reports_the_largest_rejection_as_a_partial_success() {
+        let (guard, mut rx) = AckGuard::new();
+        guard.reject(2, "2 spans too old");
+        guard.reject(5, "5 spans without a name");
+        guard.reject(1, "1 span too large");
+        drop(guard);
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            AckResult::Partial {
+                rejected: 5,
+                message: "5 spans without a name".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_failure_outweighs_a_rejection() {
+        let (guard, mut rx) = AckGuard::new();
+        guard.reject(2, "2 spans too old");
+        guard.fail("backend down");
+        drop(guard);
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            AckResult::Failed("backend down".into())
         );
     }
 }

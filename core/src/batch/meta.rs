@@ -56,6 +56,15 @@ impl BatchMeta {
         }
     }
 
+    /// Tells the waiting sender that a destination rejected `rejected` of the batch's items.
+    /// Only a batch that came from one sender can say whose items they were; for a batch
+    /// merged from several the rejection is counted by the exporter but reaches no one.
+    pub fn reject_acks(&self, rejected: u64, message: &str) {
+        if let [ack] = self.acks.as_slice() {
+            ack.reject(rejected, message);
+        }
+    }
+
     /// Metadata for a batch merged from several: the first one's client, every one's guards.
     pub fn merged<'a>(metas: impl IntoIterator<Item = &'a Arc<BatchMeta>>) -> Arc<BatchMeta> {
         let mut metas = metas.into_iter();

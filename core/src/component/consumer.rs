@@ -11,8 +11,9 @@ use crate::batch::Batch;
 pub enum PushOutcome {
     /// Every pipeline took the batch.
     Accepted,
-    /// Some items were dropped on purpose (for example by a filter); the rest were taken.
-    /// Maps to OTLP partial success.
+    /// The batch was taken, but some of its items were rejected (by a destination that
+    /// answered with a partial success, heard through an acknowledgement). Maps to OTLP
+    /// partial success.
     Partial {
         /// Items not accepted.
         rejected: u64,

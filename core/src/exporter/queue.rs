@@ -234,6 +234,9 @@ impl Worker {
                         .fetch_add(delivered.rejected_items, Ordering::Relaxed);
                     tracing::warn!(exporter = %self.id, signal = %self.signal, rejected = delivered.rejected_items,
                         message = %delivered.message, "server accepted the batch partially");
+                    batch
+                        .meta()
+                        .reject_acks(delivered.rejected_items, &delivered.message);
                 }
             }
             ExportOutcome::Permanent(reason) | ExportOutcome::RetriesExhausted(reason) => {

@@ -233,6 +233,10 @@ impl Consumer for PipelineEntry {
                 self.stats.accepted_items.add(transport, items);
                 PushOutcome::Accepted
             }
+            Some(Ok(AckResult::Partial { rejected, message })) => {
+                self.stats.accepted_items.add(transport, items);
+                PushOutcome::Partial { rejected, message }
+            }
             Some(Ok(AckResult::Failed(reason))) => {
                 self.refuse(transport, items, format!("not delivered: {reason}"), None)
             }

@@ -425,6 +425,36 @@ async fn acknowledged_batches_are_answered_after_delivery_and_refused_when_it_fa
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_destinations_partial_success_reaches_the_acknowledged_sender() {
+    let (tx, mut rx) = mpsc::channel(4);
+    let entry = Arc::new(PipelineEntry::new(
+        vec![port(tx)],
+        Duration::from_secs(5),
+        Arc::new(EntryStats::default()),
+    ));
+    let b = batch(3);
+    let meta = BatchMeta {
+        acknowledge: true,
+        ..BatchMeta::clone(b.meta())
+    };
+    let b = b.with_meta(Arc::new(meta));
+    let waiting = tokio::spawn({
+        let entry = entry.clone();
+        async move { entry.consume(b).await }
+    });
+    let delivered = rx.recv().await.unwrap();
+    delivered.meta().reject_acks(2, "2 spans without a name");
+    drop(delivered);
+    assert_eq!(
+        waiting.await.unwrap(),
+        PushOutcome::Partial {
+            rejected: 2,
+            message: "2 spans without a name".into()
+        }
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_refusing_admission_check_refuses_with_its_own_delay() {
     struct Over;
     impl crate::component::Admission for Over {

@@ -14,8 +14,10 @@ pub struct OtlpReceiverConfig {
     pub protocols: Protocols,
     /// End-to-end acknowledgements (a Weir addition): answer a client only once every exporter
     /// of every pipeline that received its data has delivered it or stored it durably; a
-    /// failure becomes a retryable error to the client. Off: the client is answered once the
-    /// data is in the pipelines.
+    /// failure becomes a retryable error to the client, and a destination's partial success
+    /// is passed back as the answer's `partial_success` (when the exported batch is the
+    /// client's own request, i.e. no `batch` processor merged it with others). Off: the client
+    /// is answered once the data is in the pipelines.
     pub acknowledgements: bool,
 }
 
