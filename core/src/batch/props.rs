@@ -202,6 +202,19 @@ proptest! {
     }
 
     #[test]
+    fn the_fast_walk_agrees_with_the_diagnosing_walk(
+        request in any_request(),
+        mutations in vec(mutation(), 0..4),
+    ) {
+        let mut bytes = request.encode_to_bytes().to_vec();
+        for m in &mutations {
+            apply(&mut bytes, m);
+        }
+        let (fast, diagnosed) = super::wire::both_walks(request.signal(), &bytes);
+        prop_assert_eq!(fast, diagnosed.ok(), "on {:02x?}", bytes);
+    }
+
+    #[test]
     fn concatenated_encodings_decode_to_the_merged_request(requests in same_signal_requests()) {
         let signal = requests[0].signal();
         let mut concat = Concat::new();

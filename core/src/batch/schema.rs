@@ -71,18 +71,51 @@ pub struct Field {
     pub count: Count,
 }
 
+/// Field numbers below this are found through [`Message::field`]'s table, without a search;
+/// OTLP's go up to 16.
+const INDEXED: usize = 32;
+/// "No field with this number" in the table.
+const UNKNOWN: u8 = u8::MAX;
+
 /// One message type: its name and every field it knows.
 pub struct Message {
     /// Proto message name in snake case.
     pub name: &'static str,
     /// Known fields; anything else is an unknown field and is skipped, as prost does.
     pub fields: &'static [Field],
+    /// Position in `fields` of each field number below [`INDEXED`], or [`UNKNOWN`]: the walk
+    /// looks up every field key it reads, so this is on its hottest path.
+    index: [u8; INDEXED],
 }
 
 impl Message {
+    /// A message named `name` with `fields`.
+    pub const fn new(name: &'static str, fields: &'static [Field]) -> Message {
+        let mut index = [UNKNOWN; INDEXED];
+        let mut i = 0;
+        while i < fields.len() {
+            let number = fields[i].number as usize;
+            assert!(i < UNKNOWN as usize, "too many fields to index");
+            if number < INDEXED {
+                index[number] = i as u8;
+            }
+            i += 1;
+        }
+        Message {
+            name,
+            fields,
+            index,
+        }
+    }
+
     /// The known field with this number, if any.
+    #[inline]
     pub fn field(&self, number: u32) -> Option<&'static Field> {
-        self.fields.iter().find(|f| f.number == number)
+        match self.index.get(number as usize) {
+            Some(&UNKNOWN) => None,
+            Some(&at) => self.fields.get(usize::from(at)),
+            None => self.fields.iter().find(|f| f.number == number),
+        }
     }
 }
 
@@ -163,9 +196,9 @@ const fn counted(
 
 // ---- common.v1 ----------------------------------------------------------------------------
 
-pub static ANY_VALUE: Message = Message {
-    name: "any_value",
-    fields: &[
+pub static ANY_VALUE: Message = Message::new(
+    "any_value",
+    &[
         string(1, "string_value"),
         varint(2, "bool_value"),
         varint(3, "int_value"),
@@ -175,86 +208,81 @@ pub static ANY_VALUE: Message = Message {
         bytes(7, "bytes_value"),
         varint(8, "string_value_strindex"),
     ],
-};
+);
 
-pub static ARRAY_VALUE: Message = Message {
-    name: "array_value",
-    fields: &[message(1, "values", &ANY_VALUE)],
-};
+pub static ARRAY_VALUE: Message = Message::new("array_value", &[message(1, "values", &ANY_VALUE)]);
 
-pub static KEY_VALUE_LIST: Message = Message {
-    name: "key_value_list",
-    fields: &[message(1, "values", &KEY_VALUE)],
-};
+pub static KEY_VALUE_LIST: Message =
+    Message::new("key_value_list", &[message(1, "values", &KEY_VALUE)]);
 
-pub static KEY_VALUE: Message = Message {
-    name: "key_value",
-    fields: &[
+pub static KEY_VALUE: Message = Message::new(
+    "key_value",
+    &[
         string(1, "key"),
         message(2, "value", &ANY_VALUE),
         varint(3, "key_strindex"),
     ],
-};
+);
 
-pub static INSTRUMENTATION_SCOPE: Message = Message {
-    name: "instrumentation_scope",
-    fields: &[
+pub static INSTRUMENTATION_SCOPE: Message = Message::new(
+    "instrumentation_scope",
+    &[
         string(1, "name"),
         string(2, "version"),
         message(3, "attributes", &KEY_VALUE),
         varint(4, "dropped_attributes_count"),
     ],
-};
+);
 
-pub static ENTITY_REF: Message = Message {
-    name: "entity_ref",
-    fields: &[
+pub static ENTITY_REF: Message = Message::new(
+    "entity_ref",
+    &[
         string(1, "schema_url"),
         string(2, "type"),
         string(3, "id_keys"),
         string(4, "description_keys"),
     ],
-};
+);
 
 // ---- resource.v1 --------------------------------------------------------------------------
 
-pub static RESOURCE: Message = Message {
-    name: "resource",
-    fields: &[
+pub static RESOURCE: Message = Message::new(
+    "resource",
+    &[
         message(1, "attributes", &KEY_VALUE),
         varint(2, "dropped_attributes_count"),
         message(3, "entity_refs", &ENTITY_REF),
     ],
-};
+);
 
 // ---- trace.v1 -----------------------------------------------------------------------------
 
-pub static EXPORT_TRACE_SERVICE_REQUEST: Message = Message {
-    name: "export_trace_service_request",
-    fields: &[counted(1, "resource_spans", &RESOURCE_SPANS, Count::Sum)],
-};
+pub static EXPORT_TRACE_SERVICE_REQUEST: Message = Message::new(
+    "export_trace_service_request",
+    &[counted(1, "resource_spans", &RESOURCE_SPANS, Count::Sum)],
+);
 
-pub static RESOURCE_SPANS: Message = Message {
-    name: "resource_spans",
-    fields: &[
+pub static RESOURCE_SPANS: Message = Message::new(
+    "resource_spans",
+    &[
         message(1, "resource", &RESOURCE),
         counted(2, "scope_spans", &SCOPE_SPANS, Count::Sum),
         string(3, "schema_url"),
     ],
-};
+);
 
-pub static SCOPE_SPANS: Message = Message {
-    name: "scope_spans",
-    fields: &[
+pub static SCOPE_SPANS: Message = Message::new(
+    "scope_spans",
+    &[
         message(1, "scope", &INSTRUMENTATION_SCOPE),
         counted(2, "spans", &SPAN, Count::Item),
         string(3, "schema_url"),
     ],
-};
+);
 
-pub static SPAN: Message = Message {
-    name: "span",
-    fields: &[
+pub static SPAN: Message = Message::new(
+    "span",
+    &[
         bytes(1, "trace_id"),
         bytes(2, "span_id"),
         string(3, "trace_state"),
@@ -272,21 +300,21 @@ pub static SPAN: Message = Message {
         message(15, "status", &STATUS),
         fixed32(16, "flags"),
     ],
-};
+);
 
-pub static SPAN_EVENT: Message = Message {
-    name: "event",
-    fields: &[
+pub static SPAN_EVENT: Message = Message::new(
+    "event",
+    &[
         fixed64(1, "time_unix_nano"),
         string(2, "name"),
         message(3, "attributes", &KEY_VALUE),
         varint(4, "dropped_attributes_count"),
     ],
-};
+);
 
-pub static SPAN_LINK: Message = Message {
-    name: "link",
-    fields: &[
+pub static SPAN_LINK: Message = Message::new(
+    "link",
+    &[
         bytes(1, "trace_id"),
         bytes(2, "span_id"),
         string(3, "trace_state"),
@@ -294,46 +322,43 @@ pub static SPAN_LINK: Message = Message {
         varint(5, "dropped_attributes_count"),
         fixed32(6, "flags"),
     ],
-};
+);
 
-pub static STATUS: Message = Message {
-    name: "status",
-    fields: &[string(2, "message"), varint(3, "code")],
-};
+pub static STATUS: Message = Message::new("status", &[string(2, "message"), varint(3, "code")]);
 
 // ---- metrics.v1 ---------------------------------------------------------------------------
 
-pub static EXPORT_METRICS_SERVICE_REQUEST: Message = Message {
-    name: "export_metrics_service_request",
-    fields: &[counted(
+pub static EXPORT_METRICS_SERVICE_REQUEST: Message = Message::new(
+    "export_metrics_service_request",
+    &[counted(
         1,
         "resource_metrics",
         &RESOURCE_METRICS,
         Count::Sum,
     )],
-};
+);
 
-pub static RESOURCE_METRICS: Message = Message {
-    name: "resource_metrics",
-    fields: &[
+pub static RESOURCE_METRICS: Message = Message::new(
+    "resource_metrics",
+    &[
         message(1, "resource", &RESOURCE),
         counted(2, "scope_metrics", &SCOPE_METRICS, Count::Sum),
         string(3, "schema_url"),
     ],
-};
+);
 
-pub static SCOPE_METRICS: Message = Message {
-    name: "scope_metrics",
-    fields: &[
+pub static SCOPE_METRICS: Message = Message::new(
+    "scope_metrics",
+    &[
         message(1, "scope", &INSTRUMENTATION_SCOPE),
         counted(2, "metrics", &METRIC, Count::Sum),
         string(3, "schema_url"),
     ],
-};
+);
 
-pub static METRIC: Message = Message {
-    name: "metric",
-    fields: &[
+pub static METRIC: Message = Message::new(
+    "metric",
+    &[
         string(1, "name"),
         string(2, "description"),
         string(3, "unit"),
@@ -349,33 +374,33 @@ pub static METRIC: Message = Message {
         counted(11, "summary", &SUMMARY, Count::OneofRun),
         message(12, "metadata", &KEY_VALUE),
     ],
-};
+);
 
-pub static GAUGE: Message = Message {
-    name: "gauge",
-    fields: &[counted(1, "data_points", &NUMBER_DATA_POINT, Count::Item)],
-};
+pub static GAUGE: Message = Message::new(
+    "gauge",
+    &[counted(1, "data_points", &NUMBER_DATA_POINT, Count::Item)],
+);
 
-pub static SUM: Message = Message {
-    name: "sum",
-    fields: &[
+pub static SUM: Message = Message::new(
+    "sum",
+    &[
         counted(1, "data_points", &NUMBER_DATA_POINT, Count::Item),
         varint(2, "aggregation_temporality"),
         varint(3, "is_monotonic"),
     ],
-};
+);
 
-pub static HISTOGRAM: Message = Message {
-    name: "histogram",
-    fields: &[
+pub static HISTOGRAM: Message = Message::new(
+    "histogram",
+    &[
         counted(1, "data_points", &HISTOGRAM_DATA_POINT, Count::Item),
         varint(2, "aggregation_temporality"),
     ],
-};
+);
 
-pub static EXPONENTIAL_HISTOGRAM: Message = Message {
-    name: "exponential_histogram",
-    fields: &[
+pub static EXPONENTIAL_HISTOGRAM: Message = Message::new(
+    "exponential_histogram",
+    &[
         counted(
             1,
             "data_points",
@@ -384,16 +409,16 @@ pub static EXPONENTIAL_HISTOGRAM: Message = Message {
         ),
         varint(2, "aggregation_temporality"),
     ],
-};
+);
 
-pub static SUMMARY: Message = Message {
-    name: "summary",
-    fields: &[counted(1, "data_points", &SUMMARY_DATA_POINT, Count::Item)],
-};
+pub static SUMMARY: Message = Message::new(
+    "summary",
+    &[counted(1, "data_points", &SUMMARY_DATA_POINT, Count::Item)],
+);
 
-pub static NUMBER_DATA_POINT: Message = Message {
-    name: "number_data_point",
-    fields: &[
+pub static NUMBER_DATA_POINT: Message = Message::new(
+    "number_data_point",
+    &[
         fixed64(2, "start_time_unix_nano"),
         fixed64(3, "time_unix_nano"),
         fixed64(4, "as_double"),
@@ -402,11 +427,11 @@ pub static NUMBER_DATA_POINT: Message = Message {
         message(7, "attributes", &KEY_VALUE),
         varint(8, "flags"),
     ],
-};
+);
 
-pub static HISTOGRAM_DATA_POINT: Message = Message {
-    name: "histogram_data_point",
-    fields: &[
+pub static HISTOGRAM_DATA_POINT: Message = Message::new(
+    "histogram_data_point",
+    &[
         fixed64(2, "start_time_unix_nano"),
         fixed64(3, "time_unix_nano"),
         fixed64(4, "count"),
@@ -419,11 +444,11 @@ pub static HISTOGRAM_DATA_POINT: Message = Message {
         fixed64(11, "min"),
         fixed64(12, "max"),
     ],
-};
+);
 
-pub static EXPONENTIAL_HISTOGRAM_DATA_POINT: Message = Message {
-    name: "exponential_histogram_data_point",
-    fields: &[
+pub static EXPONENTIAL_HISTOGRAM_DATA_POINT: Message = Message::new(
+    "exponential_histogram_data_point",
+    &[
         message(1, "attributes", &KEY_VALUE),
         fixed64(2, "start_time_unix_nano"),
         fixed64(3, "time_unix_nano"),
@@ -439,19 +464,19 @@ pub static EXPONENTIAL_HISTOGRAM_DATA_POINT: Message = Message {
         fixed64(13, "max"),
         fixed64(14, "zero_threshold"),
     ],
-};
+);
 
-pub static BUCKETS: Message = Message {
-    name: "buckets",
-    fields: &[
+pub static BUCKETS: Message = Message::new(
+    "buckets",
+    &[
         varint(1, "offset"),
         field(2, "bucket_counts", Kind::RepeatedVarint),
     ],
-};
+);
 
-pub static SUMMARY_DATA_POINT: Message = Message {
-    name: "summary_data_point",
-    fields: &[
+pub static SUMMARY_DATA_POINT: Message = Message::new(
+    "summary_data_point",
+    &[
         fixed64(2, "start_time_unix_nano"),
         fixed64(3, "time_unix_nano"),
         fixed64(4, "count"),
@@ -460,16 +485,16 @@ pub static SUMMARY_DATA_POINT: Message = Message {
         message(7, "attributes", &KEY_VALUE),
         varint(8, "flags"),
     ],
-};
+);
 
-pub static VALUE_AT_QUANTILE: Message = Message {
-    name: "value_at_quantile",
-    fields: &[fixed64(1, "quantile"), fixed64(2, "value")],
-};
+pub static VALUE_AT_QUANTILE: Message = Message::new(
+    "value_at_quantile",
+    &[fixed64(1, "quantile"), fixed64(2, "value")],
+);
 
-pub static EXEMPLAR: Message = Message {
-    name: "exemplar",
-    fields: &[
+pub static EXEMPLAR: Message = Message::new(
+    "exemplar",
+    &[
         fixed64(2, "time_unix_nano"),
         fixed64(3, "as_double"),
         bytes(4, "span_id"),
@@ -477,36 +502,36 @@ pub static EXEMPLAR: Message = Message {
         fixed64(6, "as_int"),
         message(7, "filtered_attributes", &KEY_VALUE),
     ],
-};
+);
 
 // ---- logs.v1 ------------------------------------------------------------------------------
 
-pub static EXPORT_LOGS_SERVICE_REQUEST: Message = Message {
-    name: "export_logs_service_request",
-    fields: &[counted(1, "resource_logs", &RESOURCE_LOGS, Count::Sum)],
-};
+pub static EXPORT_LOGS_SERVICE_REQUEST: Message = Message::new(
+    "export_logs_service_request",
+    &[counted(1, "resource_logs", &RESOURCE_LOGS, Count::Sum)],
+);
 
-pub static RESOURCE_LOGS: Message = Message {
-    name: "resource_logs",
-    fields: &[
+pub static RESOURCE_LOGS: Message = Message::new(
+    "resource_logs",
+    &[
         message(1, "resource", &RESOURCE),
         counted(2, "scope_logs", &SCOPE_LOGS, Count::Sum),
         string(3, "schema_url"),
     ],
-};
+);
 
-pub static SCOPE_LOGS: Message = Message {
-    name: "scope_logs",
-    fields: &[
+pub static SCOPE_LOGS: Message = Message::new(
+    "scope_logs",
+    &[
         message(1, "scope", &INSTRUMENTATION_SCOPE),
         counted(2, "log_records", &LOG_RECORD, Count::Item),
         string(3, "schema_url"),
     ],
-};
+);
 
-pub static LOG_RECORD: Message = Message {
-    name: "log_record",
-    fields: &[
+pub static LOG_RECORD: Message = Message::new(
+    "log_record",
+    &[
         fixed64(1, "time_unix_nano"),
         varint(2, "severity_number"),
         string(3, "severity_text"),
@@ -519,7 +544,7 @@ pub static LOG_RECORD: Message = Message {
         fixed64(11, "observed_time_unix_nano"),
         string(12, "event_name"),
     ],
-};
+);
 
 #[cfg(test)]
 mod tests {
@@ -541,6 +566,31 @@ mod tests {
             }
         }
         seen
+    }
+
+    #[test]
+    fn the_field_table_finds_what_a_search_finds_for_every_number() {
+        static WIDE: Message = Message::new(
+            "wide",
+            &[
+                string(3, "low"),
+                varint(INDEXED as u32, "high"),
+                varint(1000, "higher"),
+            ],
+        );
+        let mut messages = all_messages();
+        messages.push(&WIDE);
+        for m in messages {
+            for number in 0..(INDEXED as u32 + 1010) {
+                let searched = m.fields.iter().find(|f| f.number == number);
+                assert_eq!(
+                    m.field(number).map(|f| f.name),
+                    searched.map(|f| f.name),
+                    "{}: field {number}",
+                    m.name
+                );
+            }
+        }
     }
 
     #[test]

@@ -285,6 +285,26 @@ pub enum WireError {
 /// Checks that `bytes` is a well-formed export request of `signal` and counts its items and
 /// resources. Accepts exactly what prost decoding accepts; never allocates, never panics.
 pub fn walk(signal: Signal, bytes: &[u8]) -> Result<WireSummary, WireError> {
+    match fast::walk(schema::request(signal), bytes, RECURSION_LIMIT) {
+        Some(summary) => Ok(summary),
+        None => diagnose(signal, bytes),
+    }
+}
+
+/// Both walks of `bytes`: the fast path's verdict and the diagnosing walker's.
+#[cfg(test)]
+pub(crate) fn both_walks(
+    signal: Signal,
+    bytes: &[u8],
+) -> (Option<WireSummary>, Result<WireSummary, WireError>) {
+    (
+        fast::walk(schema::request(signal), bytes, RECURSION_LIMIT),
+        diagnose(signal, bytes),
+    )
+}
+
+/// [`walk`] by the diagnosing walker, which says what is wrong and where.
+fn diagnose(signal: Signal, bytes: &[u8]) -> Result<WireSummary, WireError> {
     let mut resources = 0;
     let items = walk_fields(
         signal,
@@ -744,6 +764,8 @@ pub(crate) fn put_delimited_header(out: &mut Vec<u8>, number: u32, length: usize
     put_varint(out, (u64::from(number) << 3) | 2);
     put_varint(out, length as u64);
 }
+
+mod fast;
 
 #[cfg(test)]
 mod tests;

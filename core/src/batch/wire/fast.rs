@@ -1,0 +1,192 @@
+//! The walk's fast path: the same rules as [`Walker`](super::Walker), with nothing kept for
+//! diagnostics. It runs on every request a receiver takes, so it works on sub-slices instead of
+//! offsets, reads one-byte varints inline, and answers only "well-formed, with these counts" or
+//! "not well-formed". On the second answer [`super::walk`] walks again with the diagnosing
+//! walker, which says what is wrong and where; malformed input is rare, its cost is not the
+//! one that matters.
+
+use super::super::schema::{Count, Field, Kind, Message, REQUEST_RESOURCES};
+use super::WireSummary;
+
+/// Counts the items and top-level resources of the well-formed request `bytes` whose schema is
+/// `request`; `None` if `bytes` breaks any rule the diagnosing walker checks.
+pub(super) fn walk(request: &'static Message, bytes: &[u8], budget: u32) -> Option<WireSummary> {
+    let mut resources = 0;
+    let items = message(request, bytes, budget, &mut |number| {
+        if number == REQUEST_RESOURCES {
+            resources += 1;
+        }
+    })?;
+    Some(WireSummary { items, resources })
+}
+
+/// Walks `bytes` as `message`, calling `seen` with the number of each field of this level;
+/// returns the items counted.
+fn message(
+    message: &'static Message,
+    bytes: &[u8],
+    budget: u32,
+    seen: &mut impl FnMut(u32),
+) -> Option<usize> {
+    let mut pos = 0;
+    let mut items = 0;
+    // The oneof member (field number, items) prost would keep, see `Count::OneofRun`.
+    let mut oneof: Option<(u32, usize)> = None;
+    while pos < bytes.len() {
+        let (number, wire_type) = key(bytes, &mut pos)?;
+        seen(number);
+        let Some(field) = message.field(number) else {
+            skip(bytes, &mut pos, number, wire_type, budget)?;
+            continue;
+        };
+        let inner = known(field, bytes, &mut pos, wire_type, budget)?;
+        match field.count {
+            Count::None => {}
+            Count::Item => items += 1,
+            Count::Sum => items += inner,
+            Count::OneofRun => match &mut oneof {
+                Some((member, run)) if *member == number => *run += inner,
+                _ => oneof = Some((number, inner)),
+            },
+        }
+    }
+    Some(items + oneof.map_or(0, |(_, run)| run))
+}
+
+const VARINT: u8 = 0;
+const FIXED64: u8 = 1;
+const DELIMITED: u8 = 2;
+const START_GROUP: u8 = 3;
+const END_GROUP: u8 = 4;
+const FIXED32: u8 = 5;
+
+/// A field key: (field number, wire type), by prost's rules.
+#[inline]
+fn key(bytes: &[u8], pos: &mut usize) -> Option<(u32, u8)> {
+    let key = varint(bytes, pos)?;
+    let wire_type = (key & 7) as u8;
+    let number = u32::try_from(key >> 3).ok()?;
+    if key > u64::from(u32::MAX) || wire_type > FIXED32 || number == 0 {
+        return None;
+    }
+    Some((number, wire_type))
+}
+
+/// One occurrence of a known field; returns the items counted inside it.
+#[inline]
+fn known(
+    field: &'static Field,
+    bytes: &[u8],
+    pos: &mut usize,
+    wire_type: u8,
+    budget: u32,
+) -> Option<usize> {
+    match field.kind {
+        Kind::Varint => (wire_type == VARINT)
+            .then(|| varint(bytes, pos))?
+            .map(|_| 0),
+        Kind::Fixed32 => (wire_type == FIXED32)
+            .then(|| fixed(bytes, pos, 4))?
+            .map(|_| 0),
+        Kind::Fixed64 => (wire_type == FIXED64)
+            .then(|| fixed(bytes, pos, 8))?
+            .map(|_| 0),
+        Kind::Bytes => (wire_type == DELIMITED)
+            .then(|| delimited(bytes, pos))?
+            .map(|_| 0),
+        Kind::String => {
+            if wire_type != DELIMITED {
+                return None;
+            }
+            let text = delimited(bytes, pos)?;
+            // Most OTLP strings are short and ASCII: a word-wise check, inlined, before the
+            // general validator.
+            (text.is_ascii() || std::str::from_utf8(text).is_ok()).then_some(0)
+        }
+        Kind::Message(child) => {
+            if wire_type != DELIMITED || budget == 0 {
+                return None;
+            }
+            message(child, delimited(bytes, pos)?, budget - 1, &mut |_| {})
+        }
+        Kind::RepeatedVarint => match wire_type {
+            DELIMITED => {
+                let packed = delimited(bytes, pos)?;
+                let mut at = 0;
+                while at < packed.len() {
+                    varint(packed, &mut at)?;
+                }
+                Some(0)
+            }
+            VARINT => varint(bytes, pos).map(|_| 0),
+            _ => None,
+        },
+        Kind::RepeatedFixed64 => match wire_type {
+            DELIMITED => delimited(bytes, pos)?.len().is_multiple_of(8).then_some(0),
+            FIXED64 => fixed(bytes, pos, 8).map(|_| 0),
+            _ => None,
+        },
+    }
+}
+
+/// Skips an unknown field as prost's `skip_field` does, groups included.
+fn skip(bytes: &[u8], pos: &mut usize, number: u32, wire_type: u8, budget: u32) -> Option<()> {
+    // prost checks the limit before skipping anything, even a varint.
+    if budget == 0 {
+        return None;
+    }
+    match wire_type {
+        VARINT => varint(bytes, pos).map(|_| ()),
+        FIXED64 => fixed(bytes, pos, 8),
+        FIXED32 => fixed(bytes, pos, 4),
+        DELIMITED => delimited(bytes, pos).map(|_| ()),
+        START_GROUP => loop {
+            let (inner, inner_type) = key(bytes, pos)?;
+            if inner_type == END_GROUP {
+                return (inner == number).then_some(());
+            }
+            skip(bytes, pos, inner, inner_type, budget - 1)?;
+        },
+        _ => None,
+    }
+}
+
+/// A varint by prost's rules: at most ten bytes, the tenth carrying only bit 63.
+#[inline]
+fn varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
+    let first = *bytes.get(*pos)?;
+    if first < 0x80 {
+        *pos += 1;
+        return Some(u64::from(first));
+    }
+    let mut value = 0u64;
+    for (i, &byte) in bytes.get(*pos..)?.iter().take(10).enumerate() {
+        if i == 9 && byte >= 0x02 {
+            return None;
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte < 0x80 {
+            *pos += i + 1;
+            return Some(value);
+        }
+    }
+    None
+}
+
+#[inline]
+fn fixed(bytes: &[u8], pos: &mut usize, width: usize) -> Option<()> {
+    if bytes.len().saturating_sub(*pos) < width {
+        return None;
+    }
+    *pos += width;
+    Some(())
+}
+
+/// A length prefix and the content it announces.
+#[inline]
+fn delimited<'a>(bytes: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+    let length = usize::try_from(varint(bytes, pos)?).ok()?;
+    let content = bytes.get(*pos..pos.checked_add(length)?)?;
+    *pos += length;
+    Some(content)
+}
