@@ -227,12 +227,29 @@ fn main() -> ExitCode {
             match run::run(loaded, registry, config_sources) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    tracing::error!("{e:#}");
+                    tracing::error!("{}", describe(&e));
                     ExitCode::from(1)
                 }
             }
         }
     }
+}
+
+/// The error and its causes joined by ": ", leaving out a cause whose text the messages before
+/// it already include (many errors here name their source in their own message too).
+fn describe(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn print_components(registry: &Registry) {

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::capture::{Capture, Signal, Transport};
-use common::weir::{Weir, run_cli};
+use common::weir::{Weir, run_cli, strip_ansi};
 use common::{DEADLINE, FAST_RETRY, Ports, otlp, ports, weir_yaml};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 
@@ -110,6 +110,38 @@ fn validate_accepts_a_good_config_and_says_so() {
     let out = run_cli(&["validate", "--config", &file], None);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(out.stdout.trim(), "configuration is valid", "{out:?}");
+}
+
+#[test]
+fn a_port_in_use_stops_startup_with_exit_code_1_and_says_so_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = Ports::free();
+    let taken = std::net::TcpListener::bind(("127.0.0.1", p.grpc)).expect("holding the port");
+    let yaml = weir_yaml(
+        &p,
+        "",
+        "",
+        None,
+        &[("debug", String::new())],
+        &[("traces", &["debug"])],
+    );
+    let file = write(dir.path(), "taken.yaml", &yaml);
+    let out = run_cli(&["--config", &file], None);
+    drop(taken);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let all = strip_ansi(&format!("{}{}", out.stdout, out.stderr));
+    let endpoint = format!("127.0.0.1:{}", p.grpc);
+    assert!(
+        all.contains(&format!(
+            "starting the pipelines: receiver `otlp`: cannot listen on {endpoint}: Address already in use"
+        )),
+        "{all}"
+    );
+    assert_eq!(
+        all.matches("Address already in use").count(),
+        1,
+        "the cause is said once: {all}"
+    );
 }
 
 #[test]
