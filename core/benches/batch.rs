@@ -90,7 +90,10 @@ fn span(seq: usize) -> Span {
         attributes: vec![
             string("http.method", "GET"),
             string("http.route", routes[seq % routes.len()]),
-            int("http.status_code", if seq % 50 == 0 { 500 } else { 200 }),
+            int(
+                "http.status_code",
+                if seq.is_multiple_of(50) { 500 } else { 200 },
+            ),
             string("net.peer.name", format!("10.0.{}.{}", seq % 7, seq % 250)),
             int("net.peer.port", 40_000 + (seq % 20_000) as i64),
             string("user.id", format!("user-{:06}", seq * 7_919 % 1_000_000)),
@@ -101,7 +104,7 @@ fn span(seq: usize) -> Span {
             int("http.response_content_length", (seq % 4096) as i64 * 17),
         ],
         status: Some(Status {
-            code: if seq % 50 == 0 { 2 } else { 1 },
+            code: if seq.is_multiple_of(50) { 2 } else { 1 },
             ..Default::default()
         }),
         ..Default::default()
