@@ -20,12 +20,15 @@ use super::{Batch, BatchMeta, Signal};
 /// A buffer that concatenates encoded requests of one signal into one request.
 ///
 /// It only appends bytes, so pushing costs a copy and nothing else. [`Concat::take`] hands the
-/// request out and leaves the buffer empty; once the handed-out `Bytes` are dropped, the next
-/// pushes reuse the same allocation.
+/// request out and leaves the buffer empty; the next batch starts in one allocation the size of
+/// the last (the handed-out `Bytes` usually still own the old one), so it is not regrown.
 #[derive(Debug, Default)]
 pub struct Concat {
     buf: BytesMut,
     items: usize,
+    /// Bytes of the last batch taken: the next one is likely the same size, so its buffer is
+    /// allocated at that size once instead of regrown (and copied) from small.
+    last: usize,
 }
 
 impl Concat {
@@ -39,12 +42,17 @@ impl Concat {
         Concat {
             buf: BytesMut::with_capacity(bytes),
             items: 0,
+            last: 0,
         }
     }
 
     /// Appends an encoded request holding `items` items. The caller vouches for both (they come
     /// from a wire walk or from [`split`]); nothing is checked here.
     pub fn push(&mut self, request: &[u8], items: usize) {
+        if self.buf.is_empty() && self.buf.capacity() < self.last.max(request.len()) {
+            // The taken batch still owns the old allocation; start the next at full size.
+            self.buf = BytesMut::with_capacity(self.last.max(request.len()));
+        }
         self.buf.extend_from_slice(request);
         self.items += items;
     }
@@ -75,6 +83,7 @@ impl Concat {
     /// The concatenated request; the buffer is left empty (item count 0) and ready for reuse.
     pub fn take(&mut self) -> Bytes {
         self.items = 0;
+        self.last = self.buf.len();
         self.buf.split().freeze()
     }
 

@@ -385,3 +385,22 @@ fn split_refuses_malformed_input() {
         "malformed logs request at byte 1: length 5 of field export_logs_service_request.resource_logs runs past the end of its message (1 available)"
     );
 }
+
+#[test]
+fn the_next_batch_starts_in_a_buffer_the_size_of_the_last() {
+    let request = traces(vec![resource_spans("a", &[3])]);
+    let mut concat = Concat::new();
+    for _ in 0..10 {
+        concat.push(&request, 3);
+    }
+    let first = concat.take();
+    assert_eq!(first.len(), 10 * request.len());
+    concat.push(&request, 3);
+    assert!(
+        concat.buf.capacity() >= first.len(),
+        "capacity {} after a batch of {} bytes",
+        concat.buf.capacity(),
+        first.len()
+    );
+    assert_eq!(concat.take(), request, "the bytes are the pushed request");
+}
