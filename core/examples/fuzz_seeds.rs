@@ -38,7 +38,10 @@ fn kv(key: &str, value: any_value::Value) -> KeyValue {
 fn resource(service: &str) -> Option<Resource> {
     Some(Resource {
         attributes: vec![
-            kv("service.name", any_value::Value::StringValue(service.into())),
+            kv(
+                "service.name",
+                any_value::Value::StringValue(service.into()),
+            ),
             kv(
                 "host.cores",
                 any_value::Value::ArrayValue(ArrayValue {
@@ -254,7 +257,11 @@ fn main() {
     for (name, request) in &requests {
         let sel = selector(request.signal());
         let proto = request.encode_to_bytes();
-        write(&corpus.join("wire_walk"), name, &with_prefix(&[sel], &proto));
+        write(
+            &corpus.join("wire_walk"),
+            name,
+            &with_prefix(&[sel], &proto),
+        );
         // Limit 1 and 3 cut inside resources and metrics; the first request is the whole input
         // and the second a copy of it, so concatenation is exercised too.
         for limit in [1u8, 3] {

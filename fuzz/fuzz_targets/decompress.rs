@@ -24,7 +24,11 @@ fuzz_target!(|data: &[u8]| {
 
     let limited = decompress_limited(encoding, body, cap);
     if let Ok(out) = &limited {
-        assert!(out.len() <= cap, "{} bytes out, over the cap of {cap}", out.len());
+        assert!(
+            out.len() <= cap,
+            "{} bytes out, over the cap of {cap}",
+            out.len()
+        );
     }
     let owned = decompress_bytes(encoding, Bytes::copy_from_slice(body), cap);
     match (&limited, &owned) {
@@ -35,7 +39,8 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let packed = compress(encoding, body).expect("compressing in memory cannot fail");
-    let unpacked = decompress_limited(encoding, &packed, body.len()).expect("own output reads back");
+    let unpacked =
+        decompress_limited(encoding, &packed, body.len()).expect("own output reads back");
     assert_eq!(unpacked.as_ref(), body, "round trip changed the body");
     if let Some(short) = body.len().checked_sub(1) {
         assert!(

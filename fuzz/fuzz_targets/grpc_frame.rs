@@ -42,7 +42,10 @@ fuzz_target!(|data: &[u8]| {
 
     let mut request = http::Request::builder()
         .method("POST")
-        .uri(format!("http://localhost{}", export_path(signal_of(*limit))))
+        .uri(format!(
+            "http://localhost{}",
+            export_path(signal_of(*limit))
+        ))
         .header("content-type", "application/grpc")
         .header("te", "trailers");
     if let Some(name) = header {

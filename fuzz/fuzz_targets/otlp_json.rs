@@ -30,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
     });
     // Compared as protobuf: structs with NaN doubles are never equal to themselves.
     let proto = request.encode_to_bytes();
-    assert_eq!(again.encode_to_bytes(), proto, "JSON round trip changed the request");
+    assert_eq!(
+        again.encode_to_bytes(),
+        proto,
+        "JSON round trip changed the request"
+    );
     let summary = wire::walk(signal, &proto).expect("a decoded request encodes to valid protobuf");
     assert_eq!(summary.items, request.item_count());
 });

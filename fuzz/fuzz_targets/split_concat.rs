@@ -43,7 +43,8 @@ fuzz_target!(|data: &[u8]| {
     let total = concat.items();
     let joined = concat.take();
     assert_eq!(joined.len(), a.len() + b.len());
-    let summary = wire::walk(signal, &joined).expect("two valid requests concatenate to a valid one");
+    let summary =
+        wire::walk(signal, &joined).expect("two valid requests concatenate to a valid one");
     assert_eq!(summary.items, total);
     let whole = Request::decode(signal, &joined).expect("the walk accepted it, so prost must");
     let expected = {
@@ -70,14 +71,22 @@ fuzz_target!(|data: &[u8]| {
     let mut rejoined = Vec::new();
     for (piece, items) in &pieces {
         if max > 0 {
-            assert!(*items <= max, "a piece holds {items} items, over the limit of {max}");
+            assert!(
+                *items <= max,
+                "a piece holds {items} items, over the limit of {max}"
+            );
         }
         let walked = wire::walk(signal, piece).expect("every piece is a valid request");
         assert_eq!(walked.items, *items, "a piece's item count is wrong");
         rejoined.extend_from_slice(piece);
     }
-    assert_eq!(pieces.iter().map(|(_, n)| n).sum::<usize>(), total, "items lost or added");
-    let rejoined = Request::decode(signal, &rejoined).expect("pieces concatenate to a valid request");
+    assert_eq!(
+        pieces.iter().map(|(_, n)| n).sum::<usize>(),
+        total,
+        "items lost or added"
+    );
+    let rejoined =
+        Request::decode(signal, &rejoined).expect("pieces concatenate to a valid request");
     assert!(
         flatten(&rejoined) == flatten(&whole),
         "the pieces hold other items than the input"

@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use weir_core::batch::wire::{self, WireSummary};
 use weir_core::batch::Request;
+use weir_core::batch::wire::{self, WireSummary};
 use weir_fuzz::signal_of;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,18 +18,28 @@ fuzz_target!(|data: &[u8]| {
     let decoded = Request::decode(signal, bytes);
     match (&walked, &decoded) {
         (Ok(summary), Ok(request)) => {
-            assert_eq!(summary.items, request.item_count(), "item count differs from prost's");
+            assert_eq!(
+                summary.items,
+                request.item_count(),
+                "item count differs from prost's"
+            );
             let resources = match request {
                 Request::Traces(r) => r.resource_spans.len(),
                 Request::Metrics(r) => r.resource_metrics.len(),
                 Request::Logs(r) => r.resource_logs.len(),
             };
-            assert_eq!(summary.resources, resources, "resource count differs from prost's");
+            assert_eq!(
+                summary.resources, resources,
+                "resource count differs from prost's"
+            );
             // What prost writes back is canonical; the walk must count it the same way.
             let again = wire::walk(signal, &request.encode_to_bytes());
             assert_eq!(
                 again,
-                Ok(WireSummary { items: summary.items, resources }),
+                Ok(WireSummary {
+                    items: summary.items,
+                    resources
+                }),
                 "re-encoded request walks differently"
             );
         }

@@ -104,9 +104,7 @@ pub fn flatten(request: &Request) -> Vec<Flat> {
 
 /// The metric once per data point, each copy holding only that point (the metric as it is when
 /// it has no points: splitting keeps such a metric whole).
-fn one_point_each(
-    metric: &opentelemetry_proto::tonic::metrics::v1::Metric,
-) -> Vec<Vec<u8>> {
+fn one_point_each(metric: &opentelemetry_proto::tonic::metrics::v1::Metric) -> Vec<Vec<u8>> {
     macro_rules! per_point {
         ($variant:ident, $data:expr) => {{
             let points = &$data.data_points;
