@@ -1,13 +1,16 @@
 //! Property tests tying the wire walk, concatenation and splitting to what prost decoding says:
 //! the walk counts what decoding counts and accepts exactly what decoding accepts (on valid,
 //! mutated and random bytes); concatenated encodings decode to the merged request; split pieces
-//! respect the limit and rejoin to the original. Case counts are modest for debug builds.
+//! respect the limit and rejoin to the original, also for unusual encodings the walk accepts
+//! (the fuzz targets `wire_walk` and `split_concat` check the same on nightly); OTLP/JSON round
+//! trips. Case counts are modest for debug builds.
 
 use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+use super::json::{decode_json, encode_json};
 use super::split::{Concat, split};
 use super::testgen::{self, Size};
 use super::wire::{WireSummary, walk};
@@ -247,6 +250,70 @@ proptest! {
         }
         let decoded = Request::decode(signal, &rejoined).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(same_items(&decoded, &request), "rejoined pieces differ from the input");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// prost's encoder writes one canonical form; mutated encodings that still walk have unknown
+    /// fields, repeated singular fields, merged oneofs and the like, which splitting must carry
+    /// over exactly as decoding reads them.
+    #[test]
+    fn split_keeps_the_items_of_mutated_encodings_the_walk_accepts(
+        request in any_request(),
+        mutations in vec(mutation(), 1..4),
+        max in 1..5usize,
+    ) {
+        let signal = request.signal();
+        let mut bytes = request.encode_to_bytes().to_vec();
+        for m in &mutations {
+            apply(&mut bytes, m);
+        }
+        let bytes = Bytes::from(bytes);
+        let Ok(summary) = walk(signal, &bytes) else {
+            prop_assert!(split(signal, &bytes, max).is_err(), "split accepted what the walk refuses");
+            return Ok(());
+        };
+        let pieces = split(signal, &bytes, max).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut rejoined = Vec::new();
+        for (piece, items) in &pieces {
+            prop_assert!(*items <= max, "{} items over {}", items, max);
+            prop_assert_eq!(walk(signal, piece).map(|s| s.items), Ok(*items));
+            rejoined.extend_from_slice(piece);
+        }
+        prop_assert_eq!(pieces.iter().map(|(_, n)| n).sum::<usize>(), summary.items);
+        let original = Request::decode(signal, &bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let rejoined = Request::decode(signal, &rejoined).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(same_items(&rejoined, &original), "pieces hold other items than {:02x?}", &bytes[..]);
+    }
+
+    #[test]
+    fn json_encoding_decodes_to_the_same_request(request in any_request()) {
+        let json = encode_json(&request);
+        let back = decode_json(request.signal(), &json)
+            .map_err(|e| TestCaseError::fail(format!("{e}: {}", String::from_utf8_lossy(&json))))?;
+        // As protobuf: generated doubles may be NaN, which no struct equals.
+        prop_assert_eq!(back.encode_to_bytes(), request.encode_to_bytes());
+    }
+
+    /// Damaged JSON is refused or read; what is read encodes and reads back to itself.
+    #[test]
+    fn json_decoder_round_trips_whatever_it_accepts_from_mutated_json(
+        request in any_request(),
+        mutations in vec(mutation(), 1..4),
+    ) {
+        let signal = request.signal();
+        let mut json = encode_json(&request);
+        for m in &mutations {
+            apply(&mut json, m);
+        }
+        if let Ok(read) = decode_json(signal, &json) {
+            let again = decode_json(signal, &encode_json(&read))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(again.encode_to_bytes(), read.encode_to_bytes());
+            prop_assert_eq!(walk(signal, &read.encode_to_bytes()).map(|s| s.items), Ok(read.item_count()));
+        }
     }
 }
 

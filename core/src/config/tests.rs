@@ -293,3 +293,127 @@ fn an_unset_variable_in_an_anchor_warns_for_each_component_using_it() {
         json!({"timeout": "1s"})
     );
 }
+
+/// Damaged configs (edits of the kinds a hand-edited file gets) load or come back as errors
+/// that render, and never panic; the fuzz target `config_yaml` does the same on any text.
+mod damaged {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::{Index, select};
+
+    use super::load;
+
+    const BASE: &str = "
+receivers:
+  otlp: &grpc
+    protocols:
+      grpc:
+        endpoint: 0.0.0.0:${env:OTLP_PORT}
+  otlp/2: *grpc
+processors:
+  batch:
+    send_batch_size: ${BATCH}
+    timeout: 1s
+  memory_limiter: {check_interval: 1s, limit_mib: 512}
+exporters:
+  otlp:
+    endpoint: ${env:BACKEND:-localhost:4317}
+    sending_queue: {enabled: true, queue_size: 10}
+    retry_on_failure: {enabled: true}
+  debug: {}
+service:
+  pipelines:
+    traces:
+      receivers: [otlp, otlp/2]
+      processors: [memory_limiter, batch]
+      exporters: [otlp, debug]
+    metrics/x:
+      receivers: [otlp]
+      exporters: [debug]
+";
+
+    /// Pieces of YAML and of Weir's own syntax, so edits make near-valid configs.
+    const TOKENS: &[&str] = &[
+        "\n",
+        "  ",
+        ": ",
+        "- ",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "&a ",
+        "*a",
+        "<<: *grpc",
+        "!!str ",
+        "${",
+        "${env:",
+        ":-",
+        "}",
+        "$$",
+        "'",
+        "\"",
+        "#",
+        "|",
+        ">",
+        "~",
+        "null",
+        "-1",
+        "99999999999999999999",
+        "receivers",
+        "otlp/",
+        "batch",
+        "::",
+        "\t",
+        "?",
+        "%YAML 1.2\n---\n",
+    ];
+
+    #[derive(Clone, Debug)]
+    enum Edit {
+        Insert(Index, &'static str),
+        Delete(Index, usize),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            (any::<Index>(), select(TOKENS)).prop_map(|(i, t)| Edit::Insert(i, t)),
+            (any::<Index>(), 1..12usize).prop_map(|(i, n)| Edit::Delete(i, n)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn damaged_configs_load_or_report_errors(
+            edits in vec(edit(), 1..6),
+            set in proptest::option::of((select(TOKENS), select(TOKENS))),
+        ) {
+            let mut text: Vec<char> = BASE.chars().collect();
+            for edit in &edits {
+                match edit {
+                    Edit::Insert(at, token) => {
+                        let at = at.index(text.len() + 1);
+                        text.splice(at..at, token.chars());
+                    }
+                    Edit::Delete(at, n) => {
+                        let at = at.index(text.len());
+                        text.drain(at..(at + n).min(text.len()));
+                    }
+                }
+            }
+            let text: String = text.into_iter().collect();
+            let sets: Vec<String> = set
+                .map(|(key, value)| format!("processors::batch::{key}={value}"))
+                .into_iter()
+                .collect();
+            let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+            if let Err(errors) = load(&[&text], &sets) {
+                prop_assert!(!errors.errors.is_empty(), "an error without a problem");
+                prop_assert!(!errors.to_string().is_empty());
+            }
+        }
+    }
+}

@@ -354,4 +354,63 @@ mod tests {
             .is_err()
         );
     }
+
+    mod props {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use proptest::sample::Index;
+
+        use super::super::*;
+
+        fn any_encoding() -> impl Strategy<Value = Compression> {
+            prop_oneof![
+                Just(Compression::None),
+                Just(Compression::Gzip),
+                Just(Compression::Zstd)
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+            /// Streams damaged in transit: the decoders must stop at the cap or fail, never
+            /// return more, never panic (the fuzz target `decompress` checks the same).
+            #[test]
+            fn damaged_streams_never_decompress_past_the_cap(
+                encoding in any_encoding(),
+                body in vec(any::<u8>(), 0..2048),
+                damage in vec((any::<Index>(), any::<u8>()), 0..4),
+                cut in any::<Index>(),
+                cap in 0usize..4096,
+            ) {
+                let mut packed = compress(encoding, &body).unwrap();
+                for (at, byte) in &damage {
+                    if !packed.is_empty() {
+                        let at = at.index(packed.len());
+                        packed[at] = *byte;
+                    }
+                }
+                packed.truncate(cut.index(packed.len() + 1));
+                match decompress_limited(encoding, &packed, cap) {
+                    Ok(out) => prop_assert!(out.len() <= cap, "{} bytes over a cap of {}", out.len(), cap),
+                    Err(DecompressError::TooLarge { limit }) => prop_assert_eq!(limit, cap),
+                    Err(DecompressError::Corrupt { .. }) => {}
+                }
+            }
+
+            #[test]
+            fn round_trip_fits_a_cap_of_exactly_its_length(
+                encoding in any_encoding(),
+                body in vec(any::<u8>(), 0..4096),
+            ) {
+                let packed = compress(encoding, &body).unwrap();
+                let out = decompress_bytes(encoding, Bytes::from(packed.clone()), body.len()).unwrap();
+                prop_assert_eq!(out.as_ref(), body.as_slice());
+                if let Some(short) = body.len().checked_sub(1) {
+                    let refused = decompress_limited(encoding, &packed, short);
+                    prop_assert!(matches!(refused, Err(DecompressError::TooLarge { .. })), "{:?}", refused);
+                }
+            }
+        }
+    }
 }

@@ -119,4 +119,108 @@ mod tests {
             None
         );
     }
+
+    /// The server path the OTLP receiver uses: tonic's framing and `grpc-encoding` in front
+    /// of [`RawCodec`] (the fuzz target `grpc_frame` checks the same on arbitrary bodies).
+    mod frames {
+        use std::sync::{Arc, Mutex};
+
+        use http_body_util::{BodyExt, Full};
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use tonic::codec::CompressionEncoding;
+        use tonic::server::{Grpc, UnaryService};
+
+        use super::super::*;
+        use crate::net::compression::{Compression, compress};
+
+        /// Keeps the message the server handed over.
+        #[derive(Clone, Default)]
+        struct Keep(Arc<Mutex<Option<Bytes>>>);
+
+        impl UnaryService<Bytes> for Keep {
+            type Response = Bytes;
+            type Future = std::future::Ready<Result<tonic::Response<Bytes>, Status>>;
+
+            fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+                *self.0.lock().unwrap() = Some(request.into_inner());
+                std::future::ready(Ok(tonic::Response::new(Bytes::new())))
+            }
+        }
+
+        /// The message the handler got after the server read `body` with a limit of `max`.
+        fn serve(encoding: Compression, body: Vec<u8>, max: usize) -> Option<Bytes> {
+            let request = http::Request::builder()
+                .method("POST")
+                .uri(format!("http://localhost{TRACES_EXPORT_PATH}"))
+                .header("content-type", "application/grpc")
+                .header("grpc-encoding", encoding.as_header_value())
+                .body(Full::new(Bytes::from(body)))
+                .unwrap();
+            let keep = Keep::default();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut grpc = Grpc::new(RawCodec)
+                    .accept_compressed(CompressionEncoding::Gzip)
+                    .accept_compressed(CompressionEncoding::Zstd)
+                    .max_decoding_message_size(max);
+                let response = grpc.unary(keep.clone(), request).await;
+                response.into_body().collect().await.unwrap();
+            });
+            keep.0.lock().unwrap().take()
+        }
+
+        fn frame(compressed: bool, declared: usize, content: &[u8]) -> Vec<u8> {
+            let mut out = vec![u8::from(compressed)];
+            out.extend_from_slice(&(declared as u32).to_be_bytes());
+            out.extend_from_slice(content);
+            out
+        }
+
+        fn any_encoding() -> impl Strategy<Value = Compression> {
+            prop_oneof![
+                Just(Compression::None),
+                Just(Compression::Gzip),
+                Just(Compression::Zstd)
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+            #[test]
+            fn a_well_formed_frame_arrives_whole_or_not_at_all_by_the_limit(
+                encoding in any_encoding(),
+                message in vec(any::<u8>(), 0..256),
+                max in 0usize..320,
+            ) {
+                let packed = compress(encoding, &message).unwrap();
+                let got = serve(encoding, frame(!encoding.is_none(), packed.len(), &packed), max);
+                if packed.len() <= max && message.len() <= max {
+                    prop_assert_eq!(got.as_deref(), Some(message.as_slice()));
+                } else {
+                    prop_assert_eq!(got, None, "a message over the limit of {} reached the handler", max);
+                }
+            }
+
+            /// Lying lengths, stray flags, garbage after the prefix: refused or read, never more
+            /// than the limit handed over.
+            #[test]
+            fn malformed_frames_never_hand_over_more_than_the_limit(
+                encoding in any_encoding(),
+                flag in 0u8..3,
+                declared in prop_oneof![0usize..300, Just(u32::MAX as usize)],
+                content in vec(any::<u8>(), 0..300),
+                max in 0usize..320,
+            ) {
+                let mut body = frame(false, declared, &content);
+                body[0] = flag;
+                if let Some(got) = serve(encoding, body, max) {
+                    prop_assert!(got.len() <= max, "{} bytes over the limit of {}", got.len(), max);
+                }
+            }
+        }
+    }
 }
