@@ -5,7 +5,7 @@
 //! walker, which says what is wrong and where; malformed input is rare, its cost is not the
 //! one that matters.
 
-use super::super::schema::{Count, Field, Kind, Message, REQUEST_RESOURCES};
+use super::super::schema::{ANY_VALUE, Count, Field, KEY_VALUE, Kind, Message, REQUEST_RESOURCES};
 use super::WireSummary;
 
 /// Counts the items and top-level resources of the well-formed request `bytes` whose schema is
@@ -107,7 +107,13 @@ fn known(
             if wire_type != DELIMITED || budget == 0 {
                 return None;
             }
-            message(child, delimited(bytes, pos)?, budget - 1, &mut |_| {})
+            let content = delimited(bytes, pos)?;
+            if std::ptr::eq(child, &KEY_VALUE)
+                && let Some(valid) = attribute(content, budget - 1)
+            {
+                return valid.then_some(0);
+            }
+            message(child, content, budget - 1, &mut |_| {})
         }
         Kind::RepeatedVarint => match wire_type {
             DELIMITED => {
@@ -127,6 +133,62 @@ fn known(
             _ => None,
         },
     }
+}
+
+/// An attribute (`key_value`) in the shape nearly every one has: `key`, then `value` holding one
+/// scalar. Attributes are most of the fields of a request, so this shape is checked without the
+/// table walk. `None`: another shape, for the table walk to judge; otherwise whether it is
+/// well-formed, exactly as the table walk would say. `budget` is the attribute's own.
+fn attribute(bytes: &[u8], budget: u32) -> Option<bool> {
+    const KEY: u8 = 1 << 3 | DELIMITED;
+    const VALUE: u8 = 2 << 3 | DELIMITED;
+    if bytes.first() != Some(&KEY) || budget == 0 {
+        return None;
+    }
+    let mut pos = 1;
+    let Some(key) = delimited(bytes, &mut pos) else {
+        return Some(false);
+    };
+    if bytes.get(pos) != Some(&VALUE) {
+        return None;
+    }
+    pos += 1;
+    let Some(value) = delimited(bytes, &mut pos) else {
+        return Some(false);
+    };
+    if pos != bytes.len() {
+        return None;
+    }
+    let key_ok = key.is_ascii() || std::str::from_utf8(key).is_ok();
+    let value_ok = match scalar(value) {
+        Some(valid) => valid,
+        None => message(&ANY_VALUE, value, budget - 1, &mut |_| {}).is_some(),
+    };
+    Some(key_ok && value_ok)
+}
+
+/// An `any_value` holding exactly one scalar field (string, bool, int, double or bytes): whether
+/// it is well-formed; `None` for any other shape.
+fn scalar(bytes: &[u8]) -> Option<bool> {
+    const STRING: u8 = 1 << 3 | DELIMITED;
+    const BOOL: u8 = 2 << 3 | VARINT;
+    const INT: u8 = 3 << 3 | VARINT;
+    const DOUBLE: u8 = 4 << 3 | FIXED64;
+    const BYTES: u8 = 7 << 3 | DELIMITED;
+    let mut pos = 1;
+    let valid = match *bytes.first()? {
+        STRING => delimited(bytes, &mut pos)
+            .is_some_and(|text| text.is_ascii() || std::str::from_utf8(text).is_ok()),
+        BOOL | INT => varint(bytes, &mut pos).is_some(),
+        DOUBLE => fixed(bytes, &mut pos, 8).is_some(),
+        BYTES => delimited(bytes, &mut pos).is_some(),
+        _ => return None,
+    };
+    // A second field: not this shape (unless the first was already malformed).
+    if valid && pos != bytes.len() {
+        return None;
+    }
+    Some(valid)
 }
 
 /// Skips an unknown field as prost's `skip_field` does, groups included.

@@ -604,3 +604,154 @@ fn errors_inside_nested_messages_point_into_the_whole_request() {
         )
     );
 }
+
+/// Span attributes (field 9 of `span`) in every shape the fast path's attribute check treats
+/// specially or hands back: both walks and prost must agree on each.
+#[test]
+fn attributes_in_and_out_of_the_common_shape_are_judged_as_prost_does() {
+    let string_value = |s: &[u8]| len_field(1, s);
+    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
+        (
+            "key and string",
+            cat(&[&len_field(1, b"k"), &len_field(2, &string_value(b"v"))]),
+            true,
+        ),
+        (
+            "key and int",
+            cat(&[&len_field(1, b"k"), &len_field(2, &varint_field(3, 7))]),
+            true,
+        ),
+        (
+            "key and bool",
+            cat(&[&len_field(1, b"k"), &len_field(2, &varint_field(2, 1))]),
+            true,
+        ),
+        (
+            "key and double",
+            cat(&[
+                &len_field(1, b"k"),
+                &len_field(2, &cat(&[&key(4, 1), &[0; 8]])),
+            ]),
+            true,
+        ),
+        (
+            "key and bytes",
+            cat(&[&len_field(1, b"k"), &len_field(2, &len_field(7, &[0xff]))]),
+            true,
+        ),
+        (
+            "empty value",
+            cat(&[&len_field(1, b"k"), &len_field(2, b"")]),
+            true,
+        ),
+        (
+            "utf-8 key",
+            cat(&[
+                &len_field(1, "é".as_bytes()),
+                &len_field(2, &string_value(b"v")),
+            ]),
+            true,
+        ),
+        (
+            "bad utf-8 key",
+            cat(&[&len_field(1, &[0xc3]), &len_field(2, &string_value(b"v"))]),
+            false,
+        ),
+        (
+            "bad utf-8 value",
+            cat(&[&len_field(1, b"k"), &len_field(2, &string_value(&[0xff]))]),
+            false,
+        ),
+        (
+            "truncated int",
+            cat(&[
+                &len_field(1, b"k"),
+                &len_field(2, &cat(&[&key(3, 0), &[0x80]])),
+            ]),
+            false,
+        ),
+        (
+            "truncated double",
+            cat(&[
+                &len_field(1, b"k"),
+                &len_field(2, &cat(&[&key(4, 1), &[0; 7]])),
+            ]),
+            false,
+        ),
+        (
+            "two values in one any_value",
+            cat(&[
+                &len_field(1, b"k"),
+                &len_field(2, &cat(&[&string_value(b"v"), &varint_field(3, 1)])),
+            ]),
+            true,
+        ),
+        (
+            "a string then a bad one",
+            cat(&[
+                &len_field(1, b"k"),
+                &len_field(2, &cat(&[&string_value(b"v"), &string_value(&[0xff])])),
+            ]),
+            false,
+        ),
+        (
+            "value then key",
+            cat(&[&len_field(2, &string_value(b"v")), &len_field(1, b"k")]),
+            true,
+        ),
+        (
+            "a field after the value",
+            cat(&[
+                &len_field(1, b"k"),
+                &len_field(2, &string_value(b"v")),
+                &varint_field(3, 5),
+            ]),
+            true,
+        ),
+        (
+            "a bad field after the value",
+            cat(&[
+                &len_field(1, b"k"),
+                &len_field(2, &string_value(b"v")),
+                &key(3, 0),
+            ]),
+            false,
+        ),
+        (
+            "a kvlist value",
+            cat(&[
+                &len_field(1, b"k"),
+                &len_field(
+                    2,
+                    &len_field(
+                        6,
+                        &len_field(
+                            1,
+                            &cat(&[&len_field(1, b"n"), &len_field(2, &string_value(b"v"))]),
+                        ),
+                    ),
+                ),
+            ]),
+            true,
+        ),
+        (
+            "value with the wrong wire type",
+            cat(&[&len_field(1, b"k"), &key(2, 0), &[1]]),
+            false,
+        ),
+        ("key past the end", cat(&[&key(1, 2), &[5], b"k"]), false),
+        (
+            "value past the end",
+            cat(&[&len_field(1, b"k"), &key(2, 2), &[9, 0x0a]]),
+            false,
+        ),
+    ];
+    for (name, attribute, valid) in cases {
+        let span = cat(&[&len_field(5, b"span"), &len_field(9, &attribute)]);
+        let bytes = traces_with_spans(&[span]);
+        let (fast, diagnosed) = both_walks(Signal::Traces, &bytes);
+        assert_eq!(fast, diagnosed.clone().ok(), "{name}: the two walks differ");
+        assert_eq!(diagnosed.is_ok(), valid, "{name}: {diagnosed:?}");
+        let _checked_against_prost = agrees_with_prost(Signal::Traces, &bytes);
+    }
+}
