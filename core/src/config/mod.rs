@@ -15,6 +15,7 @@ mod fields;
 mod merge;
 mod model;
 mod schema;
+mod secret;
 mod service;
 mod source;
 mod suggest;
@@ -38,6 +39,7 @@ pub use model::{
     TelemetryMetrics,
 };
 pub use schema::schema;
+pub use secret::Secret;
 pub use source::Source;
 
 use crate::component::{Kind, Registry};
