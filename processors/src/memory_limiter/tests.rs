@@ -653,6 +653,7 @@ fn settings(name: &str, pipeline: &str) -> CreateSettings {
         id: id(name),
         signal: Some(Signal::Traces),
         pipeline: Some(pipeline.to_string()),
+        host: Default::default(),
     }
 }
 

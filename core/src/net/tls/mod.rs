@@ -19,6 +19,7 @@ pub mod validity;
 pub use client::client_config;
 pub use config::{ClientTlsConfig, ServerTlsConfig, TlsVersion};
 pub use connector::Connector;
+pub use rustls_pki_types::ServerName;
 pub use server::ServerTls;
 
 /// A TLS setting that cannot be used; the message names the field and the file.
