@@ -8,6 +8,7 @@
 //! combines sources and `--set`s, `expand` substitutes variables, `components` and `service`
 //! parse the sections, `validate` checks across them, `schema` describes the file.
 
+mod auth_refs;
 mod components;
 mod error;
 mod expand;
@@ -176,6 +177,7 @@ pub(crate) fn load_with_env(
         &mut errors,
         &mut warnings,
     );
+    auth_refs::check(&root, &config, &defined, &refs, &mut errors);
 
     if errors.is_empty() {
         Ok(Loaded { config, warnings })
