@@ -550,4 +550,120 @@ mod tests {
             "a stuck request held shutdown past the drain deadline"
         );
     }
+
+    fn hello(peer: SocketAddr) -> impl Service<
+        Request<Incoming>,
+        Response = Response<String>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Send
+    + 'static {
+        hyper::service::service_fn(move |_req: Request<Incoming>| async move {
+            Ok::<_, Infallible>(Response::new(format!("hello {}", peer.ip())))
+        })
+    }
+
+    /// Reads one HTTP/1.1 response (headers and a short body) from a kept-alive connection.
+    async fn read_response(stream: &mut tokio::net::TcpStream) -> String {
+        let mut buf = vec![0u8; 4096];
+        let n = stream.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_is_closed_after_idle_timeout_but_not_before() {
+        let listener = bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options = ServerOptions {
+            idle_timeout: Some(Duration::from_secs(10)),
+            // Far away, so that only the idle timer can close the connection.
+            header_read_timeout: Duration::from_secs(3600),
+            ..ServerOptions::default()
+        };
+        let _handle = serve(listener, hello, options, CancellationToken::new());
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+        let answered = tokio::time::Instant::now();
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).await.unwrap();
+        let idle = answered.elapsed();
+        assert!(
+            idle >= Duration::from_secs(10) && idle < Duration::from_secs(12),
+            "closed after {idle:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_in_flight_keeps_its_connection_open_past_idle_timeout() {
+        let listener = bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (started_tx, started_rx) = oneshot::channel();
+        let (release_tx, release_rx) = oneshot::channel();
+        let options = ServerOptions {
+            idle_timeout: Some(Duration::from_secs(5)),
+            ..ServerOptions::default()
+        };
+        let svc = Blocking::new(started_tx, Some(release_rx));
+        let _handle = serve(listener, move |_| svc.clone(), options, CancellationToken::new());
+        let client = tokio::spawn(get(addr));
+        started_rx.await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        release_tx.send(()).unwrap();
+        let text = client.await.unwrap();
+        assert!(
+            text.starts_with("HTTP/1.1 200") && text.ends_with("done"),
+            "a slow answer was cut off as idle: {text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn connections_past_max_connections_wait_until_one_closes() {
+        let listener = bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options = ServerOptions {
+            max_connections: 1,
+            ..ServerOptions::default()
+        };
+        let _handle = serve(listener, hello, options, CancellationToken::new());
+        let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        first
+            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(read_response(&mut first).await.starts_with("HTTP/1.1 200"));
+        // The kernel completes the second TCP handshake, but Weir does not serve it yet.
+        let second = tokio::spawn(get(addr));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!second.is_finished(), "a second connection was served past the limit");
+        drop(first);
+        let text = tokio::time::timeout(Duration::from_secs(5), second)
+            .await
+            .expect("the waiting connection is served once a slot frees")
+            .unwrap();
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn request_heads_larger_than_max_header_bytes_are_refused() {
+        let listener = bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options = ServerOptions {
+            max_header_bytes: 8192,
+            ..ServerOptions::default()
+        };
+        let _handle = serve(listener, hello, options, CancellationToken::new());
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let big = "a".repeat(20_000);
+        let request = format!("GET / HTTP/1.1\r\nhost: x\r\nx-big: {big}\r\n\r\n");
+        // The server may stop reading once it has refused; a broken pipe is fine.
+        let _ = stream.write_all(request.as_bytes()).await;
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 431"), "{text}");
+    }
 }
