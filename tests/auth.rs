@@ -162,7 +162,10 @@ async fn basic_auth_accepts_htpasswd_users_and_refuses_others() {
     };
     assert_eq!(post(&ports, Some(&basic("alice", "opensesame"))).await, 200);
     assert_eq!(post(&ports, Some(&basic("alice", "guess"))).await, 401);
-    assert_eq!(post(&ports, Some(&basic("mallory", "opensesame"))).await, 401);
+    assert_eq!(
+        post(&ports, Some(&basic("mallory", "opensesame"))).await,
+        401
+    );
     assert_eq!(post(&ports, None).await, 401);
     grpc_export(&ports, Some(&basic("alice", "opensesame")))
         .await

@@ -102,10 +102,15 @@ fn curl(url: &str, ca: &Path, client: Option<&Issued>, headers: &[&str]) -> Resu
         command.arg("--cert").arg(&client.cert);
         command.arg("--key").arg(&client.key);
     }
-    let output = command.arg(url).output().expect("curl runs (it is on the CI machine)");
+    let output = command
+        .arg(url)
+        .output()
+        .expect("curl runs (it is on the CI machine)");
     if output.status.success() {
         let code = String::from_utf8_lossy(&output.stdout);
-        code.trim().parse().map_err(|e| format!("curl printed `{code}`: {e}"))
+        code.trim()
+            .parse()
+            .map_err(|e| format!("curl printed `{code}`: {e}"))
     } else {
         Err(format!(
             "curl exited with {}: {}",
@@ -194,7 +199,9 @@ async fn sdk_exports_over_tls_and_over_mutual_tls() {
         let provider = SdkTracerProvider::builder()
             .with_simple_exporter(exporter)
             .build();
-        provider.tracer("weir-mtls-test").in_span("over-mtls", |_| {});
+        provider
+            .tracer("weir-mtls-test")
+            .in_span("over-mtls", |_| {});
         provider.shutdown().expect("SDK flushes over mutual TLS");
     })
     .await
@@ -212,7 +219,10 @@ async fn sdk_exports_over_tls_and_over_mutual_tls() {
         Ok(channel) => export_traces(channel).await.map_err(|s| s.to_string()),
         Err(e) => Err(e),
     };
-    assert!(without.is_err(), "mutual TLS served a client without a certificate");
+    assert!(
+        without.is_err(),
+        "mutual TLS served a client without a certificate"
+    );
     assert_eq!(capture2.accepted_items(Transport::Grpc, Signal::Traces), 1);
     drop(weir);
     drop(weir2);
@@ -232,7 +242,12 @@ async fn curl_needs_a_valid_client_certificate_for_mutual_tls() {
     let url = format!("https://localhost:{}/v1/traces", ports.http);
     let ca = pki.ca_file();
 
-    assert_eq!(curl(&url, &ca, Some(&client), &[]), Ok(200), "weir logs:\n{}", weir.logs());
+    assert_eq!(
+        curl(&url, &ca, Some(&client), &[]),
+        Ok(200),
+        "weir logs:\n{}",
+        weir.logs()
+    );
     for (what, cert) in [
         ("no client certificate", None),
         ("an expired client certificate", Some(&expired)),
@@ -243,7 +258,10 @@ async fn curl_needs_a_valid_client_certificate_for_mutual_tls() {
     }
     // A server certificate curl cannot verify (it trusts only the other CA) is refused too.
     let wrong_ca = curl(&url, &other.ca_file(), Some(&client), &[]);
-    assert!(wrong_ca.is_err(), "curl accepted a server certificate from an unknown CA");
+    assert!(
+        wrong_ca.is_err(),
+        "curl accepted a server certificate from an unknown CA"
+    );
     assert!(
         capture
             .wait_for_items_async(Transport::Grpc, Signal::Traces, 1, DEADLINE)
@@ -272,7 +290,10 @@ fn weir_validate_names_an_expired_or_mismatched_certificate() {
         path
     };
     let expired_yaml = write("expired.yaml", config(&expired.cert, &expired.key));
-    let out = run_cli(&["validate", "--config", &expired_yaml.to_string_lossy()], None);
+    let out = run_cli(
+        &["validate", "--config", &expired_yaml.to_string_lossy()],
+        None,
+    );
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(
         out.stderr.contains(&format!(
@@ -283,15 +304,22 @@ fn weir_validate_names_an_expired_or_mismatched_certificate() {
         out.stderr
     );
     let mismatched_yaml = write("mismatched.yaml", config(&server.cert, &other.key));
-    let out = run_cli(&["validate", "--config", &mismatched_yaml.to_string_lossy()], None);
+    let out = run_cli(
+        &["validate", "--config", &mismatched_yaml.to_string_lossy()],
+        None,
+    );
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(
-        out.stderr.contains("the key does not match the certificate in protocols.grpc.tls.cert_file"),
+        out.stderr
+            .contains("the key does not match the certificate in protocols.grpc.tls.cert_file"),
         "{}",
         out.stderr
     );
     let good_yaml = write("good.yaml", config(&server.cert, &server.key));
-    let out = run_cli(&["validate", "--config", &good_yaml.to_string_lossy()], None);
+    let out = run_cli(
+        &["validate", "--config", &good_yaml.to_string_lossy()],
+        None,
+    );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
 }
 
@@ -381,7 +409,11 @@ async fn a_reloaded_certificate_reaches_new_connections_while_an_old_one_keeps_w
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(seen_new, "the new certificate was never served; weir logs:\n{}", weir.logs());
+    assert!(
+        seen_new,
+        "the new certificate was never served; weir logs:\n{}",
+        weir.logs()
+    );
     assert_eq!(
         old.post_trace(ports.http).await,
         200,
@@ -448,9 +480,10 @@ async fn exporters_deliver_to_a_mutual_tls_backend_with_credentials() {
         "service:\n  extensions: [bearertokenauth, basicauth]\n",
     );
     let weir = Weir::start(&yaml, &ports.all());
-    let answer = common::http_client::post(&ports.http_url("traces"), "application/json", JSON_TRACE)
-        .await
-        .expect("POST to weir");
+    let answer =
+        common::http_client::post(&ports.http_url("traces"), "application/json", JSON_TRACE)
+            .await
+            .expect("POST to weir");
     assert_eq!(answer.status, 200, "{}", answer.text());
     for transport in [Transport::Grpc, Transport::Http] {
         assert!(
@@ -463,9 +496,15 @@ async fn exporters_deliver_to_a_mutual_tls_backend_with_credentials() {
         );
     }
     let calls = capture.calls();
-    let grpc = calls.iter().find(|c| c.transport == Transport::Grpc).expect("gRPC call");
+    let grpc = calls
+        .iter()
+        .find(|c| c.transport == Transport::Grpc)
+        .expect("gRPC call");
     assert_eq!(grpc.header("authorization"), Some("Bearer exporter-token"));
-    let http = calls.iter().find(|c| c.transport == Transport::Http).expect("HTTP call");
+    let http = calls
+        .iter()
+        .find(|c| c.transport == Transport::Http)
+        .expect("HTTP call");
     assert_eq!(http.header("authorization"), Some("Basic d2Vpcjpwdw=="));
 }
 
@@ -492,15 +531,23 @@ async fn an_exporter_refuses_a_backend_certificate_from_another_ca() {
         &[("traces", &["otlp"])],
     );
     let weir = Weir::start(&yaml, &ports.all());
-    let answer = common::http_client::post(&ports.http_url("traces"), "application/json", JSON_TRACE)
-        .await
-        .expect("POST to weir");
+    let answer =
+        common::http_client::post(&ports.http_url("traces"), "application/json", JSON_TRACE)
+            .await
+            .expect("POST to weir");
     assert_eq!(answer.status, 200);
     let refused = wait_until_async(DEADLINE, || {
         let logs = weir.logs();
         logs.contains("UnknownIssuer") || logs.contains("invalid peer certificate")
     })
     .await;
-    assert!(refused, "no certificate error logged; weir logs:\n{}", weir.logs());
-    assert!(capture.calls().is_empty(), "data reached a backend Weir must not trust");
+    assert!(
+        refused,
+        "no certificate error logged; weir logs:\n{}",
+        weir.logs()
+    );
+    assert!(
+        capture.calls().is_empty(),
+        "data reached a backend Weir must not trust"
+    );
 }

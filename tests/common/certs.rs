@@ -105,7 +105,9 @@ impl Pki {
             params.not_after = rcgen::date_time_ymd(to, 1, 1);
         }
         let key = KeyPair::generate().expect("key");
-        let cert = params.signed_by(&key, &self.ca).expect("signed certificate");
+        let cert = params
+            .signed_by(&key, &self.ca)
+            .expect("signed certificate");
         let issued = Issued {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
@@ -137,8 +139,10 @@ impl Pki {
         } else {
             builder.with_no_client_auth()
         };
-        let certs = vec![rustls_pki_types::CertificateDer::from_pem_slice(server.cert_pem.as_bytes())
-            .expect("certificate PEM")];
+        let certs = vec![
+            rustls_pki_types::CertificateDer::from_pem_slice(server.cert_pem.as_bytes())
+                .expect("certificate PEM"),
+        ];
         let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(server.key_pem.as_bytes())
             .expect("key PEM");
         let mut config = builder
@@ -149,7 +153,11 @@ impl Pki {
     }
 
     /// A rustls client config trusting this CA, presenting `client` when given.
-    pub fn client_config(&self, client: Option<&Issued>, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+    pub fn client_config(
+        &self,
+        client: Option<&Issued>,
+        alpn: &[&[u8]],
+    ) -> Arc<rustls::ClientConfig> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca.der().clone()).expect("CA as root");
         let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -161,8 +169,12 @@ impl Pki {
         let mut config = match client {
             Some(client) => builder
                 .with_client_auth_cert(
-                    vec![rustls_pki_types::CertificateDer::from_pem_slice(client.cert_pem.as_bytes())
-                        .expect("client certificate PEM")],
+                    vec![
+                        rustls_pki_types::CertificateDer::from_pem_slice(
+                            client.cert_pem.as_bytes(),
+                        )
+                        .expect("client certificate PEM"),
+                    ],
                     rustls_pki_types::PrivateKeyDer::from_pem_slice(client.key_pem.as_bytes())
                         .expect("client key PEM"),
                 )

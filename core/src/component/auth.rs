@@ -83,7 +83,10 @@ impl Host {
     }
 
     /// The server authenticator with this id.
-    pub fn server_authenticator(&self, id: &str) -> Result<Arc<dyn ServerAuthenticator>, AuthError> {
+    pub fn server_authenticator(
+        &self,
+        id: &str,
+    ) -> Result<Arc<dyn ServerAuthenticator>, AuthError> {
         self.find(id)?.server_authenticator().ok_or_else(|| {
             AuthError(format!(
                 "extension `{id}` cannot authenticate requests a receiver takes"
@@ -92,7 +95,10 @@ impl Host {
     }
 
     /// The client authenticator with this id.
-    pub fn client_authenticator(&self, id: &str) -> Result<Arc<dyn ClientAuthenticator>, AuthError> {
+    pub fn client_authenticator(
+        &self,
+        id: &str,
+    ) -> Result<Arc<dyn ClientAuthenticator>, AuthError> {
         self.find(id)?.client_authenticator().ok_or_else(|| {
             AuthError(format!(
                 "extension `{id}` cannot add credentials to requests an exporter sends"

@@ -11,9 +11,7 @@ mod processor;
 mod receiver;
 mod registry;
 
-pub use auth::{
-    AuthConfig, AuthError, AuthSides, ClientAuthenticator, Host, ServerAuthenticator,
-};
+pub use auth::{AuthConfig, AuthError, AuthSides, ClientAuthenticator, Host, ServerAuthenticator};
 pub use consumer::{Consumer, PushOutcome};
 pub use exporter::{Delivered, ExportError, Exporter};
 pub use extension::{Extension, ExtensionContext, ExtensionError, StatusBoard, Storage};

@@ -100,8 +100,14 @@ fn judge(
     let entry = config.extensions.get(&id)?;
     let sides = entry.factory.auth_sides(&entry.config);
     let (able, role) = match kind {
-        Kind::Receiver => (sides.server, "check the credentials of requests a receiver takes"),
-        _ => (sides.client, "add credentials to requests an exporter sends"),
+        Kind::Receiver => (
+            sides.server,
+            "check the credentials of requests a receiver takes",
+        ),
+        _ => (
+            sides.client,
+            "add credentials to requests an exporter sends",
+        ),
     };
     if able {
         return None;

@@ -121,8 +121,8 @@ where
     if let Some(tls) = &options.tls {
         tls.watch(options.name.clone(), shutdown.clone());
     }
-    let slots = (options.max_connections > 0)
-        .then(|| Arc::new(Semaphore::new(options.max_connections)));
+    let slots =
+        (options.max_connections > 0).then(|| Arc::new(Semaphore::new(options.max_connections)));
     tokio::spawn(async move {
         let mut connections = JoinSet::new();
         // Cancelled only after the listener is closed, so connections drain once nothing new
@@ -551,7 +551,9 @@ mod tests {
         );
     }
 
-    fn hello(peer: SocketAddr) -> impl Service<
+    fn hello(
+        peer: SocketAddr,
+    ) -> impl Service<
         Request<Incoming>,
         Response = Response<String>,
         Error = Infallible,
@@ -608,7 +610,12 @@ mod tests {
             ..ServerOptions::default()
         };
         let svc = Blocking::new(started_tx, Some(release_rx));
-        let _handle = serve(listener, move |_| svc.clone(), options, CancellationToken::new());
+        let _handle = serve(
+            listener,
+            move |_| svc.clone(),
+            options,
+            CancellationToken::new(),
+        );
         let client = tokio::spawn(get(addr));
         started_rx.await.unwrap();
         tokio::time::sleep(Duration::from_secs(30)).await;
@@ -638,7 +645,10 @@ mod tests {
         // The kernel completes the second TCP handshake, but Weir does not serve it yet.
         let second = tokio::spawn(get(addr));
         tokio::time::sleep(Duration::from_secs(5)).await;
-        assert!(!second.is_finished(), "a second connection was served past the limit");
+        assert!(
+            !second.is_finished(),
+            "a second connection was served past the limit"
+        );
         drop(first);
         let text = tokio::time::timeout(Duration::from_secs(5), second)
             .await

@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::batch::Signal;
 use crate::component::{
-    Built, ComponentId, Consumer, CreateSettings, Exporter, Extension, ExtensionContext, Host, Kind,
-    ReceiverContext, ReceiverError, StatusBoard,
+    Built, ComponentId, Consumer, CreateSettings, Exporter, Extension, ExtensionContext, Host,
+    Kind, ReceiverContext, ReceiverError, StatusBoard,
 };
 use crate::config::{ComponentEntry, Config};
 use crate::exporter::{ExporterHelperConfig, QueueStats, SendingQueue};
@@ -378,7 +378,8 @@ impl Running {
                 .get(id)
                 .is_some_and(|slot| slot.raw == entry.raw);
             if !kept {
-                let Built::Exporter(instance) = build(Kind::Exporter, id, entry, settings(id, &self.host))?
+                let Built::Exporter(instance) =
+                    build(Kind::Exporter, id, entry, settings(id, &self.host))?
                 else {
                     return Err(wrong_kind(Kind::Exporter, id));
                 };
@@ -395,7 +396,8 @@ impl Running {
                     && slot.switches.keys().copied().collect::<BTreeSet<_>>() == *signals
             });
             if !kept {
-                let Built::Receiver(receiver) = build(Kind::Receiver, id, entry, settings(id, &self.host))?
+                let Built::Receiver(receiver) =
+                    build(Kind::Receiver, id, entry, settings(id, &self.host))?
                 else {
                     return Err(wrong_kind(Kind::Receiver, id));
                 };

@@ -217,11 +217,15 @@ mod tests {
     fn tls_is_used_as_otelcol_decides() {
         let tls = |json: serde_json::Value| parse(json).uses_tls();
         assert!(tls(serde_json::json!({"endpoint": "collector:4317"})));
-        assert!(tls(serde_json::json!({"endpoint": "https://collector:4317"})));
+        assert!(tls(
+            serde_json::json!({"endpoint": "https://collector:4317"})
+        ));
         assert!(tls(
             serde_json::json!({"endpoint": "http://collector:4317", "tls": {"insecure": false}})
         ));
-        assert!(!tls(serde_json::json!({"endpoint": "http://collector:4317"})));
+        assert!(!tls(
+            serde_json::json!({"endpoint": "http://collector:4317"})
+        ));
         assert!(!tls(
             serde_json::json!({"endpoint": "collector:4317", "tls": {"insecure": true}})
         ));
@@ -236,9 +240,11 @@ mod tests {
             problems[0].starts_with("tls.ca_file set, but the connection is plaintext"),
             "{problems:?}"
         );
-        let problems = parse(serde_json::json!({"endpoint": "https://collector:4317", "tls": {"insecure": true}}))
-            .validate()
-            .expect_err("https and insecure");
+        let problems = parse(
+            serde_json::json!({"endpoint": "https://collector:4317", "tls": {"insecure": true}}),
+        )
+        .validate()
+        .expect_err("https and insecure");
         assert!(problems[0].contains("remove one"), "{problems:?}");
     }
 

@@ -44,11 +44,17 @@ pub(crate) struct GrpcExporter {
 }
 
 impl GrpcExporter {
-    pub(crate) fn new(config: &OtlpGrpcConfig, settings: &CreateSettings) -> Result<Self, BuildError> {
+    pub(crate) fn new(
+        config: &OtlpGrpcConfig,
+        settings: &CreateSettings,
+    ) -> Result<Self, BuildError> {
         let id = settings.id.to_string();
         let authority = config.authority().map_err(BuildError)?;
         let tls = if config.uses_tls() {
-            Some(client_config(&config.tls, "tls", &[b"h2"]).map_err(|e| BuildError(e.to_string()))?)
+            Some(
+                client_config(&config.tls, "tls", &[b"h2"])
+                    .map_err(|e| BuildError(e.to_string()))?,
+            )
         } else {
             None
         };
@@ -104,7 +110,10 @@ impl GrpcExporter {
 
     fn channel(&self) -> Channel {
         self.channel
-            .get_or_init(|| self.endpoint.connect_with_connector_lazy(self.connector.clone()))
+            .get_or_init(|| {
+                self.endpoint
+                    .connect_with_connector_lazy(self.connector.clone())
+            })
             .clone()
     }
 

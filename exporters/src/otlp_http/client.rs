@@ -21,8 +21,8 @@ use weir_core::batch::{Batch, Signal};
 use weir_core::component::{
     BuildError, ClientAuthenticator, CreateSettings, Delivered, ExportError, Exporter,
 };
-use weir_core::net::tls::{Connector, ServerName, client_config};
 use weir_core::net::rpc_status::parse_retry_after;
+use weir_core::net::tls::{Connector, ServerName, client_config};
 use weir_core::net::{Compression, RpcStatus, compress, decompress_bytes};
 
 use super::config::{Encoding, OtlpHttpConfig};
@@ -74,7 +74,10 @@ fn chain(error: &dyn std::error::Error) -> String {
 }
 
 impl HttpExporter {
-    pub(crate) fn new(config: &OtlpHttpConfig, settings: &CreateSettings) -> Result<Self, BuildError> {
+    pub(crate) fn new(
+        config: &OtlpHttpConfig,
+        settings: &CreateSettings,
+    ) -> Result<Self, BuildError> {
         let id = settings.id.to_string();
         let urls = Signal::ALL.map(|signal| config.signal_url(signal));
         let mut headers = HeaderMap::new();

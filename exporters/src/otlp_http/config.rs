@@ -306,7 +306,9 @@ mod tests {
         let problems = config.validate().expect_err("no https");
         assert_eq!(
             problems,
-            ["tls.insecure_skip_verify set, but no endpoint is an https:// URL; remove it or use https://"]
+            [
+                "tls.insecure_skip_verify set, but no endpoint is an https:// URL; remove it or use https://"
+            ]
         );
         let config = parse(serde_json::json!({
             "endpoint": "https://collector:4318",

@@ -46,7 +46,10 @@ impl ComponentConfig for BasicAuthConfig {
     fn validate(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         if self.htpasswd.is_none() && self.client_auth.is_none() {
-            problems.push("set htpasswd (to check receivers' clients) or client_auth (for exporters)".to_string());
+            problems.push(
+                "set htpasswd (to check receivers' clients) or client_auth (for exporters)"
+                    .to_string(),
+            );
         }
         if let Some(htpasswd) = &self.htpasswd {
             if htpasswd.file.is_none() && htpasswd.inline.is_none() {

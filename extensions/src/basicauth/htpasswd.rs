@@ -59,7 +59,11 @@ mod tests {
     #[test]
     fn reads_bcrypt_lines_and_names_bad_ones() {
         let mut users = Users::new();
-        parse("# comment\n\nalice:$2y$04$abcdefghijklmnopqrstuu\n", &mut users).unwrap();
+        parse(
+            "# comment\n\nalice:$2y$04$abcdefghijklmnopqrstuu\n",
+            &mut users,
+        )
+        .unwrap();
         assert!(users.contains_key("alice"));
         let err = parse("bob:{SHA}abc=", &mut users).unwrap_err();
         assert!(err.contains("line 1 (user `bob`): only bcrypt"), "{err}");

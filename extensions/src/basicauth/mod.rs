@@ -198,7 +198,8 @@ mod tests {
     }
 
     fn basic(user: &str, password: &str) -> http::HeaderMap {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         let mut h = http::HeaderMap::new();
         h.insert("authorization", format!("Basic {encoded}").parse().unwrap());
         h
@@ -213,12 +214,26 @@ mod tests {
         }))
         .await;
         let server = ext.server_authenticator().unwrap();
-        server.authenticate(&basic("alice", "s3cret")).await.unwrap();
+        server
+            .authenticate(&basic("alice", "s3cret"))
+            .await
+            .unwrap();
         // The remembered password still has to be the same one.
-        server.authenticate(&basic("alice", "s3cret")).await.unwrap();
-        let wrong = server.authenticate(&basic("alice", "guess")).await.unwrap_err();
+        server
+            .authenticate(&basic("alice", "s3cret"))
+            .await
+            .unwrap();
+        let wrong = server
+            .authenticate(&basic("alice", "guess"))
+            .await
+            .unwrap_err();
         assert_eq!(wrong.0, "invalid user name or password");
-        assert!(server.authenticate(&basic("mallory", "s3cret")).await.is_err());
+        assert!(
+            server
+                .authenticate(&basic("mallory", "s3cret"))
+                .await
+                .is_err()
+        );
         assert!(server.authenticate(&http::HeaderMap::new()).await.is_err());
         let sent = ext.client_authenticator().unwrap().headers().unwrap();
         assert_eq!(sent[0].1, "Basic Ym9iOnB3");

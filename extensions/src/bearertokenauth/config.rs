@@ -53,13 +53,19 @@ impl ComponentConfig for BearerTokenAuthConfig {
             1 => {}
             _ => problems.push("set only one of token, tokens or filename".to_string()),
         }
-        if self.token.as_ref().is_some_and(|t| t.expose().trim().is_empty())
+        if self
+            .token
+            .as_ref()
+            .is_some_and(|t| t.expose().trim().is_empty())
             || self.tokens.iter().any(|t| t.expose().trim().is_empty())
         {
             problems.push("token must not be empty".to_string());
         }
         if http::HeaderName::from_bytes(self.header.as_bytes()).is_err() {
-            problems.push(format!("header `{}` is not a valid header name", self.header));
+            problems.push(format!(
+                "header `{}` is not a valid header name",
+                self.header
+            ));
         }
         if self.scheme.contains(char::is_whitespace) {
             problems.push(format!("scheme `{}` must be one word", self.scheme));
@@ -86,7 +92,10 @@ mod tests {
         let config: BearerTokenAuthConfig =
             serde_json::from_value(serde_json::json!({"token": "abc"})).unwrap();
         assert_eq!(config.validate(), Ok(()));
-        assert_eq!((config.header.as_str(), config.scheme.as_str()), ("Authorization", "Bearer"));
+        assert_eq!(
+            (config.header.as_str(), config.scheme.as_str()),
+            ("Authorization", "Bearer")
+        );
         assert!(!format!("{config:?}").contains("abc"));
         let none = BearerTokenAuthConfig::default().validate().unwrap_err();
         assert_eq!(none, ["one of token, tokens or filename is required"]);

@@ -182,8 +182,12 @@ impl ClientAuthenticator for Inner {
         let Some(token) = tokens.first() else {
             return Err(AuthError("no token configured".to_string()));
         };
-        let mut value = HeaderValue::from_str(&self.value(token))
-            .map_err(|_| AuthError(format!("{} is not a valid header value", self.source.describe())))?;
+        let mut value = HeaderValue::from_str(&self.value(token)).map_err(|_| {
+            AuthError(format!(
+                "{} is not a valid header value",
+                self.source.describe()
+            ))
+        })?;
         value.set_sensitive(true);
         Ok(vec![(self.header.clone(), value)])
     }
@@ -227,10 +231,19 @@ mod tests {
         let server = ext.server_authenticator().unwrap();
         server.authenticate(&headers("Bearer old")).await.unwrap();
         server.authenticate(&headers("Bearer new")).await.unwrap();
-        let wrong = server.authenticate(&headers("Bearer nope")).await.unwrap_err();
-        assert!(!wrong.0.contains("nope"), "the error must not echo credentials");
+        let wrong = server
+            .authenticate(&headers("Bearer nope"))
+            .await
+            .unwrap_err();
+        assert!(
+            !wrong.0.contains("nope"),
+            "the error must not echo credentials"
+        );
         assert!(server.authenticate(&headers("Basic old")).await.is_err());
-        let missing = server.authenticate(&http::HeaderMap::new()).await.unwrap_err();
+        let missing = server
+            .authenticate(&http::HeaderMap::new())
+            .await
+            .unwrap_err();
         assert_eq!(missing.0, "missing `authorization` header");
         let client = ext.client_authenticator().unwrap().headers().unwrap();
         assert_eq!(client[0].1, "Bearer old");
@@ -242,7 +255,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
         std::fs::write(&path, "first\n").unwrap();
-        let ext = build(serde_json::json!({"filename": path, "scheme": "Token", "header": "x-auth"}));
+        let ext =
+            build(serde_json::json!({"filename": path, "scheme": "Token", "header": "x-auth"}));
         let client = ext.client_authenticator().unwrap();
         assert_eq!(client.headers().unwrap()[0].1, "Token first");
         // A different length changes the size even where mtime granularity is coarse.
@@ -250,6 +264,10 @@ mod tests {
         assert_eq!(client.headers().unwrap()[0].1, "Token second-token");
         let mut h = http::HeaderMap::new();
         h.insert("x-auth", "Token second-token".parse().unwrap());
-        ext.server_authenticator().unwrap().authenticate(&h).await.unwrap();
+        ext.server_authenticator()
+            .unwrap()
+            .authenticate(&h)
+            .await
+            .unwrap();
     }
 }

@@ -221,9 +221,8 @@ impl ComponentConfig for OtlpReceiverConfig {
                     .push("protocols.http.max_request_body_size must be at least 1".to_string());
             }
             if http.read_header_timeout.is_zero() {
-                problems.push(
-                    "protocols.http.read_header_timeout must be greater than 0".to_string(),
-                );
+                problems
+                    .push("protocols.http.read_header_timeout must be greater than 0".to_string());
             }
             if http.max_request_header_size < 1024 {
                 problems.push(format!(

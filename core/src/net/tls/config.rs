@@ -340,15 +340,17 @@ mod tests {
     #[test]
     fn versions_default_to_tls_1_2_through_1_3_and_old_ones_are_refused() {
         let config: ServerTlsConfig =
-            serde_json::from_value(serde_json::json!({"cert_file": "c", "key_file": "k"}))
-                .unwrap();
+            serde_json::from_value(serde_json::json!({"cert_file": "c", "key_file": "k"})).unwrap();
         assert_eq!(config.versions(), (TlsVersion::V1_2, TlsVersion::V1_3));
         assert_eq!(config.reload_interval, DEFAULT_RELOAD_INTERVAL);
         let err = serde_json::from_value::<ServerTlsConfig>(
             serde_json::json!({"cert_file": "c", "key_file": "k", "min_version": "1.0"}),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("TLS 1.0 is not supported"), "{err}");
+        assert!(
+            err.to_string().contains("TLS 1.0 is not supported"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -121,12 +121,10 @@ pub fn certified_key(
     if let Some(leaf) = chain.first() {
         check_validity(cert, leaf, SystemTime::now())?;
     }
-    let signing = provider.key_provider.load_private_key(der).map_err(|e| {
-        TlsError::new(format!(
-            "{}: unsupported private key: {e}",
-            key.describe()
-        ))
-    })?;
+    let signing = provider
+        .key_provider
+        .load_private_key(der)
+        .map_err(|e| TlsError::new(format!("{}: unsupported private key: {e}", key.describe())))?;
     let certified = CertifiedKey::new(chain, signing);
     match certified.keys_match() {
         Ok(()) => Ok(Arc::new(certified)),
@@ -143,10 +141,7 @@ pub fn certified_key(
 }
 
 /// A root store of the CA certificates in `bytes`.
-pub fn root_store(
-    source: &PemSource<'_>,
-    bytes: &[u8],
-) -> Result<rustls::RootCertStore, TlsError> {
+pub fn root_store(source: &PemSource<'_>, bytes: &[u8]) -> Result<rustls::RootCertStore, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in certificates(source, bytes)? {
         roots.add(cert).map_err(|e| {

@@ -170,7 +170,9 @@ impl ReloadingResolver {
                         %error,
                         "TLS certificate not reloaded; still serving the previous one"
                     ),
-                    Err(error) => tracing::warn!(server = %server, %error, "TLS reload task failed"),
+                    Err(error) => {
+                        tracing::warn!(server = %server, %error, "TLS reload task failed")
+                    }
                 }
             }
         });
@@ -230,7 +232,11 @@ mod tests {
         std::fs::write(dir.path().join("cert.pem"), &cert2).unwrap();
         let err = resolver.reload().unwrap_err();
         assert!(err.to_string().contains("does not match"), "{err}");
-        assert_eq!(leaf(&resolver), first, "a mismatched pair must not be served");
+        assert_eq!(
+            leaf(&resolver),
+            first,
+            "a mismatched pair must not be served"
+        );
 
         std::fs::write(dir.path().join("key.pem"), &key2).unwrap();
         assert!(resolver.reload().unwrap());

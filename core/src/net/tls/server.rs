@@ -102,7 +102,11 @@ impl ServerTls {
     }
 }
 
-fn origin(prefix: &str, file: (&str, Option<&str>), inline: (&str, Option<&str>)) -> Option<Origin> {
+fn origin(
+    prefix: &str,
+    file: (&str, Option<&str>),
+    inline: (&str, Option<&str>),
+) -> Option<Origin> {
     match (file.1, inline.1) {
         (Some(path), _) => Some(Origin::File {
             field: format!("{prefix}.{}", file.0),
