@@ -178,3 +178,120 @@ impl hyper::rt::Write for MaybeTlsStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::net::tls::config::{ClientTlsConfig, ServerTlsConfig, TlsVersion};
+    use crate::net::tls::{ServerTls, client_config};
+
+    /// A self-signed certificate for `name`, as inline PEM.
+    fn self_signed(name: &str) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+        (params.self_signed(&key).unwrap().pem(), key.serialize_pem())
+    }
+
+    /// A TLS server on a free port that answers each connection with `ok` and closes.
+    async fn server(cert: &str, key: &str, max_version: Option<TlsVersion>) -> u16 {
+        let config = ServerTlsConfig {
+            cert_pem: Some(cert.to_string()),
+            key_pem: Some(crate::config::Secret::new(key)),
+            max_version,
+            ..ServerTlsConfig::default()
+        };
+        let tls = ServerTls::build(&config, "tls", &[]).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = tls.acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut stream) = acceptor.accept(tcp).await {
+                        let _ = stream.write_all(b"ok").await;
+                        let _ = stream.shutdown().await;
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    async fn fetch(config: &ClientTlsConfig, port: u16) -> Result<String, String> {
+        let tls = client_config(config, "tls", &[]).map_err(|e| e.to_string())?;
+        let name = config
+            .server_name_override
+            .clone()
+            .map(|n| ServerName::try_from(n).unwrap());
+        let mut connector = Connector::new(Some(tls), name, false);
+        let uri: Uri = format!("https://127.0.0.1:{port}").parse().unwrap();
+        let stream = tower::Service::call(&mut connector, uri)
+            .await
+            .map_err(|e| e.to_string())?;
+        let MaybeTlsStream::Tls(stream) = stream else {
+            return Err("plaintext".into());
+        };
+        let mut stream = stream.into_inner();
+        let mut text = String::new();
+        stream
+            .read_to_string(&mut text)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(text)
+    }
+
+    #[tokio::test]
+    async fn server_name_override_verifies_a_certificate_for_another_name() {
+        let (cert, key) = self_signed("backend.internal");
+        let port = server(&cert, &key, None).await;
+        let trusting = ClientTlsConfig {
+            ca_pem: Some(cert.clone()),
+            ..ClientTlsConfig::default()
+        };
+        let err = fetch(&trusting, port).await.unwrap_err();
+        assert!(err.contains("certificate"), "{err}");
+        let overridden = ClientTlsConfig {
+            server_name_override: Some("backend.internal".into()),
+            ..trusting
+        };
+        assert_eq!(fetch(&overridden, port).await.as_deref(), Ok("ok"));
+    }
+
+    #[tokio::test]
+    async fn insecure_skip_verify_accepts_an_unknown_certificate_and_verification_refuses_it() {
+        let (cert, key) = self_signed("localhost");
+        let (other_ca, _) = self_signed("someone-else");
+        let port = server(&cert, &key, None).await;
+        let verifying = ClientTlsConfig {
+            ca_pem: Some(other_ca),
+            ..ClientTlsConfig::default()
+        };
+        let err = fetch(&verifying, port).await.unwrap_err();
+        // rcgen gives both certificates the same subject, so rustls reports the signature.
+        assert!(err.contains("invalid peer certificate"), "{err}");
+        let skipping = ClientTlsConfig {
+            insecure_skip_verify: true,
+            ..ClientTlsConfig::default()
+        };
+        assert_eq!(fetch(&skipping, port).await.as_deref(), Ok("ok"));
+    }
+
+    #[tokio::test]
+    async fn min_version_1_3_refuses_a_server_that_stops_at_1_2() {
+        let (cert, key) = self_signed("localhost");
+        let port = server(&cert, &key, Some(TlsVersion::V1_2)).await;
+        let base = ClientTlsConfig {
+            ca_pem: Some(cert),
+            server_name_override: Some("localhost".into()),
+            ..ClientTlsConfig::default()
+        };
+        assert_eq!(fetch(&base, port).await.as_deref(), Ok("ok"));
+        let strict = ClientTlsConfig {
+            min_version: Some(TlsVersion::V1_3),
+            ..base
+        };
+        assert!(fetch(&strict, port).await.is_err());
+    }
+}
