@@ -32,7 +32,11 @@ def certs(tmp_path: Path) -> dict:
 
 @pytest.mark.skipif(target_name() != "weir", reason="TLS settings are Weir's config")
 @pytest.mark.parametrize("ingress", ["grpc", "http"])
-def test_sdk_over_tls_through_weir(procs, capture, certs, ingress):
+def test_sdk_over_tls_through_weir(procs, capture, certs, ingress, monkeypatch):
+    # requests lets these variables override the CA an exporter was given (a session's `verify`
+    # loses to them), and some machines set them; the SDK must use the CA it is handed.
+    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(variable, raising=False)
     pipeline = Pipeline(exporter="otlp", endpoint=capture.grpc_endpoint,
                         tls={"cert_file": certs["cert"], "key_file": certs["key"]})
     weir = start_system_under_test(procs, pipeline)
