@@ -40,7 +40,7 @@ pub use model::{
     TelemetryMetrics,
 };
 pub use schema::schema;
-pub use secret::Secret;
+pub use secret::{Secret, redact_json};
 pub use source::Source;
 
 use crate::component::{Kind, Registry};

@@ -80,7 +80,7 @@ impl fmt::Debug for ComponentEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ComponentEntry")
             .field("type", &self.factory.type_name())
-            .field("raw", &self.raw)
+            .field("raw", &super::secret::redact_json(&self.raw))
             .field("helper", &self.helper)
             .finish()
     }

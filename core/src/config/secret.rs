@@ -41,9 +41,58 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Config keys whose values are secrets wherever they appear.
+const SECRET_KEYS: [&str; 4] = ["token", "tokens", "password", "key_pem"];
+
+/// `value` (a component's config as JSON) with secrets replaced by `[REDACTED]`: the values of
+/// [`SECRET_KEYS`], and of credential headers in a `headers` map.
+pub fn redact_json(value: &serde_json::Value) -> serde_json::Value {
+    redact_in(value, false)
+}
+
+fn redact_in(value: &serde_json::Value, in_headers: bool) -> serde_json::Value {
+    let hidden = || serde_json::Value::String("[REDACTED]".to_string());
+    match value {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(key, v)| {
+                    let secret = SECRET_KEYS.contains(&key.as_str())
+                        || (in_headers && crate::batch::is_sensitive_header(key));
+                    let shown = if secret {
+                        hidden()
+                    } else {
+                        redact_in(v, key == "headers")
+                    };
+                    (key.clone(), shown)
+                })
+                .collect(),
+        ),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(|v| redact_in(v, false)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacted_json_hides_tokens_passwords_keys_and_credential_headers() {
+        let value = serde_json::json!({
+            "endpoint": "https://backend:4317",
+            "headers": {"authorization": "Bearer abc", "x-tenant": "acme"},
+            "tls": {"key_pem": "-----BEGIN PRIVATE KEY-----"},
+            "client_auth": {"username": "weir", "password": "pw"},
+            "tokens": ["t1"],
+        });
+        let shown = redact_json(&value).to_string();
+        for secret in ["Bearer abc", "BEGIN PRIVATE KEY", "\"pw\"", "t1"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("acme") && shown.contains("weir"), "{shown}");
+    }
 
     #[test]
     fn debug_and_display_never_show_the_value() {

@@ -13,7 +13,7 @@ use weir_core::net::Compression;
 use weir_core::net::tls::{ClientTlsConfig, client_config};
 
 /// `otlp` exporter: sends OTLP over gRPC to a collector or backend.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtlpGrpcConfig {
     /// Server address (required): `host:port` or `https://host:port` for TLS,
@@ -46,6 +46,18 @@ impl Default for OtlpGrpcConfig {
             tls: ClientTlsConfig::default(),
             auth: None,
         }
+    }
+}
+
+/// Printed as its JSON with credentials redacted: `headers` often carry tokens.
+impl std::fmt::Debug for OtlpGrpcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let json = serde_json::to_value(self).unwrap_or_default();
+        write!(
+            f,
+            "OtlpGrpcConfig {}",
+            weir_core::config::redact_json(&json)
+        )
     }
 }
 
@@ -291,6 +303,17 @@ mod tests {
         assert!(problems[0].contains("endpoint is required"), "{problems:?}");
         let config = parse(serde_json::json!({"endpoint": "http://c:4317/v1/traces"}));
         assert!(config.validate().expect_err("path")[0].contains("must not have a path"));
+    }
+
+    #[test]
+    fn debug_output_hides_credential_headers() {
+        let config = parse(serde_json::json!({
+            "endpoint": "c:4317",
+            "headers": {"authorization": "Bearer s3cret", "x-tenant": "acme"},
+        }));
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("acme"), "{printed}");
     }
 
     #[test]

@@ -36,7 +36,7 @@ impl Encoding {
 }
 
 /// `otlphttp` exporter: sends OTLP over HTTP to a collector or backend.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtlpHttpConfig {
     /// Base URL such as `https://collector:4318` (TLS) or `http://collector:4318`;
@@ -86,6 +86,18 @@ impl Default for OtlpHttpConfig {
             tls: ClientTlsConfig::default(),
             auth: None,
         }
+    }
+}
+
+/// Printed as its JSON with credentials redacted: `headers` often carry tokens.
+impl std::fmt::Debug for OtlpHttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let json = serde_json::to_value(self).unwrap_or_default();
+        write!(
+            f,
+            "OtlpHttpConfig {}",
+            weir_core::config::redact_json(&json)
+        )
     }
 }
 
