@@ -130,7 +130,8 @@ impl GrpcExporter {
         if let Some(auth) = &self.auth {
             let headers = auth
                 .headers()
-                .map_err(|e| Status::unauthenticated(format!("no credentials to send: {e}")))?;
+                // UNAVAILABLE, so the batch is retried: a token file being rotated comes back.
+                .map_err(|e| Status::unavailable(format!("no credentials to send: {e}")))?;
             for (name, value) in headers {
                 let key = MetadataKey::from_bytes(name.as_str().as_bytes())
                     .map_err(|e| Status::internal(format!("authenticator header name: {e}")))?;

@@ -152,7 +152,8 @@ pub struct HttpConfig {
     #[schemars(with = "DurationString")]
     pub idle_timeout: Duration,
     /// Largest request head (request line and headers), in bytes; larger heads are refused
-    /// (`431`). Default 1 MiB (1048576), as Go's `http.DefaultMaxHeaderBytes`.
+    /// (`431`). Default 1 MiB (1048576), as Go's `http.DefaultMaxHeaderBytes`. For HTTP/1.1,
+    /// values under 8192 act as 8192 (hyper's smallest read buffer).
     pub max_request_header_size: usize,
 }
 
