@@ -31,7 +31,7 @@ pub struct Config {
     pub exporters: BTreeMap<ComponentId, ComponentEntry>,
     /// `connectors:` (no connector types exist yet, so a valid config has none).
     pub connectors: BTreeMap<ComponentId, ComponentEntry>,
-    /// `extensions:` (no extension types exist yet, so a valid config has none).
+    /// `extensions:`.
     pub extensions: BTreeMap<ComponentId, ComponentEntry>,
     /// `service:`.
     pub service: Service,
