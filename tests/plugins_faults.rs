@@ -36,6 +36,7 @@ fn settings(id: &str, signal: Signal) -> CreateSettings {
         id: id.parse::<ComponentId>().unwrap(),
         signal: Some(signal),
         pipeline: Some(signal.as_str().to_string()),
+        host: Default::default(),
     }
 }
 

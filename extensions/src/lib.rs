@@ -1,5 +1,8 @@
-//! Weir's built-in extensions, one module folder each. `register` is this crate's one list.
+//! Weir's built-in extensions, one module folder each: storage for persistent queues, health
+//! check, and the authenticators `bearertokenauth` and `basicauth`. `register` is this crate's one list.
 
+pub mod basicauth;
+pub mod bearertokenauth;
 pub mod file_storage;
 pub mod health_check;
 
@@ -9,4 +12,6 @@ use weir_core::component::Registry;
 pub fn register(registry: &mut Registry) {
     registry.extension(file_storage::FileStorageFactory);
     registry.extension(health_check::HealthCheckFactory);
+    registry.extension(bearertokenauth::BearerTokenAuthFactory);
+    registry.extension(basicauth::BasicAuthFactory);
 }

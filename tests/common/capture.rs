@@ -177,6 +177,7 @@ impl Shared {
 
 /// The running capture backend; dropping it shuts it down.
 pub struct Capture {
+    tls: bool,
     grpc_addr: SocketAddr,
     http_addr: SocketAddr,
     state: Shared,
@@ -187,6 +188,16 @@ pub struct Capture {
 impl Capture {
     /// Binds both sides on free ports of 127.0.0.1 and starts serving.
     pub fn start() -> Capture {
+        Self::start_with(None)
+    }
+
+    /// The same, serving TLS with `config` on both sides (`https://` endpoints).
+    pub fn start_tls(config: Arc<rustls::ServerConfig>) -> Capture {
+        Self::start_with(Some(tokio_rustls::TlsAcceptor::from(config)))
+    }
+
+    fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> Capture {
+        let secure = tls.is_some();
         let grpc = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .expect("binding the capture gRPC port");
         let http = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -209,14 +220,15 @@ impl Capture {
                     let grpc = tokio::net::TcpListener::from_std(grpc).expect("tokio listener");
                     let http = tokio::net::TcpListener::from_std(http).expect("tokio listener");
                     tokio::select! {
-                        _ = serve_grpc(grpc, thread_state.clone()) => {}
-                        _ = serve_http(http, thread_state) => {}
+                        _ = serve_grpc(grpc, thread_state.clone(), tls.clone()) => {}
+                        _ = serve_http(http, thread_state, tls) => {}
                         _ = rx => {}
                     }
                 });
             })
             .expect("spawning the capture thread");
         Capture {
+            tls: secure,
             grpc_addr,
             http_addr,
             state,
@@ -225,14 +237,19 @@ impl Capture {
         }
     }
 
-    /// `http://127.0.0.1:PORT` of the gRPC side.
+    /// `http://127.0.0.1:PORT` of the gRPC side (`https://` when serving TLS).
     pub fn grpc_endpoint(&self) -> String {
-        format!("http://{}", self.grpc_addr)
+        format!("{}://{}", self.scheme(), self.grpc_addr)
     }
 
-    /// `http://127.0.0.1:PORT` of the HTTP side (the base URL; paths are `/v1/<signal>`).
+    /// `http://127.0.0.1:PORT` of the HTTP side (the base URL; paths are `/v1/<signal>`;
+    /// `https://` when serving TLS).
     pub fn http_endpoint(&self) -> String {
-        format!("http://{}", self.http_addr)
+        format!("{}://{}", self.scheme(), self.http_addr)
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
     }
 
     /// Queues replies for the next gRPC calls (any signal), in order.
@@ -498,7 +515,11 @@ impl LogsService for GrpcSide {
 /// The largest message the capture accepts: far above anything the tests send.
 const CAPTURE_MAX_MESSAGE: usize = 256 * 1024 * 1024;
 
-async fn serve_grpc(listener: tokio::net::TcpListener, state: Shared) {
+async fn serve_grpc(
+    listener: tokio::net::TcpListener,
+    state: Shared,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let side = GrpcSide(state);
     let traces = TraceServiceServer::new(side.clone())
         .accept_compressed(CompressionEncoding::Gzip)
@@ -537,17 +558,34 @@ async fn serve_grpc(listener: tokio::net::TcpListener, state: Shared) {
                 }
             }
         });
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+            match tls {
+                Some(tls) => {
+                    if let Ok(stream) = tls.accept(stream).await {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
+                None => {
+                    let _ = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                }
+            }
         });
     }
 }
 
 // ---- HTTP side ------------------------------------------------------------------------------
 
-async fn serve_http(listener: tokio::net::TcpListener, state: Shared) {
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    state: Shared,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -555,10 +593,23 @@ async fn serve_http(listener: tokio::net::TcpListener, state: Shared) {
         let state = state.clone();
         let service =
             service_fn(move |request: http::Request<Incoming>| http_call(request, state.clone()));
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let builder = hyper::server::conn::http1::Builder::new();
+            match tls {
+                Some(tls) => {
+                    if let Ok(stream) = tls.accept(stream).await {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
+                None => {
+                    let _ = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                }
+            }
         });
     }
 }

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod certs;
 pub mod grpc;
 pub mod http_client;
 pub mod otlp;

@@ -40,14 +40,14 @@ def _also(error: AssertionError | None) -> str:
 
 def sdk_roundtrip(capture: CaptureBackend, signal: str, transport: str, endpoint: str,
                   stop: Callable[[], None] = lambda: None, expect_transport: str | None = None,
-                  compression: str = "none") -> None:
+                  compression: str = "none", ca_file: str | None = None) -> None:
     """SDK exports `signal` over `transport` to `endpoint`; whatever is in between must deliver
     every item to `capture`, field for field, exactly once. `stop` runs once the expected count
     arrived (it stops the pipeline, which must flush), before the final comparison."""
     batches, expected_requests = sdkdata.make(signal, run_id=uuid.uuid4().hex)
     expected = compare.flatten(signal, expected_requests)
     assert expected, "the SDK produced no data"
-    sdkdata.send(signal, transport, endpoint, batches, compression=compression)
+    sdkdata.send(signal, transport, endpoint, batches, compression=compression, ca_file=ca_file)
 
     arrived = capture.wait_for(
         lambda c: len(compare.flatten(signal, c.requests(signal))) >= len(expected), DELIVERY_TIMEOUT)

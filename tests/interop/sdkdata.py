@@ -191,8 +191,11 @@ def make(signal: str, run_id: str | None = None):
     return {"traces": make_traces, "logs": make_logs, "metrics": make_metrics}[signal](run_id)
 
 
-def exporter(signal: str, transport: str, endpoint: str, compression: str = "none"):
-    """An OTLP exporter of the Python SDK. endpoint: host:port for grpc, http://host:port for http."""
+def exporter(signal: str, transport: str, endpoint: str, compression: str = "none",
+             ca_file: str | None = None):
+    """An OTLP exporter of the Python SDK. endpoint: host:port for grpc, http(s)://host:port for
+    http. With `ca_file` it speaks TLS, trusting that CA (gRPC: ssl channel credentials; HTTP:
+    `certificate_file`, with an https:// endpoint)."""
     if transport == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc import _log_exporter, metric_exporter, trace_exporter
         from opentelemetry.exporter.otlp.proto.grpc.exporter import Compression
@@ -200,6 +203,12 @@ def exporter(signal: str, transport: str, endpoint: str, compression: str = "non
         cls = {"traces": trace_exporter.OTLPSpanExporter, "metrics": metric_exporter.OTLPMetricExporter,
                "logs": _log_exporter.OTLPLogExporter}[signal]
         comp = Compression.Gzip if compression == "gzip" else Compression.NoCompression
+        if ca_file:
+            import grpc
+
+            with open(ca_file, "rb") as f:
+                creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+            return cls(endpoint=endpoint, insecure=False, credentials=creds, timeout=10, compression=comp)
         return cls(endpoint=endpoint, insecure=True, timeout=10, compression=comp)
     if transport == "http":
         from opentelemetry.exporter.otlp.proto.http import Compression, _log_exporter, metric_exporter, trace_exporter
@@ -207,13 +216,16 @@ def exporter(signal: str, transport: str, endpoint: str, compression: str = "non
         cls = {"traces": trace_exporter.OTLPSpanExporter, "metrics": metric_exporter.OTLPMetricExporter,
                "logs": _log_exporter.OTLPLogExporter}[signal]
         comp = Compression.Gzip if compression == "gzip" else Compression.NoCompression
+        if ca_file:
+            return cls(endpoint=f"{endpoint}/v1/{signal}", timeout=10, compression=comp, certificate_file=ca_file)
         return cls(endpoint=f"{endpoint}/v1/{signal}", timeout=10, compression=comp)
     raise ValueError(transport)
 
 
-def send(signal: str, transport: str, endpoint: str, batches, compression: str = "none") -> None:
+def send(signal: str, transport: str, endpoint: str, batches, compression: str = "none",
+         ca_file: str | None = None) -> None:
     """Export every batch in its own call; fail unless each call reports success."""
-    exp = exporter(signal, transport, endpoint, compression)
+    exp = exporter(signal, transport, endpoint, compression, ca_file)
     try:
         for i, batch in enumerate(batches):
             result = exp.export(batch)

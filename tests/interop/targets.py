@@ -66,6 +66,8 @@ class Pipeline:
     signals: tuple = SIGNALS
     grpc_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
+    # The receiver's `tls:` block for both protocols ({"cert_file": ..., "key_file": ...}).
+    tls: dict | None = None
 
     @property
     def grpc_endpoint(self) -> str:
@@ -73,7 +75,8 @@ class Pipeline:
 
     @property
     def http_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.http_port}"
 
 
 def weir_config(p: Pipeline) -> dict:
@@ -88,8 +91,8 @@ def weir_config(p: Pipeline) -> dict:
         "receivers": {
             "otlp": {
                 "protocols": {
-                    "grpc": {"endpoint": p.grpc_endpoint},
-                    "http": {"endpoint": f"127.0.0.1:{p.http_port}"},
+                    "grpc": {"endpoint": p.grpc_endpoint, **({"tls": p.tls} if p.tls else {})},
+                    "http": {"endpoint": f"127.0.0.1:{p.http_port}", **({"tls": p.tls} if p.tls else {})},
                 }
             }
         },

@@ -7,12 +7,49 @@ use std::time::SystemTime;
 use super::ack::AckGuard;
 
 /// The client that sent a batch.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ClientInfo {
     /// Remote address of the connection, when known.
     pub peer: Option<SocketAddr>,
     /// Request headers or gRPC metadata kept for processors (lower-case names).
     pub headers: Vec<(String, String)>,
+}
+
+/// Headers whose values are credentials: kept for processors, never printed.
+pub const SENSITIVE_HEADERS: [&str; 4] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+];
+
+/// Whether a header's value must not be printed.
+pub fn is_sensitive_header(name: &str) -> bool {
+    SENSITIVE_HEADERS
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(name))
+}
+
+/// Headers are printed with credentials redacted: batches end up in debug logs.
+impl std::fmt::Debug for ClientInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let shown = if is_sensitive_header(name) {
+                    "[REDACTED]"
+                } else {
+                    value.as_str()
+                };
+                (name.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("ClientInfo")
+            .field("peer", &self.peer)
+            .field("headers", &headers)
+            .finish()
+    }
 }
 
 /// Metadata shared by every clone of a batch.
@@ -82,5 +119,24 @@ impl BatchMeta {
             acks,
             ..(**first).clone()
         })
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_redacts_credential_headers_only() {
+        let info = ClientInfo {
+            peer: None,
+            headers: vec![
+                ("authorization".into(), "Bearer s3cret".into()),
+                ("x-tenant".into(), "acme".into()),
+            ],
+        };
+        let printed = format!("{info:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("acme"), "{printed}");
     }
 }

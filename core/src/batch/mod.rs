@@ -26,7 +26,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 pub use ack::{AckGuard, AckResult};
-pub use meta::{BatchMeta, ClientInfo};
+pub use meta::{BatchMeta, ClientInfo, SENSITIVE_HEADERS, is_sensitive_header};
 pub use request::{DecodeError, Request};
 pub use signal::Signal;
 pub use wire::WireError;

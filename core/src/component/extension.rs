@@ -1,4 +1,5 @@
-//! Extensions: components outside pipelines — storage for persistent queues, health checks.
+//! Extensions: components outside pipelines — storage for persistent queues, health checks,
+//! authenticators.
 
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
@@ -6,7 +7,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use super::ComponentId;
+use super::{ClientAuthenticator, ComponentId, ServerAuthenticator};
 use crate::batch::Signal;
 use crate::exporter::{QueueStore, Sizer};
 use crate::runtime::GraphStats;
@@ -94,6 +95,16 @@ pub trait Extension: Send + Sync + 'static {
 
     /// The storage this extension provides, if it is a storage extension.
     fn storage(&self) -> Option<&dyn Storage> {
+        None
+    }
+
+    /// The authenticator receivers use, if this extension checks incoming credentials.
+    fn server_authenticator(&self) -> Option<Arc<dyn ServerAuthenticator>> {
+        None
+    }
+
+    /// The authenticator exporters use, if this extension adds credentials to requests.
+    fn client_authenticator(&self) -> Option<Arc<dyn ClientAuthenticator>> {
         None
     }
 }

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ComponentId, Exporter, Extension, Processor, Receiver};
+use super::{AuthSides, ComponentId, Exporter, Extension, Host, Processor, Receiver};
 use crate::batch::Signal;
 
 /// The kinds of component, as in otelcol.
@@ -104,6 +104,8 @@ pub struct CreateSettings {
     pub signal: Option<Signal>,
     /// For processors: the pipeline the instance serves (`traces/2`).
     pub pipeline: Option<String>,
+    /// The started extensions (exporters find their authenticator here).
+    pub host: Host,
 }
 
 /// A component that could not be created from a valid config.
@@ -209,6 +211,11 @@ pub trait ExtensionFactory: Send + Sync + 'static {
         config: &Self::Config,
         settings: &CreateSettings,
     ) -> Result<Arc<dyn Extension>, BuildError>;
+    /// Which sides of authentication an instance with `config` provides (none: not an
+    /// authenticator). Lets the config loader refuse `auth: {authenticator: file_storage}`.
+    fn auth_sides(&self, _config: &Self::Config) -> AuthSides {
+        AuthSides::default()
+    }
 }
 
 /// An instance made by a factory.
@@ -248,4 +255,8 @@ pub trait DynFactory: Send + Sync + 'static {
     fn parse(&self, value: serde_json::Value) -> Result<ParsedConfig, Vec<FieldError>>;
     /// Creates an instance from a config `parse` returned.
     fn build(&self, config: &ParsedConfig, settings: &CreateSettings) -> Result<Built, BuildError>;
+    /// For extensions: which sides of authentication an instance with `config` provides.
+    fn auth_sides(&self, _config: &ParsedConfig) -> AuthSides {
+        AuthSides::default()
+    }
 }

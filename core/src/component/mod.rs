@@ -1,6 +1,7 @@
 //! The component model: five kinds as in otelcol, a typed factory per component type for
 //! authors, an erased form for the runtime, and the one [`Registry`] built-ins and plugins share.
 
+mod auth;
 mod consumer;
 mod exporter;
 mod extension;
@@ -10,6 +11,7 @@ mod processor;
 mod receiver;
 mod registry;
 
+pub use auth::{AuthConfig, AuthError, AuthSides, ClientAuthenticator, Host, ServerAuthenticator};
 pub use consumer::{Consumer, PushOutcome};
 pub use exporter::{Delivered, ExportError, Exporter};
 pub use extension::{Extension, ExtensionContext, ExtensionError, StatusBoard, Storage};

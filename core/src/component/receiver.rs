@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{ComponentId, Consumer};
+use super::{ComponentId, Consumer, Host};
 use crate::batch::Signal;
 
 /// What the runtime gives a receiver when it starts it.
@@ -19,6 +19,8 @@ pub struct ReceiverContext {
     pub consumers: BTreeMap<Signal, Arc<dyn Consumer>>,
     /// Cancelled when the receiver must stop accepting and return.
     pub shutdown: CancellationToken,
+    /// The started extensions (receivers find their authenticator here).
+    pub host: Host,
 }
 
 /// A receiver that could not start or failed while running.

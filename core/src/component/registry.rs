@@ -212,7 +212,7 @@ fn typed_config<C: ComponentConfig>(config: &ParsedConfig) -> Result<&C, BuildEr
 }
 
 macro_rules! erase {
-    ($bound:ident, $marker:ident, $kind:expr, $variant:ident, $signals:expr) => {
+    ($bound:ident, $marker:ident, $kind:expr, $variant:ident, $signals:expr $(, $extra:item)*) => {
         impl<F: $bound> DynFactory for Typed<F, $marker> {
             fn kind(&self) -> Kind {
                 $kind
@@ -248,6 +248,7 @@ macro_rules! erase {
                         .create(typed_config::<F::Config>(config)?, settings)?,
                 ))
             }
+            $($extra)*
         }
     };
 }
@@ -278,7 +279,12 @@ erase!(
     ExtensionMarker,
     Kind::Extension,
     Extension,
-    &[]
+    &[],
+    fn auth_sides(&self, config: &ParsedConfig) -> super::AuthSides {
+        typed_config::<F::Config>(config)
+            .map(|c| self.0.auth_sides(c))
+            .unwrap_or_default()
+    }
 );
 
 #[cfg(test)]

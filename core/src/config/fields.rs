@@ -120,9 +120,15 @@ fn expected_names(message: &str) -> Vec<String> {
 pub(crate) fn locate_message(body: &Node, base: &str, message: &str) -> ConfigError {
     let first = message.split_whitespace().next().unwrap_or("");
     let path: Vec<String> = first.split('.').map(str::to_string).collect();
-    let loc = match body.locate(&path) {
-        (loc, true) if !first.is_empty() => loc,
-        _ => body.loc.clone(),
-    };
+    // A missing field (`tls.key_file … is required`) is placed at the nearest part of its path
+    // that is written.
+    let loc = (1..=path.len())
+        .rev()
+        .filter(|_| !first.is_empty())
+        .find_map(|len| match body.locate(&path[..len]) {
+            (loc, true) => Some(loc),
+            _ => None,
+        })
+        .unwrap_or_else(|| body.loc.clone());
     ConfigError::new(&loc, base, Problem::Invalid(message.to_string()))
 }

@@ -8,6 +8,7 @@
 //! combines sources and `--set`s, `expand` substitutes variables, `components` and `service`
 //! parse the sections, `validate` checks across them, `schema` describes the file.
 
+mod auth_refs;
 mod components;
 mod error;
 mod expand;
@@ -15,6 +16,7 @@ mod fields;
 mod merge;
 mod model;
 mod schema;
+mod secret;
 mod service;
 mod source;
 mod suggest;
@@ -38,6 +40,7 @@ pub use model::{
     TelemetryMetrics,
 };
 pub use schema::schema;
+pub use secret::{Secret, redact_json};
 pub use source::Source;
 
 use crate::component::{Kind, Registry};
@@ -174,6 +177,7 @@ pub(crate) fn load_with_env(
         &mut errors,
         &mut warnings,
     );
+    auth_refs::check(&root, &config, &defined, &refs, &mut errors);
 
     if errors.is_empty() {
         Ok(Loaded { config, warnings })

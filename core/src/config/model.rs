@@ -31,7 +31,7 @@ pub struct Config {
     pub exporters: BTreeMap<ComponentId, ComponentEntry>,
     /// `connectors:` (no connector types exist yet, so a valid config has none).
     pub connectors: BTreeMap<ComponentId, ComponentEntry>,
-    /// `extensions:` (no extension types exist yet, so a valid config has none).
+    /// `extensions:`.
     pub extensions: BTreeMap<ComponentId, ComponentEntry>,
     /// `service:`.
     pub service: Service,
@@ -80,7 +80,7 @@ impl fmt::Debug for ComponentEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ComponentEntry")
             .field("type", &self.factory.type_name())
-            .field("raw", &self.raw)
+            .field("raw", &super::secret::redact_json(&self.raw))
             .field("helper", &self.helper)
             .finish()
     }

@@ -140,7 +140,7 @@ pub(crate) fn check(
     }
 }
 
-fn undefined(
+pub(crate) fn undefined(
     id: &ComponentId,
     kind: Kind,
     defined: &Defined,

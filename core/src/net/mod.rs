@@ -4,12 +4,15 @@
 //! - [`compression`]: gzip/zstd content codings, decompression capped against bombs;
 //! - [`grpc_codec`]: a tonic codec that keeps messages as bytes, and the OTLP gRPC method paths;
 //! - [`rpc_status`]: `google.rpc.Status` with `RetryInfo`, and the HTTP `Retry-After` header;
-//! - [`server`]: the one accept loop (hyper HTTP/1.1 + h2c) with graceful, bounded shutdown.
+//! - [`server`]: the one accept loop (hyper HTTP/1.1 + h2c, or TLS) with graceful, bounded
+//!   shutdown and the connection limits;
+//! - [`tls`]: rustls for both sides, certificate reloading.
 
 pub mod compression;
 pub mod grpc_codec;
 pub mod rpc_status;
 pub mod server;
+pub mod tls;
 
 pub use compression::{
     Compression, DecompressError, compress, decompress_bytes, decompress_limited,

@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::batch::Signal;
 use crate::component::{
-    Built, ComponentId, Consumer, CreateSettings, Exporter, Extension, ExtensionContext, Kind,
-    ReceiverContext, ReceiverError, StatusBoard,
+    Built, ComponentId, Consumer, CreateSettings, Exporter, Extension, ExtensionContext, Host,
+    Kind, ReceiverContext, ReceiverError, StatusBoard,
 };
 use crate::config::{ComponentEntry, Config};
 use crate::exporter::{ExporterHelperConfig, QueueStats, SendingQueue};
@@ -117,6 +117,8 @@ pub struct Running {
     options: RuntimeOptions,
     status: Arc<StatusBoard>,
     extensions: Vec<(ComponentId, Arc<dyn Extension>)>,
+    /// The same extensions, as components look them up.
+    host: Host,
     extensions_raw: BTreeMap<ComponentId, serde_json::Value>,
     extensions_stop: CancellationToken,
     exporters: BTreeMap<ComponentId, ExporterSlot>,
@@ -141,11 +143,12 @@ fn build(
         })
 }
 
-fn settings(id: &ComponentId) -> CreateSettings {
+fn settings(id: &ComponentId, host: &Host) -> CreateSettings {
     CreateSettings {
         id: id.clone(),
         signal: None,
         pipeline: None,
+        host: host.clone(),
     }
 }
 
@@ -168,7 +171,7 @@ async fn start_extensions(
         let Some(entry) = config.extensions.get(id) else {
             continue;
         };
-        let extension = match build(Kind::Extension, id, entry, settings(id)) {
+        let extension = match build(Kind::Extension, id, entry, settings(id, &Host::default())) {
             Ok(Built::Extension(e)) => e,
             Ok(_) => return Err(wrong_kind(Kind::Extension, id)),
             Err(e) => return Err(e),
@@ -277,6 +280,7 @@ fn build_processors(
                 id: id.clone(),
                 signal: Some(pid.signal),
                 pipeline: Some(pid.to_string()),
+                host: Default::default(),
             };
             let Built::Processor(processor) = build(Kind::Processor, id, entry, settings)? else {
                 return Err(wrong_kind(Kind::Processor, id));
@@ -307,6 +311,7 @@ impl Running {
         let mut running = Running {
             options: options.clone(),
             status,
+            host: Host::new(extensions.clone()),
             extensions,
             extensions_raw: config
                 .extensions
@@ -373,7 +378,8 @@ impl Running {
                 .get(id)
                 .is_some_and(|slot| slot.raw == entry.raw);
             if !kept {
-                let Built::Exporter(instance) = build(Kind::Exporter, id, entry, settings(id))?
+                let Built::Exporter(instance) =
+                    build(Kind::Exporter, id, entry, settings(id, &self.host))?
                 else {
                     return Err(wrong_kind(Kind::Exporter, id));
                 };
@@ -390,7 +396,8 @@ impl Running {
                     && slot.switches.keys().copied().collect::<BTreeSet<_>>() == *signals
             });
             if !kept {
-                let Built::Receiver(receiver) = build(Kind::Receiver, id, entry, settings(id))?
+                let Built::Receiver(receiver) =
+                    build(Kind::Receiver, id, entry, settings(id, &self.host))?
                 else {
                     return Err(wrong_kind(Kind::Receiver, id));
                 };
@@ -533,6 +540,7 @@ impl Running {
                 id: id.clone(),
                 consumers,
                 shutdown: stop.clone(),
+                host: self.host.clone(),
             };
             match receiver.start(ctx).await {
                 Ok(handle) => {

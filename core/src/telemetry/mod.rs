@@ -2,9 +2,11 @@
 //! in the Prometheus text format on `service.telemetry.metrics` (default `localhost:8888`),
 //! with the process's own metrics (uptime, CPU, memory) read from `/proc`.
 
+mod auth;
 mod process;
 mod prometheus;
 mod server;
 
+pub use auth::{unauthenticated_counter, unauthenticated_counts};
 pub use prometheus::render;
 pub use server::serve_metrics;

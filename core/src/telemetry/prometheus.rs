@@ -123,6 +123,15 @@ fn render_with(stats: &GraphStats, plugin_counters: &[PluginCounter]) -> String 
             s.rejected_items.load(Ordering::Relaxed),
         );
     }
+    for (receiver, transport, value) in super::auth::unauthenticated_counts() {
+        add(
+            "weir_receiver_unauthenticated_requests_total".into(),
+            "counter",
+            "Requests refused because their credentials were missing or invalid.",
+            labels(&[("receiver", &receiver), ("transport", &transport)]),
+            value,
+        );
+    }
     // `weir_plugin_<counter>_total`; the plugin's name is already letters, digits and `_`.
     for counter in plugin_counters {
         let name = counter.name.strip_suffix("_total").unwrap_or(&counter.name);

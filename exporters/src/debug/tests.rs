@@ -152,6 +152,7 @@ async fn exporter_logs_to_weir_debug_target_and_samples() {
         id: ComponentId::new("debug", Some("x".into())),
         signal: None,
         pipeline: None,
+        host: Default::default(),
     };
     let exporter = DebugExporterFactory
         .create(&config, &settings)

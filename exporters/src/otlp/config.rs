@@ -7,67 +7,17 @@ use std::time::Duration;
 use http::uri::Authority;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use weir_core::component::ComponentConfig;
+use weir_core::component::{AuthConfig, ComponentConfig};
 use weir_core::exporter::{DurationString, humantime_serde};
 use weir_core::net::Compression;
-
-/// Client TLS settings, named as in otelcol. Only plaintext is supported for now: the block is
-/// accepted so that otelcol configs parse, and any setting that asks for TLS is refused by
-/// validation with a message saying so.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClientTlsConfig {
-    /// `true` sends in plaintext. For `otlp`, leaving it unset means plaintext only with an
-    /// `http://` endpoint (otelcol would use TLS for a bare `host:port`, which Weir cannot yet).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub insecure: Option<bool>,
-    /// Skip verifying the server's certificate. Refused: TLS is not supported yet.
-    pub insecure_skip_verify: bool,
-    /// CA certificate file to verify the server with. Refused: TLS is not supported yet.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ca_file: Option<String>,
-    /// Client certificate file for mutual TLS. Refused: TLS is not supported yet.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cert_file: Option<String>,
-    /// Client key file for mutual TLS. Refused: TLS is not supported yet.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_file: Option<String>,
-    /// Server name to verify instead of the endpoint's host. Refused: TLS is not supported yet.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub server_name_override: Option<String>,
-}
-
-/// The message every refused TLS setting carries, so that users know it is not a typo.
-pub(crate) const TLS_UNSUPPORTED: &str = "TLS is not supported yet; only plaintext connections are";
-
-impl ClientTlsConfig {
-    /// The TLS-only settings that are set, by their YAML names.
-    pub(crate) fn tls_settings_present(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
-        if self.insecure_skip_verify {
-            set.push("tls.insecure_skip_verify");
-        }
-        if self.ca_file.is_some() {
-            set.push("tls.ca_file");
-        }
-        if self.cert_file.is_some() {
-            set.push("tls.cert_file");
-        }
-        if self.key_file.is_some() {
-            set.push("tls.key_file");
-        }
-        if self.server_name_override.is_some() {
-            set.push("tls.server_name_override");
-        }
-        set
-    }
-}
+use weir_core::net::tls::{ClientTlsConfig, client_config};
 
 /// `otlp` exporter: sends OTLP over gRPC to a collector or backend.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtlpGrpcConfig {
-    /// Server address, `host:port` or `http://host:port` (required).
+    /// Server address (required): `host:port` or `https://host:port` for TLS,
+    /// `http://host:port` for plaintext (or `tls: {insecure: true}`).
     pub endpoint: String,
     /// gRPC metadata sent with every export, such as an authorization token.
     pub headers: BTreeMap<String, String>,
@@ -77,8 +27,13 @@ pub struct OtlpGrpcConfig {
     #[serde(with = "humantime_serde")]
     #[schemars(with = "DurationString")]
     pub timeout: Duration,
-    /// Transport security; only `insecure: true` (plaintext) is supported for now.
+    /// Transport security: TLS unless `insecure: true` or an `http://` endpoint; `ca_file`,
+    /// client certificate for mutual TLS, `server_name_override`, `min_version`.
     pub tls: ClientTlsConfig,
+    /// Credentials from an authenticator extension (`auth: {authenticator: bearertokenauth}`),
+    /// added to every export.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthConfig>,
 }
 
 impl Default for OtlpGrpcConfig {
@@ -89,7 +44,20 @@ impl Default for OtlpGrpcConfig {
             compression: Compression::Gzip,
             timeout: Duration::from_secs(5),
             tls: ClientTlsConfig::default(),
+            auth: None,
         }
+    }
+}
+
+/// Printed as its JSON with credentials redacted: `headers` often carry tokens.
+impl std::fmt::Debug for OtlpGrpcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let json = serde_json::to_value(self).unwrap_or_default();
+        write!(
+            f,
+            "OtlpGrpcConfig {}",
+            weir_core::config::redact_json(&json)
+        )
     }
 }
 
@@ -103,8 +71,11 @@ impl ComponentConfig for OtlpGrpcConfig {
             problems.push("timeout must be greater than 0".to_string());
         }
         problems.extend(header_problems(&self.headers, true));
-        if let Err(e) = plaintext_check(&self.endpoint, &self.tls) {
-            problems.push(e);
+        problems.extend(tls_problems(&self.endpoint, &self.tls));
+        if let Some(auth) = &self.auth
+            && auth.authenticator.trim().is_empty()
+        {
+            problems.push("auth.authenticator must name an extension".to_string());
         }
         if problems.is_empty() {
             Ok(())
@@ -140,7 +111,7 @@ impl OtlpGrpcConfig {
     }
 }
 
-/// `host:port` after any `http://` or `https://` prefix (the https case is refused separately).
+/// `host:port` after any `http://` or `https://` prefix.
 fn strip_scheme(endpoint: &str) -> &str {
     endpoint
         .strip_prefix("http://")
@@ -148,29 +119,52 @@ fn strip_scheme(endpoint: &str) -> &str {
         .unwrap_or(endpoint)
 }
 
-/// Whether this gRPC config lets Weir connect in plaintext. otelcol uses TLS unless
-/// `tls.insecure` is true; an explicit `http://` endpoint with `insecure` unset is read as a
-/// plaintext request, as OpenTelemetry SDKs read it.
-fn plaintext_check(endpoint: &str, tls: &ClientTlsConfig) -> Result<(), String> {
-    let mut asked = tls.tls_settings_present();
-    let endpoint = endpoint.trim();
-    if endpoint.starts_with("https://") {
-        asked.push("an https:// endpoint");
-    } else if tls.insecure == Some(false) {
-        asked.push("tls.insecure: false");
-    } else if tls.insecure.is_none() && !endpoint.starts_with("http://") && !endpoint.is_empty() {
-        return Err(format!(
-            "{TLS_UNSUPPORTED}: a `host:port` endpoint without `tls: {{insecure: true}}` means TLS, as in otelcol; \
-             set `tls: {{insecure: true}}` or write the endpoint as `http://{endpoint}`"
-        ));
+impl OtlpGrpcConfig {
+    /// Whether the connection is TLS. As otelcol: TLS unless `tls.insecure` is true, except
+    /// that an `http://` endpoint with `insecure` unset means plaintext, as the OpenTelemetry
+    /// SDKs read it; `insecure: false` asks for TLS whatever the scheme.
+    pub fn uses_tls(&self) -> bool {
+        match self.tls.insecure {
+            Some(insecure) => !insecure,
+            None => !self.endpoint.trim().starts_with("http://"),
+        }
     }
-    if asked.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{TLS_UNSUPPORTED} (asked for by {})",
-            asked.join(", ")
-        ))
+}
+
+/// TLS problems: contradictions, TLS settings on a plaintext connection (they would do
+/// nothing), and files that cannot be used.
+fn tls_problems(endpoint: &str, tls: &ClientTlsConfig) -> Vec<String> {
+    let endpoint = endpoint.trim();
+    if tls.insecure == Some(true) && endpoint.starts_with("https://") {
+        return vec![format!(
+            "tls.insecure is true but endpoint `{endpoint}` asks for TLS (https://); remove one"
+        )];
+    }
+    let config = OtlpGrpcConfig {
+        endpoint: endpoint.to_string(),
+        tls: tls.clone(),
+        ..OtlpGrpcConfig::default()
+    };
+    if !config.uses_tls() {
+        let set = tls.tls_settings_present("tls");
+        return if set.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "{} set, but the connection is plaintext (tls.insecure: true or an http:// endpoint); \
+                 remove {} or use TLS",
+                set.join(", "),
+                if set.len() == 1 { "it" } else { "them" }
+            )]
+        };
+    }
+    let shape = tls.shape_problems("tls");
+    if !shape.is_empty() {
+        return shape;
+    }
+    match client_config(tls, "tls", &[]) {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![e.to_string()],
     }
 }
 
@@ -232,22 +226,49 @@ mod tests {
     }
 
     #[test]
-    fn tls_requests_are_refused_with_the_reason() {
-        for json in [
-            serde_json::json!({"endpoint": "collector:4317"}),
-            serde_json::json!({"endpoint": "https://collector:4317"}),
-            serde_json::json!({"endpoint": "http://collector:4317", "tls": {"insecure": false}}),
-            serde_json::json!({"endpoint": "collector:4317", "tls": {"insecure": true, "ca_file": "/ca.pem"}}),
-        ] {
-            let problems = parse(json.clone())
-                .validate()
-                .expect_err("TLS must be refused");
-            assert_eq!(problems.len(), 1, "{json}: {problems:?}");
-            assert!(
-                problems[0].contains(TLS_UNSUPPORTED),
-                "{json}: {problems:?}"
-            );
-        }
+    fn tls_is_used_as_otelcol_decides() {
+        let tls = |json: serde_json::Value| parse(json).uses_tls();
+        assert!(tls(serde_json::json!({"endpoint": "collector:4317"})));
+        assert!(tls(
+            serde_json::json!({"endpoint": "https://collector:4317"})
+        ));
+        assert!(tls(
+            serde_json::json!({"endpoint": "http://collector:4317", "tls": {"insecure": false}})
+        ));
+        assert!(!tls(
+            serde_json::json!({"endpoint": "http://collector:4317"})
+        ));
+        assert!(!tls(
+            serde_json::json!({"endpoint": "collector:4317", "tls": {"insecure": true}})
+        ));
+    }
+
+    #[test]
+    fn tls_settings_on_a_plaintext_connection_and_contradictions_are_refused() {
+        let problems = parse(serde_json::json!({"endpoint": "collector:4317", "tls": {"insecure": true, "ca_file": "/ca.pem"}}))
+            .validate()
+            .expect_err("plaintext with a CA");
+        assert!(
+            problems[0].starts_with("tls.ca_file set, but the connection is plaintext"),
+            "{problems:?}"
+        );
+        let problems = parse(
+            serde_json::json!({"endpoint": "https://collector:4317", "tls": {"insecure": true}}),
+        )
+        .validate()
+        .expect_err("https and insecure");
+        assert!(problems[0].contains("remove one"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_missing_ca_file_is_named() {
+        let problems = parse(serde_json::json!({"endpoint": "collector:4317", "tls": {"ca_file": "/nonexistent/ca.pem"}}))
+            .validate()
+            .expect_err("missing CA");
+        assert_eq!(
+            problems,
+            ["tls.ca_file `/nonexistent/ca.pem`: file not found"]
+        );
     }
 
     #[test]
@@ -282,6 +303,17 @@ mod tests {
         assert!(problems[0].contains("endpoint is required"), "{problems:?}");
         let config = parse(serde_json::json!({"endpoint": "http://c:4317/v1/traces"}));
         assert!(config.validate().expect_err("path")[0].contains("must not have a path"));
+    }
+
+    #[test]
+    fn debug_output_hides_credential_headers() {
+        let config = parse(serde_json::json!({
+            "endpoint": "c:4317",
+            "headers": {"authorization": "Bearer s3cret", "x-tenant": "acme"},
+        }));
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("acme"), "{printed}");
     }
 
     #[test]

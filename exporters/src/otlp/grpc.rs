@@ -1,7 +1,7 @@
 //! The OTLP/gRPC client: sends a batch's protobuf bytes as they are through tonic with the raw
 //! codec, and classifies the outcome as otelcol's `otlp` exporter does.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,8 +17,11 @@ use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 use weir_core::batch::{Batch, Signal};
-use weir_core::component::{BuildError, Delivered, ExportError, Exporter};
+use weir_core::component::{
+    BuildError, ClientAuthenticator, CreateSettings, Delivered, ExportError, Exporter,
+};
 use weir_core::net::grpc_codec::export_path;
+use weir_core::net::tls::{Connector, ServerName, client_config};
 use weir_core::net::{Compression, RawCodec, RpcStatus};
 
 use super::config::OtlpGrpcConfig;
@@ -27,6 +30,11 @@ use super::config::OtlpGrpcConfig;
 pub(crate) struct GrpcExporter {
     id: String,
     endpoint: Endpoint,
+    /// TCP, and TLS when the config asks for it; tonic is always given an `http://` URL so
+    /// that its own TLS (present in some builds) never steps in.
+    connector: Connector,
+    /// Adds credentials to each export (`auth`).
+    auth: Option<Arc<dyn ClientAuthenticator>>,
     /// Created on the first export: `connect_lazy` spawns the channel's worker, which needs the
     /// tokio runtime that `create` may not run on.
     channel: OnceLock<Channel>,
@@ -36,8 +44,41 @@ pub(crate) struct GrpcExporter {
 }
 
 impl GrpcExporter {
-    pub(crate) fn new(config: &OtlpGrpcConfig, id: String) -> Result<Self, BuildError> {
+    pub(crate) fn new(
+        config: &OtlpGrpcConfig,
+        settings: &CreateSettings,
+    ) -> Result<Self, BuildError> {
+        let id = settings.id.to_string();
         let authority = config.authority().map_err(BuildError)?;
+        let tls = if config.uses_tls() {
+            Some(
+                client_config(&config.tls, "tls", &[b"h2"])
+                    .map_err(|e| BuildError(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let server_name = config
+            .tls
+            .server_name_override
+            .as_ref()
+            .map(|name| {
+                ServerName::try_from(name.clone())
+                    .map_err(|e| BuildError(format!("tls.server_name_override `{name}`: {e}")))
+            })
+            .transpose()?;
+        let always_tls = tls.is_some();
+        let connector = Connector::new(tls, server_name, always_tls);
+        let auth = config
+            .auth
+            .as_ref()
+            .map(|auth| {
+                settings
+                    .host
+                    .client_authenticator(&auth.authenticator)
+                    .map_err(|e| BuildError(format!("auth: {e}")))
+            })
+            .transpose()?;
         let endpoint = Endpoint::from_shared(format!("http://{authority}"))
             .and_then(|e| e.user_agent(concat!("weir/", env!("CARGO_PKG_VERSION"))))
             .map_err(|e| BuildError(format!("endpoint `{}`: {e}", config.endpoint)))?
@@ -58,6 +99,8 @@ impl GrpcExporter {
         Ok(GrpcExporter {
             id,
             endpoint,
+            connector,
+            auth,
             channel: OnceLock::new(),
             metadata,
             compression,
@@ -67,7 +110,10 @@ impl GrpcExporter {
 
     fn channel(&self) -> Channel {
         self.channel
-            .get_or_init(|| self.endpoint.connect_lazy())
+            .get_or_init(|| {
+                self.endpoint
+                    .connect_with_connector_lazy(self.connector.clone())
+            })
             .clone()
     }
 
@@ -81,6 +127,19 @@ impl GrpcExporter {
             .map_err(|e| Status::unavailable(format!("channel not ready: {e}")))?;
         let mut request = tonic::Request::new(payload);
         *request.metadata_mut() = self.metadata.clone();
+        if let Some(auth) = &self.auth {
+            let headers = auth
+                .headers()
+                // UNAVAILABLE, so the batch is retried: a token file being rotated comes back.
+                .map_err(|e| Status::unavailable(format!("no credentials to send: {e}")))?;
+            for (name, value) in headers {
+                let key = MetadataKey::from_bytes(name.as_str().as_bytes())
+                    .map_err(|e| Status::internal(format!("authenticator header name: {e}")))?;
+                let value = MetadataValue::try_from(value.as_bytes())
+                    .map_err(|e| Status::internal(format!("authenticator header value: {e}")))?;
+                request.metadata_mut().insert(key, value);
+            }
+        }
         // Tells the server our deadline (grpc-timeout) so it can stop work we no longer wait for.
         request.set_timeout(self.timeout);
         let path = PathAndQuery::from_static(export_path(signal));

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use weir_core::batch::Signal;
 use weir_core::component::{BuildError, CreateSettings, Exporter, ExporterFactory, Stability};
 
-pub use config::{ClientTlsConfig, OtlpGrpcConfig};
-pub(crate) use config::{TLS_UNSUPPORTED, header_problems};
+pub use config::OtlpGrpcConfig;
+pub(crate) use config::header_problems;
+pub use weir_core::net::tls::ClientTlsConfig;
 
 /// Factory of the `otlp` exporter.
 #[derive(Debug, Default)]
@@ -30,10 +31,7 @@ impl ExporterFactory for OtlpGrpcExporterFactory {
         config: &OtlpGrpcConfig,
         settings: &CreateSettings,
     ) -> Result<Arc<dyn Exporter>, BuildError> {
-        Ok(Arc::new(grpc::GrpcExporter::new(
-            config,
-            settings.id.to_string(),
-        )?))
+        Ok(Arc::new(grpc::GrpcExporter::new(config, settings)?))
     }
 }
 

@@ -108,6 +108,7 @@ fn build(config: serde_json::Value) -> Arc<dyn Exporter> {
         id: ComponentId::new("otlp", None),
         signal: None,
         pipeline: None,
+        host: Default::default(),
     };
     OtlpGrpcExporterFactory
         .create(&config, &settings)

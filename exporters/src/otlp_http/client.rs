@@ -1,6 +1,7 @@
 //! The OTLP/HTTP client: one POST per batch through hyper's pooled client, and the
 //! classification of responses as otelcol's `otlphttp` exporter does.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -10,7 +11,6 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Status
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
@@ -18,8 +18,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use prost::Message;
 use weir_core::batch::json::{decode_response_json, encode_json};
 use weir_core::batch::{Batch, Signal};
-use weir_core::component::{BuildError, Delivered, ExportError, Exporter};
+use weir_core::component::{
+    BuildError, ClientAuthenticator, CreateSettings, Delivered, ExportError, Exporter,
+};
 use weir_core::net::rpc_status::parse_retry_after;
+use weir_core::net::tls::{Connector, ServerName, client_config};
 use weir_core::net::{Compression, RpcStatus, compress, decompress_bytes};
 
 use super::config::{Encoding, OtlpHttpConfig};
@@ -34,7 +37,9 @@ const MAX_QUOTED_BODY: usize = 256;
 /// One exporter instance: a pooled client shared by all concurrent exports.
 pub(crate) struct HttpExporter {
     id: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
+    /// Adds credentials to each request (`auth`).
+    auth: Option<Arc<dyn ClientAuthenticator>>,
     /// Indexed like [`Signal::ALL`].
     urls: [Option<Uri>; 3],
     /// Configured headers plus content type, encoding and user agent, built once.
@@ -49,12 +54,31 @@ pub(crate) struct HttpExporter {
 enum SendError {
     #[error("could not encode the batch: {0}")]
     Encode(String),
-    #[error("request failed: {0}")]
+    #[error("request failed: {}", chain(.0))]
     Request(#[from] hyper_util::client::legacy::Error),
+    #[error("no credentials to send: {0}")]
+    Auth(String),
+}
+
+/// An error with its causes: hyper's own message ("client error (Connect)") hides the TLS
+/// failure that explains it.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl HttpExporter {
-    pub(crate) fn new(config: &OtlpHttpConfig, id: String) -> Result<Self, BuildError> {
+    pub(crate) fn new(
+        config: &OtlpHttpConfig,
+        settings: &CreateSettings,
+    ) -> Result<Self, BuildError> {
+        let id = settings.id.to_string();
         let urls = Signal::ALL.map(|signal| config.signal_url(signal));
         let mut headers = HeaderMap::new();
         for (name, value) in &config.headers {
@@ -78,14 +102,42 @@ impl HttpExporter {
             USER_AGENT,
             HeaderValue::from_static(concat!("weir/", env!("CARGO_PKG_VERSION"))),
         );
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
+        // The client speaks HTTP/1.1 only, so that is all ALPN offers.
+        let tls = if config.uses_tls() {
+            Some(
+                client_config(&config.tls, "tls", &[b"http/1.1"])
+                    .map_err(|e| BuildError(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let server_name = config
+            .tls
+            .server_name_override
+            .as_ref()
+            .map(|name| {
+                ServerName::try_from(name.clone())
+                    .map_err(|e| BuildError(format!("tls.server_name_override `{name}`: {e}")))
+            })
+            .transpose()?;
+        let connector = Connector::new(tls, server_name, false);
+        let auth = config
+            .auth
+            .as_ref()
+            .map(|auth| {
+                settings
+                    .host
+                    .client_authenticator(&auth.authenticator)
+                    .map_err(|e| BuildError(format!("auth: {e}")))
+            })
+            .transpose()?;
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .build(connector);
         Ok(HttpExporter {
             id,
             client,
+            auth,
             urls,
             headers,
             encoding: config.encoding,
@@ -123,6 +175,11 @@ impl HttpExporter {
         *request.method_mut() = Method::POST;
         *request.uri_mut() = url.clone();
         *request.headers_mut() = self.headers.clone();
+        if let Some(auth) = &self.auth {
+            for (name, value) in auth.headers().map_err(|e| SendError::Auth(e.0))? {
+                request.headers_mut().insert(name, value);
+            }
+        }
         let response = self.client.request(request).await?;
         let (parts, body) = response.into_parts();
         let bytes = self.read_limited(body).await;

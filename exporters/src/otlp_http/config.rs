@@ -7,11 +7,12 @@ use http::Uri;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use weir_core::batch::Signal;
-use weir_core::component::ComponentConfig;
+use weir_core::component::{AuthConfig, ComponentConfig};
 use weir_core::exporter::{DurationString, humantime_serde};
 use weir_core::net::Compression;
+use weir_core::net::tls::client_config;
 
-use crate::otlp::{ClientTlsConfig, TLS_UNSUPPORTED, header_problems};
+use crate::otlp::{ClientTlsConfig, header_problems};
 
 /// How request bodies are encoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -35,11 +36,12 @@ impl Encoding {
 }
 
 /// `otlphttp` exporter: sends OTLP over HTTP to a collector or backend.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtlpHttpConfig {
-    /// Base URL such as `http://collector:4318`; `/v1/traces`, `/v1/metrics` and `/v1/logs` are
-    /// appended for each signal. Required unless every signal used has its own URL below.
+    /// Base URL such as `https://collector:4318` (TLS) or `http://collector:4318`;
+    /// `/v1/traces`, `/v1/metrics` and `/v1/logs` are appended for each signal. Required unless
+    /// every signal used has its own URL below.
     pub endpoint: String,
     /// Full URL for traces, used as is instead of `endpoint` + `/v1/traces`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,8 +63,13 @@ pub struct OtlpHttpConfig {
     #[serde(with = "humantime_serde")]
     #[schemars(with = "DurationString")]
     pub timeout: Duration,
-    /// Transport security; the URL scheme decides it, and only `http://` is supported for now.
+    /// Transport security for `https://` URLs (the scheme decides, as otelcol): `ca_file`,
+    /// client certificate for mutual TLS, `server_name_override`, `min_version`.
     pub tls: ClientTlsConfig,
+    /// Credentials from an authenticator extension (`auth: {authenticator: basicauth}`), added
+    /// to every request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthConfig>,
 }
 
 impl Default for OtlpHttpConfig {
@@ -77,7 +84,20 @@ impl Default for OtlpHttpConfig {
             headers: BTreeMap::new(),
             timeout: Duration::from_secs(30),
             tls: ClientTlsConfig::default(),
+            auth: None,
         }
+    }
+}
+
+/// Printed as its JSON with credentials redacted: `headers` often carry tokens.
+impl std::fmt::Debug for OtlpHttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let json = serde_json::to_value(self).unwrap_or_default();
+        write!(
+            f,
+            "OtlpHttpConfig {}",
+            weir_core::config::redact_json(&json)
+        )
     }
 }
 
@@ -111,12 +131,11 @@ impl ComponentConfig for OtlpHttpConfig {
             problems.push("timeout must be greater than 0".to_string());
         }
         problems.extend(header_problems(&self.headers, false));
-        let tls = self.tls.tls_settings_present();
-        if !tls.is_empty() {
-            problems.push(format!(
-                "{TLS_UNSUPPORTED} (asked for by {})",
-                tls.join(", ")
-            ));
+        problems.extend(self.tls_problems());
+        if let Some(auth) = &self.auth
+            && auth.authenticator.trim().is_empty()
+        {
+            problems.push("auth.authenticator must name an extension".to_string());
         }
         if problems.is_empty() {
             Ok(())
@@ -127,6 +146,38 @@ impl ComponentConfig for OtlpHttpConfig {
 }
 
 impl OtlpHttpConfig {
+    /// Whether any signal is sent to an `https://` URL.
+    pub fn uses_tls(&self) -> bool {
+        Signal::ALL
+            .iter()
+            .filter_map(|s| self.signal_url(*s))
+            .any(|url| url.scheme_str() == Some("https"))
+    }
+
+    /// TLS settings without an `https://` URL would do nothing; with one, the files must load.
+    fn tls_problems(&self) -> Vec<String> {
+        if !self.uses_tls() {
+            let set = self.tls.tls_settings_present("tls");
+            return if set.is_empty() {
+                Vec::new()
+            } else {
+                vec![format!(
+                    "{} set, but no endpoint is an https:// URL; remove {} or use https://",
+                    set.join(", "),
+                    if set.len() == 1 { "it" } else { "them" }
+                )]
+            };
+        }
+        let shape = self.tls.shape_problems("tls");
+        if !shape.is_empty() {
+            return shape;
+        }
+        match client_config(&self.tls, "tls", &[]) {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
     fn signal_override(&self, signal: Signal) -> Option<&String> {
         match signal {
             Signal::Traces => self.traces_endpoint.as_ref(),
@@ -150,22 +201,17 @@ impl OtlpHttpConfig {
     }
 }
 
-/// An absolute `http://` URL; `https://` is refused as unsupported TLS, anything else as invalid.
+/// An absolute `http://` or `https://` URL.
 fn parse_url(field: &str, text: &str) -> Result<Uri, String> {
     let uri: Uri = text
         .trim()
         .parse()
         .map_err(|e| format!("{field} `{text}` is not a URL: {e}"))?;
     match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(format!(
-                "{field} `{text}`: {TLS_UNSUPPORTED}; use an http:// URL"
-            ));
-        }
+        Some("http" | "https") => {}
         Some(other) => {
             return Err(format!(
-                "{field} `{text}`: unsupported scheme `{other}` (use http://)"
+                "{field} `{text}`: unsupported scheme `{other}` (use https:// or http://)"
             ));
         }
         None => {
@@ -241,6 +287,7 @@ mod tests {
         let config = parse(serde_json::json!({
             "endpoint": "collector:4318",
             "traces_endpoint": "https://secure:4318/v1/traces",
+            "metrics_endpoint": "http://",
             "logs_endpoint": "ftp://x/y",
             "headers": {"ok": "line\nbreak"},
             "tls": {"ca_file": "/ca.pem"},
@@ -252,17 +299,35 @@ mod tests {
             problems[0].contains("endpoint `collector:4318`"),
             "{problems:?}"
         );
-        assert!(
-            problems[1].contains("traces_endpoint") && problems[1].contains(TLS_UNSUPPORTED),
-            "{problems:?}"
-        );
+        assert!(problems[1].contains("metrics_endpoint"), "{problems:?}");
         assert!(
             problems[2].contains("unsupported scheme `ftp`"),
             "{problems:?}"
         );
         assert!(problems[3].contains("timeout"), "{problems:?}");
         assert!(problems[4].contains("value of `ok`"), "{problems:?}");
-        assert!(problems[5].contains("tls.ca_file"), "{problems:?}");
+        assert_eq!(problems[5], "tls.ca_file `/ca.pem`: file not found");
+    }
+
+    #[test]
+    fn tls_settings_without_an_https_url_are_refused() {
+        let config = parse(serde_json::json!({
+            "endpoint": "http://collector:4318",
+            "tls": {"insecure_skip_verify": true},
+        }));
+        let problems = config.validate().expect_err("no https");
+        assert_eq!(
+            problems,
+            [
+                "tls.insecure_skip_verify set, but no endpoint is an https:// URL; remove it or use https://"
+            ]
+        );
+        let config = parse(serde_json::json!({
+            "endpoint": "https://collector:4318",
+            "tls": {"insecure_skip_verify": true},
+        }));
+        assert_eq!(config.validate(), Ok(()));
+        assert!(config.uses_tls());
     }
 
     #[test]

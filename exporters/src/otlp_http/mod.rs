@@ -29,10 +29,7 @@ impl ExporterFactory for OtlpHttpExporterFactory {
         config: &OtlpHttpConfig,
         settings: &CreateSettings,
     ) -> Result<Arc<dyn Exporter>, BuildError> {
-        Ok(Arc::new(client::HttpExporter::new(
-            config,
-            settings.id.to_string(),
-        )?))
+        Ok(Arc::new(client::HttpExporter::new(config, settings)?))
     }
 }
 

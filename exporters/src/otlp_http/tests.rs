@@ -122,6 +122,7 @@ fn build(config: serde_json::Value) -> Arc<dyn Exporter> {
         id: ComponentId::new("otlphttp", None),
         signal: None,
         pipeline: None,
+        host: Default::default(),
     };
     OtlpHttpExporterFactory
         .create(&config, &settings)

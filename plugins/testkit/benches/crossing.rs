@@ -134,6 +134,7 @@ fn crossing(c: &mut Criterion) {
         id: "fault".parse().unwrap(),
         signal: Some(Signal::Traces),
         pipeline: Some("traces".into()),
+        host: Default::default(),
     };
 
     let mut group = c.benchmark_group("no-op processor, one batch of 100 spans");

@@ -722,6 +722,7 @@ fn settings(name: &str, pipeline: &str) -> CreateSettings {
         id: id(name),
         signal: Some(Signal::Traces),
         pipeline: Some(pipeline.to_string()),
+        host: Default::default(),
     }
 }
 

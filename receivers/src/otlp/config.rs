@@ -2,9 +2,14 @@
 //! `protocols: { grpc: {endpoint, …}, http: {endpoint, …} }`, each protocol on when its key is
 //! present (even with no body, as in otelcol).
 
+use std::time::Duration;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
-use weir_core::component::ComponentConfig;
+use weir_core::component::{AuthConfig, ComponentConfig};
+use weir_core::exporter::{DurationString, humantime_serde};
+use weir_core::net::server::DEFAULT_MAX_HEADER_BYTES;
+use weir_core::net::tls::{ServerTls, ServerTlsConfig};
 
 /// Config of the `otlp` receiver.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -50,10 +55,31 @@ pub struct GrpcConfig {
     /// get `RESOURCE_EXHAUSTED`, whether the frame alone or the
     /// decompressed message is too big.
     pub max_recv_msg_size_mib: u64,
-    /// Concurrent HTTP/2 streams allowed per client connection; 0 means no limit.
+    /// Concurrent HTTP/2 streams (requests) allowed per client connection; 0 means no limit
+    /// (the default, as grpc-go).
     pub max_concurrent_streams: u32,
     /// Keep the client's gRPC metadata with each batch, for processors that read it.
     pub include_metadata: bool,
+    /// Serve TLS (`cert_file`, `key_file`, `client_ca_file` for mutual TLS, ...). Present means
+    /// on; plaintext clients are then refused.
+    #[serde(
+        deserialize_with = "present_means_enabled",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tls: Option<ServerTlsConfig>,
+    /// Require credentials checked by an authenticator extension
+    /// (`auth: {authenticator: bearertokenauth}`); others get `UNAUTHENTICATED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthConfig>,
+    /// Open client connections at once (a Weir addition); more wait to be accepted. 0 (the
+    /// default) means no limit.
+    pub max_connections: usize,
+    /// Close a connection that has had no request in flight and no traffic for this long
+    /// (grpc-go's `max_connection_idle`); clients reconnect when they next export. `0s` (the
+    /// default) keeps idle connections open.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationString")]
+    pub idle_timeout: Duration,
 }
 
 impl Default for GrpcConfig {
@@ -63,6 +89,10 @@ impl Default for GrpcConfig {
             max_recv_msg_size_mib: 4,
             max_concurrent_streams: 0,
             include_metadata: false,
+            tls: None,
+            auth: None,
+            max_connections: 0,
+            idle_timeout: Duration::ZERO,
         }
     }
 }
@@ -93,6 +123,40 @@ pub struct HttpConfig {
     pub max_request_body_size: u64,
     /// Keep the client's HTTP headers with each batch, for processors that read them.
     pub include_metadata: bool,
+    /// Serve HTTPS (`cert_file`, `key_file`, `client_ca_file` for mutual TLS, ...). Present
+    /// means on; plaintext clients are then refused.
+    #[serde(
+        deserialize_with = "present_means_enabled",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tls: Option<ServerTlsConfig>,
+    /// Require credentials checked by an authenticator extension
+    /// (`auth: {authenticator: basicauth}`); others get `401 Unauthorized`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthConfig>,
+    /// Open client connections at once (a Weir addition); more wait to be accepted. 0 (the
+    /// default) means no limit.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, and to complete the TLS
+    /// handshake; a kept-alive connection waiting for its next request is closed after this
+    /// too. Default `1m`.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationString")]
+    pub read_header_timeout: Duration,
+    /// How long a client may take to send a request's body; slower requests get
+    /// `408 Request Timeout`. `0s` means no limit. Default `1m` (otelcol: no limit).
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationString")]
+    pub read_timeout: Duration,
+    /// Close a connection that has had no request in flight and no traffic for this long.
+    /// `0s` keeps idle connections open. Default `1m`.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "DurationString")]
+    pub idle_timeout: Duration,
+    /// Largest request head (request line and headers), in bytes; larger heads are refused
+    /// (`431`). Default 1 MiB (1048576), as Go's `http.DefaultMaxHeaderBytes`. For HTTP/1.1,
+    /// values under 8192 act as 8192 (hyper's smallest read buffer).
+    pub max_request_header_size: usize,
 }
 
 impl Default for HttpConfig {
@@ -104,6 +168,13 @@ impl Default for HttpConfig {
             logs_url_path: "/v1/logs".to_string(),
             max_request_body_size: 20 * 1024 * 1024,
             include_metadata: false,
+            tls: None,
+            auth: None,
+            max_connections: 0,
+            read_header_timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            max_request_header_size: DEFAULT_MAX_HEADER_BYTES,
         }
     }
 }
@@ -143,6 +214,8 @@ impl ComponentConfig for OtlpReceiverConfig {
                 problems
                     .push("protocols.grpc.max_recv_msg_size_mib must be at least 1".to_string());
             }
+            check_tls("protocols.grpc.tls", grpc.tls.as_ref(), &mut problems);
+            check_auth("protocols.grpc.auth", grpc.auth.as_ref(), &mut problems);
         }
         if let Some(http) = http {
             check_endpoint("protocols.http.endpoint", &http.endpoint, &mut problems);
@@ -150,6 +223,18 @@ impl ComponentConfig for OtlpReceiverConfig {
                 problems
                     .push("protocols.http.max_request_body_size must be at least 1".to_string());
             }
+            if http.read_header_timeout.is_zero() {
+                problems
+                    .push("protocols.http.read_header_timeout must be greater than 0".to_string());
+            }
+            if http.max_request_header_size < 1024 {
+                problems.push(format!(
+                    "protocols.http.max_request_header_size must be at least 1024, got {}",
+                    http.max_request_header_size
+                ));
+            }
+            check_tls("protocols.http.tls", http.tls.as_ref(), &mut problems);
+            check_auth("protocols.http.auth", http.auth.as_ref(), &mut problems);
             let paths = [
                 ("traces_url_path", &http.traces_url_path),
                 ("metrics_url_path", &http.metrics_url_path),
@@ -175,6 +260,30 @@ impl ComponentConfig for OtlpReceiverConfig {
         } else {
             Err(problems)
         }
+    }
+}
+
+/// TLS problems, files included: a missing or mismatched certificate is reported with the rest
+/// of the config (`weir validate` catches it), not only when the receiver starts.
+fn check_tls(prefix: &str, tls: Option<&ServerTlsConfig>, problems: &mut Vec<String>) {
+    let Some(tls) = tls else {
+        return;
+    };
+    let shape = tls.shape_problems(prefix);
+    if shape.is_empty() {
+        if let Err(e) = ServerTls::build(tls, prefix, &[]) {
+            problems.push(e.to_string());
+        }
+    } else {
+        problems.extend(shape);
+    }
+}
+
+fn check_auth(prefix: &str, auth: Option<&AuthConfig>, problems: &mut Vec<String>) {
+    if let Some(auth) = auth
+        && auth.authenticator.trim().is_empty()
+    {
+        problems.push(format!("{prefix}.authenticator must name an extension"));
     }
 }
 

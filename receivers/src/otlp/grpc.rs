@@ -25,6 +25,7 @@ use weir_core::net::grpc_codec::{RawCodec, signal_of_path};
 use weir_core::net::server::{self, ServerOptions};
 
 use super::config::GrpcConfig;
+use super::security::{Guard, Security};
 use super::{Shared, batch_meta, partial_success, response_protobuf};
 
 /// Serves OTLP/gRPC on `listener` until `shutdown`, then drains.
@@ -32,22 +33,28 @@ pub(crate) fn serve(
     listener: TcpListener,
     config: &GrpcConfig,
     shared: Arc<Shared>,
+    security: Security,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     let options = ServerOptions {
         http2_only: true,
         max_concurrent_streams: (config.max_concurrent_streams > 0)
             .then_some(config.max_concurrent_streams),
+        max_connections: config.max_connections,
+        idle_timeout: (!config.idle_timeout.is_zero()).then_some(config.idle_timeout),
+        tls: security.tls,
         name: format!("{}/grpc", shared.id),
         ..ServerOptions::default()
     };
     let max_message_size = config.max_recv_msg_size();
     let include_metadata = config.include_metadata;
+    let guard = security.guard;
     let make = move |peer| GrpcService {
         shared: shared.clone(),
         peer,
         max_message_size,
         include_metadata,
+        guard: guard.clone(),
     };
     server::serve(listener, make, options, shutdown)
 }
@@ -59,6 +66,7 @@ struct GrpcService {
     peer: SocketAddr,
     max_message_size: usize,
     include_metadata: bool,
+    guard: Option<Guard>,
 }
 
 impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
@@ -74,6 +82,13 @@ impl hyper::service::Service<http::Request<Incoming>> for GrpcService {
 
 impl GrpcService {
     async fn route(self, request: http::Request<Incoming>) -> http::Response<tonic::body::Body> {
+        // Before routing, as grpc-go's interceptors: an unauthenticated client learns nothing,
+        // not even which signals have a pipeline.
+        if let Some(guard) = &self.guard
+            && let Err(message) = guard.check(request.headers(), self.peer).await
+        {
+            return Status::unauthenticated(message).into_http();
+        }
         let path = request.uri().path();
         let consumer = signal_of_path(path)
             .and_then(|signal| Some((signal, self.shared.consumers.get(&signal)?.clone())));
@@ -601,6 +616,7 @@ mod tests {
             id: weir_core::component::ComponentId::new("otlp", None),
             consumers: [(Signal::Traces, held)].into_iter().collect(),
             shutdown: shutdown.clone(),
+            host: Default::default(),
         };
         let config = super::super::OtlpReceiverConfig {
             acknowledgements: false,

@@ -8,7 +8,9 @@
 //! - 413 when the body, as sent or decompressed, is larger than `max_request_body_size`;
 //! - 503 with `Retry-After` when the pipeline refuses, 500 when it fails for good;
 //! - 404 for unknown paths and signals without a pipeline, 405 (`Allow: POST`) for other
-//!   methods, 415 for other content types (plain text, like otelcol).
+//!   methods, 415 for other content types (plain text, like otelcol);
+//! - 401 when `auth` is configured and the credentials are missing or wrong (checked first);
+//! - 408 when the body does not arrive within `read_timeout`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -16,7 +18,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use http::header::{ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{
+    ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -32,6 +36,7 @@ use weir_core::net::rpc_status::{RpcStatus, retry_after_header};
 use weir_core::net::server::{self, ServerOptions};
 
 use super::config::HttpConfig;
+use super::security::{Guard, Security};
 use super::{Shared, batch_meta, partial_success, response_protobuf};
 
 const PROTOBUF: &str = "application/x-protobuf";
@@ -42,9 +47,15 @@ pub(crate) fn serve(
     listener: TcpListener,
     config: &HttpConfig,
     shared: Arc<Shared>,
+    security: Security,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
     let options = ServerOptions {
+        max_connections: config.max_connections,
+        header_read_timeout: config.read_header_timeout,
+        idle_timeout: (!config.idle_timeout.is_zero()).then_some(config.idle_timeout),
+        max_header_bytes: config.max_request_header_size,
+        tls: security.tls,
         name: format!("{}/http", shared.id),
         ..ServerOptions::default()
     };
@@ -55,7 +66,9 @@ pub(crate) fn serve(
             (config.logs_url_path.clone(), Signal::Logs),
         ],
         max_body_size: config.max_body_size(),
+        read_timeout: (!config.read_timeout.is_zero()).then_some(config.read_timeout),
         include_metadata: config.include_metadata,
+        guard: security.guard,
         shared,
     });
     server::serve(
@@ -73,7 +86,9 @@ pub(crate) fn serve(
 struct Routes {
     paths: [(String, Signal); 3],
     max_body_size: usize,
+    read_timeout: Option<std::time::Duration>,
     include_metadata: bool,
+    guard: Option<Guard>,
     shared: Arc<Shared>,
 }
 
@@ -127,6 +142,19 @@ impl Format {
 impl HttpService {
     async fn handle(self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let routes = &self.routes;
+        if let Some(guard) = &routes.guard
+            && let Err(message) = guard.check(request.headers(), self.peer).await
+        {
+            let mut response = respond(
+                StatusCode::UNAUTHORIZED,
+                "text/plain; charset=utf-8",
+                Bytes::from(format!("401 Unauthorized: {message}")),
+            );
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic, Bearer"));
+            return response;
+        }
         let path = request.uri().path();
         let Some(signal) = routes
             .paths
@@ -194,7 +222,20 @@ impl HttpService {
             return too_large();
         }
         let headers = routes.include_metadata.then(|| request.headers().clone());
-        let body = match Limited::new(request.into_body(), max).collect().await {
+        let reading = Limited::new(request.into_body(), max).collect();
+        let read = match routes.read_timeout {
+            Some(limit) => match tokio::time::timeout(limit, reading).await {
+                Ok(read) => read,
+                Err(_) => {
+                    return plain(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "408 request timeout: the body did not arrive within read_timeout",
+                    );
+                }
+            },
+            None => reading.await,
+        };
+        let body = match read {
             Ok(collected) => collected.to_bytes(),
             Err(error) if error.is::<http_body_util::LengthLimitError>() => return too_large(),
             Err(error) => {

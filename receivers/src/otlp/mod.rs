@@ -14,6 +14,7 @@
 pub mod config;
 pub mod grpc;
 pub mod http;
+mod security;
 
 #[cfg(test)]
 mod testing;
@@ -43,6 +44,8 @@ use weir_core::component::{
     ReceiverError, ReceiverFactory, Stability,
 };
 use weir_core::net::server;
+
+use security::Security;
 
 pub use config::{GrpcConfig, HttpConfig, OtlpReceiverConfig, Protocols};
 
@@ -91,13 +94,39 @@ impl OtlpReceiver {
     /// Binds every configured protocol, then serves. Binding happens before anything is spawned,
     /// so a port in use fails startup with nothing left running.
     pub async fn run(self, ctx: ReceiverContext) -> Result<Running, ReceiverError> {
-        let grpc = match &self.config.protocols.grpc {
-            Some(config) => Some((config, bind(&config.endpoint).await?)),
+        let grpc_security = match &self.config.protocols.grpc {
+            Some(config) => Some(Security::prepare(
+                &ctx.id,
+                "grpc",
+                config.tls.as_ref(),
+                config.auth.as_ref(),
+                &[b"h2"],
+                &ctx.host,
+            )?),
             None => None,
         };
-        let http = match &self.config.protocols.http {
-            Some(config) => Some((config, bind(&config.endpoint).await?)),
+        let http_security = match &self.config.protocols.http {
+            Some(config) => Some(Security::prepare(
+                &ctx.id,
+                "http",
+                config.tls.as_ref(),
+                config.auth.as_ref(),
+                &[b"h2", b"http/1.1"],
+                &ctx.host,
+            )?),
             None => None,
+        };
+        let grpc = match (&self.config.protocols.grpc, grpc_security) {
+            (Some(config), Some(security)) => {
+                Some((config, security, bind(&config.endpoint).await?))
+            }
+            _ => None,
+        };
+        let http = match (&self.config.protocols.http, http_security) {
+            (Some(config), Some(security)) => {
+                Some((config, security, bind(&config.endpoint).await?))
+            }
+            _ => None,
         };
         let consumers = if self.config.acknowledgements {
             ctx.consumers
@@ -122,25 +151,29 @@ impl OtlpReceiver {
             http: None,
             handle: tokio::spawn(async {}),
         };
-        if let Some((config, listener)) = grpc {
+        if let Some((config, security, listener)) = grpc {
             let addr = local_addr(&listener, &config.endpoint)?;
-            tracing::info!(receiver = %ctx.id, endpoint = %addr, "OTLP/gRPC server listening");
+            let tls = security.tls.is_some();
+            tracing::info!(receiver = %ctx.id, endpoint = %addr, tls, "OTLP/gRPC server listening");
             running.grpc = Some(addr);
             tasks.push(grpc::serve(
                 listener,
                 config,
                 shared.clone(),
+                security,
                 ctx.shutdown.clone(),
             ));
         }
-        if let Some((config, listener)) = http {
+        if let Some((config, security, listener)) = http {
             let addr = local_addr(&listener, &config.endpoint)?;
-            tracing::info!(receiver = %ctx.id, endpoint = %addr, "OTLP/HTTP server listening");
+            let tls = security.tls.is_some();
+            tracing::info!(receiver = %ctx.id, endpoint = %addr, tls, "OTLP/HTTP server listening");
             running.http = Some(addr);
             tasks.push(http::serve(
                 listener,
                 config,
                 shared.clone(),
+                security,
                 ctx.shutdown.clone(),
             ));
         }
@@ -318,6 +351,7 @@ mod tests {
             id: ComponentId::new("otlp", None),
             signal: None,
             pipeline: None,
+            host: Default::default(),
         };
         let weir_core::component::Built::Receiver(receiver) =
             factory.build(&parsed, &settings).unwrap()

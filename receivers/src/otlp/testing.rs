@@ -55,6 +55,7 @@ pub(crate) fn context(
         id: ComponentId::new("otlp", None),
         consumers,
         shutdown: shutdown.clone(),
+        host: Default::default(),
     };
     (ctx, shutdown)
 }

@@ -718,3 +718,37 @@ async fn h2c_clients_are_served() {
     assert_eq!(consumer.batches()[0].items(), 4);
     receiver.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_body_slower_than_read_timeout_gets_408_and_is_not_consumed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let consumer = FakeConsumer::accepting();
+    let http_config = HttpConfig {
+        read_timeout: Duration::from_secs(2),
+        ..HttpConfig::default()
+    };
+    let receiver = TestReceiver::start(
+        &[(Signal::Traces, consumer.clone())],
+        GrpcConfig::default(),
+        http_config,
+    )
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(receiver.http_addr())
+        .await
+        .unwrap();
+    // Promises 100 bytes, sends 10, then stalls.
+    stream
+        .write_all(
+            b"POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: 100\r\n\r\n0123456789",
+        )
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut answer = vec![0u8; 1024];
+    let n = stream.read(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    assert!(consumer.batches().is_empty());
+    receiver.stop().await;
+}
