@@ -2,6 +2,7 @@
 //! message, but not the message itself.
 //!
 //! - [`compression`]: gzip/zstd content codings, decompression capped against bombs;
+//! - [`counted_body`]: request bodies counted as held bytes while they are received;
 //! - [`grpc_codec`]: a tonic codec that keeps messages as bytes, and the OTLP gRPC method paths;
 //! - [`rpc_status`]: `google.rpc.Status` with `RetryInfo`, and the HTTP `Retry-After` header;
 //! - [`server`]: the one accept loop (hyper HTTP/1.1 + h2c, or TLS) with graceful, bounded
@@ -9,6 +10,7 @@
 //! - [`tls`]: rustls for both sides, certificate reloading.
 
 pub mod compression;
+pub mod counted_body;
 pub mod grpc_codec;
 pub mod rpc_status;
 pub mod server;

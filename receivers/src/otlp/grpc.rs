@@ -103,6 +103,9 @@ impl GrpcService {
         let export = tower::service_fn(move |request: tonic::Request<Bytes>| {
             export(signal, consumer.clone(), peer, include_metadata, request)
         });
+        // The body's bytes count as held while tonic collects them, so the memory limiter sees
+        // a burst of large requests before they are batches.
+        let request = request.map(weir_core::net::counted_body::Counted::new);
         let mut response = grpc.unary(export, request).await;
         oversize_as_resource_exhausted(&mut response);
         response

@@ -222,7 +222,9 @@ impl HttpService {
             return too_large();
         }
         let headers = routes.include_metadata.then(|| request.headers().clone());
-        let reading = Limited::new(request.into_body(), max).collect();
+        // Counted as held while it arrives, so the memory limiter sees bodies in flight.
+        let body = weir_core::net::counted_body::Counted::new(request.into_body());
+        let reading = Limited::new(body, max).collect();
         let read = match routes.read_timeout {
             Some(limit) => match tokio::time::timeout(limit, reading).await {
                 Ok(read) => read,
