@@ -41,6 +41,11 @@ use super::tls::ServerTls;
 /// Default bound on a request's headers: Go's `http.DefaultMaxHeaderBytes`, as otelcol has.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 1024 * 1024;
 
+/// The largest HTTP/2 frame clients may send: an OTLP request of a few hundred KiB then arrives
+/// in one DATA frame instead of dozens of 16 KiB ones (HTTP/2's default), each parsed, queued and
+/// acknowledged on its own. Flow-control windows still bound what a client may send unread.
+const MAX_FRAME_SIZE: u32 = 1024 * 1024;
+
 /// How a server speaks.
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
@@ -114,6 +119,7 @@ where
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(options.max_concurrent_streams)
+        .max_frame_size(MAX_FRAME_SIZE)
         .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX));
     if options.http2_only {
         builder = builder.http2_only();
