@@ -21,7 +21,7 @@ use weir_core::component::{
     BuildError, ClientAuthenticator, CreateSettings, Delivered, ExportError, Exporter,
 };
 use weir_core::net::grpc_codec::export_path;
-use weir_core::net::tls::{Connector, ServerName, client_config};
+use weir_core::net::tls::Connector;
 use weir_core::net::{Compression, RawCodec, RpcStatus};
 
 use super::config::OtlpGrpcConfig;
@@ -50,25 +50,8 @@ impl GrpcExporter {
     ) -> Result<Self, BuildError> {
         let id = settings.id.to_string();
         let authority = config.authority().map_err(BuildError)?;
-        let tls = if config.uses_tls() {
-            Some(
-                client_config(&config.tls, "tls", &[b"h2"])
-                    .map_err(|e| BuildError(e.to_string()))?,
-            )
-        } else {
-            None
-        };
-        let server_name = config
-            .tls
-            .server_name_override
-            .as_ref()
-            .map(|name| {
-                ServerName::try_from(name.clone())
-                    .map_err(|e| BuildError(format!("tls.server_name_override `{name}`: {e}")))
-            })
-            .transpose()?;
-        let always_tls = tls.is_some();
-        let connector = Connector::new(tls, server_name, always_tls);
+        let connector = Connector::for_exporter(&config.tls, config.uses_tls(), &[b"h2"], true)
+            .map_err(|e| BuildError(e.to_string()))?;
         let auth = config
             .auth
             .as_ref()

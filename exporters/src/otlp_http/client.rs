@@ -22,7 +22,7 @@ use weir_core::component::{
     BuildError, ClientAuthenticator, CreateSettings, Delivered, ExportError, Exporter,
 };
 use weir_core::net::rpc_status::parse_retry_after;
-use weir_core::net::tls::{Connector, ServerName, client_config};
+use weir_core::net::tls::Connector;
 use weir_core::net::{Compression, RpcStatus, compress, decompress_bytes};
 
 use super::config::{Encoding, OtlpHttpConfig};
@@ -103,24 +103,9 @@ impl HttpExporter {
             HeaderValue::from_static(concat!("weir/", env!("CARGO_PKG_VERSION"))),
         );
         // The client speaks HTTP/1.1 only, so that is all ALPN offers.
-        let tls = if config.uses_tls() {
-            Some(
-                client_config(&config.tls, "tls", &[b"http/1.1"])
-                    .map_err(|e| BuildError(e.to_string()))?,
-            )
-        } else {
-            None
-        };
-        let server_name = config
-            .tls
-            .server_name_override
-            .as_ref()
-            .map(|name| {
-                ServerName::try_from(name.clone())
-                    .map_err(|e| BuildError(format!("tls.server_name_override `{name}`: {e}")))
-            })
-            .transpose()?;
-        let connector = Connector::new(tls, server_name, false);
+        let connector =
+            Connector::for_exporter(&config.tls, config.uses_tls(), &[b"http/1.1"], false)
+                .map_err(|e| BuildError(e.to_string()))?;
         let auth = config
             .auth
             .as_ref()

@@ -63,13 +63,9 @@ const FIXED32: u8 = 5;
 /// A field key: (field number, wire type), by prost's rules.
 #[inline]
 fn key(bytes: &[u8], pos: &mut usize) -> Option<(u32, u8)> {
-    let key = varint(bytes, pos)?;
-    let wire_type = (key & 7) as u8;
-    let number = u32::try_from(key >> 3).ok()?;
-    if key > u64::from(u32::MAX) || wire_type > FIXED32 || number == 0 {
-        return None;
-    }
-    Some((number, wire_type))
+    let key = u32::try_from(varint(bytes, pos)?).ok()?;
+    let (number, wire_type) = (key >> 3, (key & 7) as u8);
+    (wire_type <= FIXED32 && number != 0).then_some((number, wire_type))
 }
 
 /// One occurrence of a known field; returns the items counted inside it.

@@ -14,6 +14,9 @@ use rustls::ClientConfig;
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 
+use super::client::client_config;
+use super::{ClientTlsConfig, TlsError};
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Connects to `host:port` of a URI, with or without TLS.
@@ -53,6 +56,34 @@ impl Connector {
             server_name,
             always_tls,
         }
+    }
+}
+
+impl Connector {
+    /// The connector an exporter with `config` uses: TLS set up from `config` when `uses_tls`
+    /// (offering `alpn`), `server_name_override` applied, TLS for every URL when `always_tls`
+    /// and TLS is on.
+    pub fn for_exporter(
+        config: &ClientTlsConfig,
+        uses_tls: bool,
+        alpn: &[&[u8]],
+        always_tls: bool,
+    ) -> Result<Self, TlsError> {
+        let tls = if uses_tls {
+            Some(client_config(config, "tls", alpn)?)
+        } else {
+            None
+        };
+        let server_name = config
+            .server_name_override
+            .as_ref()
+            .map(|name| {
+                ServerName::try_from(name.clone())
+                    .map_err(|e| TlsError::new(format!("tls.server_name_override `{name}`: {e}")))
+            })
+            .transpose()?;
+        let always_tls = always_tls && tls.is_some();
+        Ok(Connector::new(tls, server_name, always_tls))
     }
 }
 
