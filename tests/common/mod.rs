@@ -13,6 +13,7 @@ pub mod grpc;
 pub mod http_client;
 pub mod otlp;
 pub mod ports;
+pub mod proc_status;
 pub mod prom;
 pub mod weir;
 

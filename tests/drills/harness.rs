@@ -1,7 +1,6 @@
 //! Processes the drills run besides Weir: `weir-gen` as the client (`weir-gen traces`) and as
 //! the backend (`weir-gen sink`), each behind a guard that bounds every wait and kills the
-//! process on drop; plus signals through `/bin/kill` and the kernel's view of a process's
-//! memory (`/proc/<pid>/status`).
+//! process on drop; plus signals through `/bin/kill`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -60,21 +59,6 @@ pub fn signal(pid: u32, signal: &str) {
         status.success(),
         "/bin/kill -{signal} {pid} failed: {status}"
     );
-}
-
-/// A `kB` field of `/proc/<pid>/status` (`VmHWM`, `VmRSS`), in bytes.
-pub fn proc_status_bytes(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
-    let kib: u64 = line[field.len() + 1..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
 }
 
 /// A run id no other run of this test process uses (the sink keeps stats per run id).

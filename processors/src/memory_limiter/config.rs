@@ -15,8 +15,9 @@ const MIB: u64 = 1024 * 1024;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct MemoryLimiterConfig {
-    /// How often the process's resident memory is measured; also the delay offered to refused
-    /// clients. Required and greater than zero, as in otelcol (`1s` is a good start). Bytes
+    /// How often the process's anonymous resident memory (`RssAnon`: heap and stacks, not the
+    /// binary's file-backed pages, which the kernel can drop) is measured; also the delay
+    /// offered to refused clients. Required and greater than zero, as in otelcol (`1s` is a good start). Bytes
     /// held in batches are counted at every admission regardless. While memory is over the
     /// soft limit, each measurement first has the allocator return its free memory to the
     /// operating system (glibc's `malloc_trim`), as otelcol forces a garbage collection.

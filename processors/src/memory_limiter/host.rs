@@ -1,4 +1,5 @@
-//! What the host says about memory: the process's resident set (`/proc/self/statm`) and the
+//! What the host says about memory: the process's anonymous resident memory
+//! (`/proc/self/statm`) and the
 //! memory available to it (the cgroup's limit, v2 `memory.max` or v1 `memory.limit_in_bytes`,
 //! when one is set and below the machine's `MemTotal` from `/proc/meminfo`). Parsing is kept
 //! apart from reading so it can be tested on sample files; the file system root is a parameter
@@ -59,16 +60,23 @@ pub struct Available {
     pub source: AvailableSource,
 }
 
-/// Resident set size in bytes from the text of `/proc/<pid>/statm` (pages: size, resident, ...).
-pub fn parse_statm_rss(text: &str, page_size: u64) -> Result<u64, String> {
-    let resident = text
-        .split_ascii_whitespace()
-        .nth(1)
-        .ok_or_else(|| format!("expected at least two fields, found {text:?}"))?;
-    let pages: u64 = resident
-        .parse()
-        .map_err(|_| format!("resident pages `{resident}` is not a number"))?;
-    Ok(pages.saturating_mul(page_size))
+/// Anonymous resident memory in bytes from the text of `/proc/<pid>/statm` (pages: size,
+/// resident, shared, ...): resident minus shared, the kernel's `RssAnon`. The shared pages are
+/// file-backed (the binary's and libraries' code, clean and dropped by the kernel under
+/// pressure) or shared memory, which Weir does not use; they are not memory Weir's data can
+/// grow, and in a debug build the binary alone is 20 MiB of them.
+pub fn parse_statm_anonymous(text: &str, page_size: u64) -> Result<u64, String> {
+    let mut fields = text.split_ascii_whitespace().skip(1);
+    let (Some(resident), Some(shared)) = (fields.next(), fields.next()) else {
+        return Err(format!("expected at least three fields, found {text:?}"));
+    };
+    let pages = |name: &str, value: &str| {
+        value
+            .parse::<u64>()
+            .map_err(|_| format!("{name} pages `{value}` is not a number"))
+    };
+    let anonymous = pages("resident", resident)?.saturating_sub(pages("shared", shared)?);
+    Ok(anonymous.saturating_mul(page_size))
 }
 
 /// `MemTotal` in bytes from the text of `/proc/meminfo`.
@@ -252,7 +260,8 @@ impl HostFiles {
     }
 }
 
-/// The process's resident set size, read from `statm`.
+/// The process's anonymous resident memory (heap, stacks: what its data occupies), read from
+/// `statm`.
 #[derive(Clone, Debug)]
 pub struct ResidentSet {
     statm: PathBuf,
@@ -276,13 +285,13 @@ impl ResidentSet {
         }
     }
 
-    /// Bytes resident now.
+    /// Anonymous bytes resident now.
     pub fn bytes(&self) -> Result<u64, HostError> {
         let text = std::fs::read_to_string(&self.statm).map_err(|source| HostError::Io {
             path: self.statm.clone(),
             source,
         })?;
-        parse_statm_rss(&text, self.page_size).map_err(|message| HostError::Parse {
+        parse_statm_anonymous(&text, self.page_size).map_err(|message| HostError::Parse {
             path: self.statm.clone(),
             message,
         })

@@ -1,23 +1,21 @@
 //! The shared state of one `memory_limiter` and its verdict on each batch at the door of the
 //! pipelines.
 //!
-//! Decision rule. Memory in use is estimated as `max(rss, held + baseline)` with
-//! `baseline = rss - held_at_rss`, i.e. `rss + max(0, held - held_at_rss)`, where `rss` is the
-//! process's resident set at the last measurement, `held_at_rss` the bytes held in batches at
-//! that moment, and `held` [`weir_core::batch::accounting::held_bytes`] now. The resident set
-//! is the figure the kernel (and a cgroup's OOM killer) judges the process by, and it sees
-//! everything: decoded batches, connection buffers, the allocator's overhead; but it is only as
-//! fresh as the last measurement, and a burst arrives within one interval. Bytes held in batches
-//! are exact and instant, so their growth since the measurement is added on top. A fall of
-//! `held` is not subtracted: freed memory leaves the resident set only when the allocator gives
-//! it back, which the next measurement sees. Memory the allocator keeps after a burst (glibc
-//! often keeps it) is reused for the next batches rather than grown, so below the hard limit
-//! the estimate is also capped at `floor + held`, `floor` being the least memory outside
-//! batches any measurement saw; otherwise a limiter would refuse for good once a burst left
-//! the resident set above the soft limit with nothing held. At or above the hard limit the
-//! resident set alone decides. So that it can fall, a measurement that finds the last resident
-//! set above the soft limit first asks the allocator to give its free memory back
-//! ([`super::release`]), as otelcol's limiter forces a garbage collection there.
+//! Decision rule. Memory in use is estimated as `rss + max(0, held - held_at_rss)`, where
+//! `rss` is the process's anonymous resident memory at the last measurement (resident minus
+//! file-backed pages, see [`super::host::parse_statm_anonymous`]), `held_at_rss` the bytes held
+//! in batches at that moment, and `held` [`weir_core::batch::accounting::held_bytes`] now.
+//! Anonymous resident memory is what the kernel cannot drop without killing the process, and it
+//! sees everything Weir allocates: batches, connection and codec buffers (which can be larger
+//! than the batches they carry: the burst drill measured 70 MiB resident with 42 MiB held),
+//! the allocator's overhead; but it is only as fresh as the last measurement, and a burst
+//! arrives within one interval. Bytes held in batches are exact and instant, so their growth
+//! since the measurement is added on top. A fall of `held` is not subtracted: freed memory
+//! leaves the resident set only when the allocator gives it back, which the next measurement
+//! sees. glibc often keeps freed memory, which would leave the resident set above the soft
+//! limit with nothing held and the limiter refusing for good; so a measurement that finds the
+//! last resident set above the soft limit first asks the allocator to give its free memory
+//! back ([`super::release`]), as otelcol's limiter forces a garbage collection there.
 //!
 //! The measurement is taken by the first admission after it is due, once per
 //! `check_interval` (a read of `/proc/self/statm`); every other admission costs a clock read
@@ -154,8 +152,6 @@ pub struct MemoryLimiter {
     pressure: AtomicU8,
     /// Whether a failed measurement was logged already (logged once, not every interval).
     meter_failed: AtomicBool,
-    /// The least memory outside batches any measurement saw (`rss - held`), bytes.
-    floor: AtomicU64,
 }
 
 fn mib(bytes: u64) -> u64 {
@@ -186,7 +182,6 @@ impl MemoryLimiter {
             reading: AtomicU64::new(reading.pack()),
             pressure: AtomicU8::new(Pressure::Normal as u8),
             meter_failed: AtomicBool::new(false),
-            floor: AtomicU64::new(reading.rss.saturating_sub(reading.held)),
         };
         Ok(Arc::new(limiter))
     }
@@ -234,8 +229,6 @@ impl MemoryLimiter {
                     held: self.meter.held(),
                 };
                 self.reading.store(reading.pack(), Ordering::Relaxed);
-                self.floor
-                    .fetch_min(reading.rss.saturating_sub(reading.held), Ordering::Relaxed);
             }
             Err(e) => {
                 // The previous reading stays; the held bytes still react to bursts.
@@ -274,18 +267,9 @@ impl MemoryLimiter {
         })
     }
 
-    /// Memory in use with `held` bytes in batches now. Freed batch memory that the allocator
-    /// keeps (glibc often does) stays in the resident set but is reused for the next batches,
-    /// so below the hard limit the estimate is the leanest memory outside batches plus the
-    /// batches now, capped by the resident-set rule; once a measured resident set reaches the
-    /// hard limit, the resident-set rule alone decides (it is what the OOM killer sees).
+    /// Memory in use with `held` bytes in batches now (the rule in the module's header).
     fn usage(&self, held: u64) -> u64 {
-        let reading = self.reading();
-        let fresh = reading.usage(held);
-        if reading.rss >= self.limits.hard {
-            return fresh;
-        }
-        fresh.min(self.floor.load(Ordering::Relaxed).saturating_add(held))
+        self.reading().usage(held)
     }
 
     /// Moves the level from `from` to `to` and logs it, unless another thread moved it first.
