@@ -4,6 +4,7 @@
 //! - [`compression`]: gzip/zstd content codings, decompression capped against bombs;
 //! - [`counted_body`]: request bodies counted as held bytes while they are received;
 //! - [`grpc_codec`]: a tonic codec that keeps messages as bytes, and the OTLP gRPC method paths;
+//! - [`grpc_preread`]: a unary request's message taken from its DATA frame without tonic's copy;
 //! - [`rpc_status`]: `google.rpc.Status` with `RetryInfo`, and the HTTP `Retry-After` header;
 //! - [`server`]: the one accept loop (hyper HTTP/1.1 + h2c, or TLS) with graceful, bounded
 //!   shutdown and the connection limits;
@@ -12,6 +13,7 @@
 pub mod compression;
 pub mod counted_body;
 pub mod grpc_codec;
+pub mod grpc_preread;
 pub mod rpc_status;
 pub mod server;
 pub mod tls;

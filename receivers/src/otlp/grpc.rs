@@ -1,7 +1,9 @@
 //! OTLP/gRPC: the three `Export` methods served over HTTP/2 with a raw codec, so the request
 //! message reaches `Batch::from_encoded` as the bytes the client sent.
 //!
-//! tonic still does the gRPC work: framing, `grpc-encoding` gzip/zstd, and the size limit, which
+//! tonic still does the gRPC work (except for the common request in one DATA frame, whose
+//! message is taken without tonic's copy: `weir_core::net::grpc_preread`): framing,
+//! `grpc-encoding` gzip/zstd, and the size limit, which
 //! it applies to the frame and again to the decompressed message; both answer
 //! `RESOURCE_EXHAUSTED`, as grpc-go (and so otelcol) does. Only services with a pipeline behind them exist; the others answer
 //! `UNIMPLEMENTED` ("unknown service …"), as grpc-go does for otelcol.
@@ -22,6 +24,7 @@ use weir_core::batch::{Batch, BatchMeta, Signal};
 use weir_core::component::{Consumer, PushOutcome};
 use weir_core::net::RpcStatus;
 use weir_core::net::grpc_codec::{RawCodec, signal_of_path};
+use weir_core::net::grpc_preread::{Preread, preread};
 use weir_core::net::server::{self, ServerOptions};
 
 use super::config::GrpcConfig;
@@ -103,9 +106,15 @@ impl GrpcService {
         let export = tower::service_fn(move |request: tonic::Request<Bytes>| {
             export(signal, consumer.clone(), peer, include_metadata, request)
         });
-        // The body's bytes count as held while tonic collects them, so the memory limiter sees
+        // The body's bytes count as held while they are received, so the memory limiter sees
         // a burst of large requests before they are batches.
-        let request = request.map(weir_core::net::counted_body::Counted::new);
+        let (parts, body) = request.into_parts();
+        let body = weir_core::net::counted_body::Counted::new(body);
+        let (message, body) = preread(body, self.max_message_size).await;
+        let mut request = http::Request::from_parts(parts, body);
+        if let Some(message) = message {
+            request.extensions_mut().insert(message);
+        }
         let mut response = grpc.unary(export, request).await;
         oversize_as_resource_exhausted(&mut response);
         response
@@ -182,7 +191,12 @@ async fn export(
         }),
         None => meta,
     };
-    let batch = Batch::from_encoded(signal, request.into_inner(), meta)
+    let (_, mut extensions, message) = request.into_parts();
+    // A message taken from its DATA frame; tonic decoded an empty stand-in.
+    let message = extensions
+        .remove::<Preread>()
+        .map_or(message, |Preread(taken)| taken);
+    let batch = Batch::from_encoded(signal, message, meta)
         .map_err(|error| Status::invalid_argument(error.to_string()))?;
     let outcome = consumer.consume(batch).await;
     match &outcome {
@@ -379,6 +393,62 @@ mod tests {
             "{:?}",
             client.headers
         );
+        receiver.stop().await;
+    }
+
+    /// A request whose message spans several DATA frames is not taken out of its frame
+    /// (`grpc_preread`) but handed to tonic as it came, and arrives byte-identical.
+    #[tokio::test]
+    async fn a_message_split_over_several_data_frames_arrives_whole() {
+        use http_body_util::{BodyExt as _, StreamBody};
+        use hyper::body::Frame;
+        use hyper_util::client::legacy::Client;
+        use hyper_util::rt::TokioExecutor;
+
+        let consumer = FakeConsumer::accepting();
+        let receiver = TestReceiver::start(
+            &[(Signal::Traces, consumer.clone())],
+            GrpcConfig::default(),
+            HttpConfig::default(),
+        )
+        .await;
+        let message = traces(20);
+        let mut framed = vec![0u8];
+        framed.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+        framed.extend_from_slice(&message);
+        let framed = Bytes::from(framed);
+        let chunks: Vec<Result<Frame<Bytes>, Infallible>> =
+            [framed.slice(..3), framed.slice(3..100), framed.slice(100..)]
+                .into_iter()
+                .map(|chunk| Ok(Frame::data(chunk)))
+                .collect();
+        let client = Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build_http();
+        let request = http::Request::post(format!(
+            "http://{}{}",
+            receiver.grpc_addr(),
+            export_path(Signal::Traces)
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(StreamBody::new(futures::stream::iter(chunks)))
+        .unwrap();
+        let response = client.request(request).await.unwrap();
+        assert_eq!(response.status(), http::StatusCode::OK);
+        let trailers = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .trailers()
+            .cloned()
+            .expect("trailers");
+        assert_eq!(trailers.get("grpc-status").unwrap(), "0", "{trailers:?}");
+        let batches = consumer.batches();
+        assert_eq!(batches.len(), 1);
+        assert_eq!(encoded(&batches[0]), message);
+        assert_eq!(batches[0].items(), 20);
         receiver.stop().await;
     }
 
