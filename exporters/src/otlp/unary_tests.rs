@@ -53,6 +53,8 @@ enum Answer {
     Http(StatusCode, &'static [u8]),
     /// HTTP 200 and these DATA frames, then the TCP connection closes.
     Close(Vec<Bytes>),
+    /// No answer at all.
+    Hang,
 }
 
 /// One request as the server read it.
@@ -95,6 +97,9 @@ impl Server {
                                 headers: parts.headers,
                                 body,
                             });
+                            if let Answer::Hang = answer {
+                                std::future::pending::<()>().await;
+                            }
                             Ok::<_, Infallible>(respond(answer, close))
                         }
                     });
@@ -142,7 +147,7 @@ fn respond(answer: Answer, close: Arc<Notify>) -> http::Response<StreamBody<Fram
         Answer::Close(chunks) => {
             let then_close = futures::stream::once(async move {
                 // Long enough for the frames to be written first.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(250)).await;
                 close.notify_one();
                 std::future::pending::<Result<Frame<Bytes>, Infallible>>().await
             });
@@ -152,6 +157,7 @@ fn respond(answer: Answer, close: Arc<Notify>) -> http::Response<StreamBody<Fram
                 data(chunks).chain(then_close).boxed(),
             )
         }
+        Answer::Hang => unreachable!("the server never answers"),
     };
     let mut response = http::Response::new(StreamBody::new(frames));
     *response.status_mut() = status;
@@ -252,10 +258,19 @@ fn exporter(addr: SocketAddr) -> GrpcExporter {
 
 /// An uncompressed exporter to `addr` with these configured headers and bearer auth.
 fn exporter_with(addr: SocketAddr, headers: serde_json::Value) -> GrpcExporter {
+    exporter_timing_out(addr, headers, "5s")
+}
+
+/// [`exporter_with`] with this `timeout`.
+fn exporter_timing_out(
+    addr: SocketAddr,
+    headers: serde_json::Value,
+    timeout: &str,
+) -> GrpcExporter {
     let config: OtlpGrpcConfig = serde_json::from_value(serde_json::json!({
         "endpoint": format!("http://{addr}"),
         "compression": "none",
-        "timeout": "5s",
+        "timeout": timeout,
         "headers": headers,
         "auth": {"authenticator": "bearertokenauth"},
     }))
@@ -624,6 +639,30 @@ async fn a_connection_closed_mid_response_reads_the_same() {
     let server = Server::start(Answer::Close(vec![framed(&[7; 100]).slice(..20)])).await;
     let outcome = exporter(server.addr).export(&traces_batch()).await;
     assert_eq!(outcome, Err(super::grpc::classify(&got)), "{got:?}");
+}
+
+/// The channel enforces the `grpc-timeout` both calls send; the export reports the deadline.
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_the_same() {
+    let server = Server::start(Answer::Hang).await;
+    let ours = exporter_timing_out(server.addr, headers(), "200ms")
+        .call_uncopied(Signal::Traces, traces_bytes())
+        .await;
+    let tonic = exporter_timing_out(server.addr, headers(), "200ms")
+        .call_tonic(Signal::Traces, traces_bytes())
+        .await;
+    assert_eq!(Outcome::from(ours.clone()), Outcome::from(tonic));
+    assert_eq!(ours.expect_err("timed out").code(), Code::Cancelled);
+    match exporter_timing_out(server.addr, headers(), "200ms")
+        .export(&traces_batch())
+        .await
+    {
+        Err(ExportError::Retryable {
+            retry_after: None,
+            reason,
+        }) => assert!(reason.contains("timed out after 200ms"), "{reason}"),
+        other => panic!("expected a retryable timeout, got {other:?}"),
+    }
 }
 
 #[tokio::test]
