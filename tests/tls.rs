@@ -508,6 +508,62 @@ async fn exporters_deliver_to_a_mutual_tls_backend_with_credentials() {
     assert_eq!(http.header("authorization"), Some("Basic d2Vpcjpwdw=="));
 }
 
+/// With `compression: none` the gRPC exporter sends the batch's bytes without tonic's encoder
+/// (`otlp/unary.rs`); that path over mutual TLS with credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_uncompressed_grpc_exporter_delivers_over_mutual_tls_with_credentials() {
+    let pki = Pki::new("backend");
+    let backend_cert = pki.issue(Role::Server, "backend");
+    let weir_client = pki.issue(Role::Client, "weir-client");
+    let capture = Capture::start_tls(pki.server_config(&backend_cert, true));
+    let ports = Ports::free();
+    let tls = format!(
+        "tls: {{ ca_file: \"{}\", cert_file: \"{}\", key_file: \"{}\" }}",
+        pki.ca_file().display(),
+        weir_client.cert.display(),
+        weir_client.key.display()
+    );
+    let mut yaml = weir_yaml(
+        &ports,
+        "",
+        "",
+        None,
+        &[(
+            "otlp",
+            format!(
+                "endpoint: \"{}\", compression: none, {tls}, headers: {{ x-tenant: acme }}, \
+                 auth: {{ authenticator: bearertokenauth }}",
+                capture.grpc_endpoint()
+            ),
+        )],
+        &[("traces", &["otlp"])],
+    );
+    yaml.push_str("extensions:\n  bearertokenauth:\n    token: exporter-token\n");
+    let yaml = yaml.replace("service:\n", "service:\n  extensions: [bearertokenauth]\n");
+    let weir = Weir::start(&yaml, &ports.all());
+    let answer =
+        common::http_client::post(&ports.http_url("traces"), "application/json", JSON_TRACE)
+            .await
+            .expect("POST to weir");
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(
+        capture
+            .wait_for_items_async(Transport::Grpc, Signal::Traces, 1, DEADLINE)
+            .await,
+        "the gRPC exporter did not deliver over mutual TLS; {}\nweir logs:\n{}",
+        capture.summary(),
+        weir.logs()
+    );
+    let calls = capture.calls();
+    let grpc = calls
+        .iter()
+        .find(|c| c.transport == Transport::Grpc)
+        .expect("gRPC call");
+    assert_eq!(grpc.header("authorization"), Some("Bearer exporter-token"));
+    assert_eq!(grpc.header("x-tenant"), Some("acme"));
+    assert_eq!(grpc.header("grpc-encoding"), None, "sent uncompressed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exporter_refuses_a_backend_certificate_from_another_ca() {
     let trusted = Pki::new("trusted");

@@ -71,7 +71,8 @@ impl Codec for RawCodec {
     }
 }
 
-/// Writes message bytes as they are.
+/// Writes message bytes as they are (tonic's encoder copies them into its buffer; Weir's `otlp`
+/// exporter sends an uncompressed batch without it, see `weir-exporters`' `otlp/unary.rs`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RawEncoder;
 

@@ -1,5 +1,7 @@
-//! The OTLP/gRPC client: sends a batch's protobuf bytes as they are through tonic with the raw
-//! codec, and classifies the outcome as otelcol's `otlp` exporter does.
+//! The OTLP/gRPC client: sends a batch's protobuf bytes as they are, and classifies the outcome
+//! as otelcol's `otlp` exporter does. Uncompressed, the batch's own `Bytes` go out as the request
+//! message without a copy ([`unary`]); compressed, tonic's client with the raw codec compresses
+//! them into a new buffer.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -13,6 +15,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use prost::Message;
 use tokio::time::Instant;
 use tonic::codec::CompressionEncoding;
+use tonic::codegen::Service;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
@@ -25,6 +28,7 @@ use weir_core::net::tls::Connector;
 use weir_core::net::{Compression, RawCodec, RpcStatus};
 
 use super::config::OtlpGrpcConfig;
+use super::unary;
 
 /// One exporter instance: a channel shared by all concurrent exports.
 pub(crate) struct GrpcExporter {
@@ -101,14 +105,17 @@ impl GrpcExporter {
     }
 
     async fn call(&self, signal: Signal, payload: Bytes) -> Result<Bytes, Status> {
-        let mut grpc = tonic::client::Grpc::new(self.channel());
-        if let Some(encoding) = self.compression {
-            grpc = grpc.send_compressed(encoding);
+        if self.compression.is_none() {
+            self.call_uncopied(signal, payload).await
+        } else {
+            self.call_tonic(signal, payload).await
         }
-        grpc.ready()
-            .await
-            .map_err(|e| Status::unavailable(format!("channel not ready: {e}")))?;
-        let mut request = tonic::Request::new(payload);
+    }
+
+    /// The metadata of one export: the configured `headers`, the authenticator's headers and
+    /// `grpc-timeout` (our deadline, so the server can stop work we no longer wait for).
+    fn metadata(&self) -> Result<MetadataMap, Status> {
+        let mut request = tonic::Request::new(());
         *request.metadata_mut() = self.metadata.clone();
         if let Some(auth) = &self.auth {
             let headers = auth
@@ -123,8 +130,34 @@ impl GrpcExporter {
                 request.metadata_mut().insert(key, value);
             }
         }
-        // Tells the server our deadline (grpc-timeout) so it can stop work we no longer wait for.
         request.set_timeout(self.timeout);
+        Ok(request.into_parts().0)
+    }
+
+    /// Sends the payload's own bytes as the request message (see [`unary`]); uncompressed only.
+    pub(crate) async fn call_uncopied(
+        &self,
+        signal: Signal,
+        payload: Bytes,
+    ) -> Result<Bytes, Status> {
+        let mut channel = self.channel();
+        std::future::poll_fn(|cx| channel.poll_ready(cx))
+            .await
+            .map_err(|e| Status::unavailable(format!("channel not ready: {e}")))?;
+        let request = unary::request(export_path(signal), self.metadata()?, payload)?;
+        unary::call(&mut channel, request).await
+    }
+
+    /// Sends through tonic's client, whose encoder copies the message (and compresses it).
+    pub(crate) async fn call_tonic(&self, signal: Signal, payload: Bytes) -> Result<Bytes, Status> {
+        let mut grpc = tonic::client::Grpc::new(self.channel());
+        if let Some(encoding) = self.compression {
+            grpc = grpc.send_compressed(encoding);
+        }
+        grpc.ready()
+            .await
+            .map_err(|e| Status::unavailable(format!("channel not ready: {e}")))?;
+        let request = tonic::Request::from_parts(self.metadata()?, Default::default(), payload);
         let path = PathAndQuery::from_static(export_path(signal));
         let response = grpc.unary(request, path, RawCodec).await?;
         Ok(response.into_inner())

@@ -5,6 +5,7 @@
 
 mod config;
 mod grpc;
+mod unary;
 
 use std::sync::Arc;
 
@@ -37,3 +38,5 @@ impl ExporterFactory for OtlpGrpcExporterFactory {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unary_tests;
