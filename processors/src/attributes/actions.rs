@@ -53,12 +53,13 @@ impl Target {
 impl Action {
     /// The runnable form of a validated action; the message says what is wrong otherwise.
     pub(crate) fn compile(config: &ActionConfig) -> Result<Action, String> {
+        let kind = config.action.ok_or("needs `action`")?;
         let key = || {
             config
                 .key
                 .as_ref()
                 .map(|k| k.as_bytes().to_vec())
-                .ok_or_else(|| format!("`{}` needs `key`", config.action.as_str()))
+                .ok_or_else(|| format!("`{}` needs `key`", kind.as_str()))
         };
         let source = || match (&config.value, &config.from_attribute) {
             (Some(value), None) => Ok(Source::Literal(encode(value))),
@@ -72,7 +73,7 @@ impl Action {
                 .map_err(|e| format!("invalid pattern: {}", regex_reason(&e))),
             _ => Err("needs either `key` or `pattern`".to_string()),
         };
-        Ok(match config.action {
+        Ok(match kind {
             ActionKind::Insert => Action::Insert {
                 key: key()?,
                 value: source()?,

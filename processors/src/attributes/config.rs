@@ -32,16 +32,20 @@ pub struct ActionConfig {
     #[serde(default)]
     pub key: Option<String>,
     /// For `delete` and `hash`, instead of `key`: a regular expression (Rust `regex` syntax)
-    /// that selects every attribute whose key it matches anywhere (anchor it with `^…$` for a
-    /// whole-key match, as in otelcol).
+    /// that selects every attribute whose key it matches, anywhere in the key as in otelcol
+    /// (anchor it with `^…$` to match whole keys).
     #[serde(default)]
     pub pattern: Option<String>,
     /// `insert` (add where the key is absent), `update` (change where present), `upsert`
     /// (both), `delete` (remove), `hash` (replace the value by the lowercase hex SHA-1 of its
     /// bytes: a string's UTF-8 bytes, a bool as one byte 1 or 0, an int or a double as its
     /// eight little-endian bytes; an empty string and values of other kinds become the empty
-    /// string, as in otelcol's SHA-1 hashing).
-    pub action: ActionKind,
+    /// string, as in otelcol's SHA-1 hashing). Required.
+    // An `Option` only so that a missing or unknown action is reported once, by `validate` or
+    // as the unknown variant, instead of serde also calling the field missing once the loader
+    // has taken the bad value out to look for further problems.
+    #[serde(default)]
+    pub action: Option<ActionKind>,
     /// The value `insert`, `update` and `upsert` write: a string, integer, double or boolean,
     /// typed as YAML types it (`"42"` is a string, `42` an integer).
     #[serde(default)]
@@ -166,7 +170,12 @@ impl ActionConfig {
     /// Adds what is wrong with this action, at `at`, to `problems`. Messages start with the
     /// field's path so the config loader can point at its line.
     fn check(&self, at: &str, problems: &mut Vec<String>) {
-        let kind = self.action;
+        let Some(kind) = self.action else {
+            problems.push(format!(
+                "{at} needs `action`: `insert`, `update`, `upsert`, `delete` or `hash`"
+            ));
+            return;
+        };
         let name = kind.as_str();
         match (&self.key, &self.pattern) {
             (Some(_), Some(_)) => problems.push(format!(

@@ -84,7 +84,7 @@ fn model_action(action: &ActionConfig, attributes: &mut Vec<KeyValue>) {
             .map(|kv| kv.value.clone()),
         (None, None) => None,
     };
-    match action.action {
+    match action.action.expect("validated") {
         ActionKind::Insert | ActionKind::Upsert if !present => {
             if let Some(value) = written {
                 attributes.push(KeyValue {
@@ -787,8 +787,10 @@ fn unknown_actions_fields_and_value_types_are_refused_by_name() {
         error.contains("invalid type: map, expected a string, integer, double or boolean"),
         "{error}"
     );
-    let error = parse_error(json!({ "actions": [{ "key": "k" }] }));
-    assert!(error.contains("missing field `action`"), "{error}");
+    assert_eq!(
+        problems(json!([{ "key": "k" }])),
+        ["actions.0 needs `action`: `insert`, `update`, `upsert`, `delete` or `hash`"]
+    );
 }
 
 #[test]
