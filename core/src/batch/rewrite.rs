@@ -62,7 +62,6 @@ pub enum RewriteError {
 pub struct AttributeRewriter {
     entries: Vec<Entry>,
     arena: Vec<u8>,
-    list: Vec<u8>,
     frames: Vec<Frame>,
 }
 
@@ -210,34 +209,49 @@ impl<F: FnMut(&mut Attributes<'_>)> Run<'_, '_, F> {
             return Some(());
         }
 
-        scratch.list.clear();
         let mut old = 0;
+        let mut new = 0;
         for entry in &scratch.entries {
             old += entry.whole.as_ref().map_or(0, Range::len);
-            entry.emit(self.input, &scratch.arena, attributes, &mut scratch.list)?;
+            new += entry.emitted_len(self.input, &scratch.arena, attributes);
         }
-        let length = content.len().checked_sub(old)? + scratch.list.len();
+        let length = content.len().checked_sub(old)? + new;
         self.start_frames()?;
         self.flush(field_start)?;
-        let scratch = &mut *self.scratch;
+        let scratch = &*self.scratch;
+        let input = self.input;
         let out = &mut self.out;
         wire::put_delimited_header(out, number, length);
         // The new list goes where the first old attribute was (or at the end); the fields
         // between and after the old attributes are copied as they are.
-        let mut from = content.start;
-        let mut placed = false;
-        for whole in scratch.entries.iter().filter_map(|e| e.whole.as_ref()) {
-            out.extend_from_slice(self.input.get(from..whole.start)?);
-            if !placed {
-                out.extend_from_slice(&scratch.list);
-                placed = true;
+        let originals = || scratch.entries.iter().filter_map(|e| e.whole.as_ref());
+        let first = originals().next().map_or(content.end, |w| w.start);
+        out.extend_from_slice(input.get(content.start..first)?);
+        // Attributes kept as they were and adjacent on the wire are copied as one run.
+        let mut run: Option<Range<usize>> = None;
+        for entry in &scratch.entries {
+            match (entry.untouched(), &mut run) {
+                (Some(whole), Some(r)) if r.end == whole.start => r.end = whole.end,
+                (untouched, _) => {
+                    if let Some(r) = run.take() {
+                        out.extend_from_slice(input.get(r)?);
+                    }
+                    match untouched {
+                        Some(whole) => run = Some(whole.clone()),
+                        None => entry.emit(input, &scratch.arena, attributes, out)?,
+                    }
+                }
             }
+        }
+        if let Some(r) = run {
+            out.extend_from_slice(input.get(r)?);
+        }
+        let mut from = first;
+        for whole in originals() {
+            out.extend_from_slice(input.get(from..whole.start)?);
             from = whole.end;
         }
-        out.extend_from_slice(self.input.get(from..content.end)?);
-        if !placed {
-            out.extend_from_slice(&scratch.list);
-        }
+        out.extend_from_slice(input.get(from..content.end)?);
         self.copied = content.end;
         Some(())
     }

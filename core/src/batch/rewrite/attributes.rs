@@ -101,7 +101,39 @@ impl Entry {
         })
     }
 
-    /// Appends this attribute as an `attributes` field numbered `number` to `out`.
+    /// The whole field of an attribute that is kept exactly as it arrived.
+    pub(super) fn untouched(&self) -> Option<&Range<usize>> {
+        match &self.whole {
+            Some(whole) if !self.removed && !self.value_changed => Some(whole),
+            _ => None,
+        }
+    }
+
+    /// Bytes this attribute takes as an `attributes` field numbered `number` (0 if removed).
+    pub(super) fn emitted_len(&self, input: &[u8], arena: &[u8], number: u32) -> usize {
+        if let Some(whole) = self.untouched() {
+            return whole.len();
+        }
+        if self.removed {
+            return 0;
+        }
+        let content = self.content_len(input, arena);
+        varint_len(u64::from(number) << 3) + varint_len(content as u64) + content
+    }
+
+    /// Bytes of the `key_value` message this attribute is written as, once changed.
+    fn content_len(&self, input: &[u8], arena: &[u8]) -> usize {
+        let value_field = self
+            .value
+            .map_or(0, |v| field_len(v.get(input, arena).len()));
+        match self.whole {
+            Some(_) => (self.kv.len() - self.value_fields) + value_field,
+            None => field_len(self.key.get(input, arena).len()) + value_field,
+        }
+    }
+
+    /// Appends this attribute, changed or added, as an `attributes` field numbered `number`
+    /// to `out` (nothing if removed; an untouched one is copied by the caller).
     pub(super) fn emit(
         &self,
         input: &[u8],
@@ -112,40 +144,37 @@ impl Entry {
         if self.removed {
             return Some(());
         }
+        if let Some(whole) = self.untouched() {
+            out.extend_from_slice(input.get(whole.clone())?);
+            return Some(());
+        }
         let value = self.value.map(|v| v.get(input, arena));
-        let value_field = value.map_or(0, |v| field_len(v.len()));
-        match &self.whole {
-            Some(whole) if !self.value_changed => out.extend_from_slice(input.get(whole.clone())?),
-            Some(_) => {
-                // The key, key index and unknown fields stay as they were, in order; the new
-                // value takes the place of the first old one.
-                let length = (self.kv.len() - self.value_fields) + value_field;
-                put_delimited_header(out, number, length);
-                let bytes = input.get(..self.kv.end)?;
-                let mut pos = self.kv.start;
-                let mut placed = false;
-                while pos < self.kv.end {
-                    let at = pos;
-                    let (field, wire_type) = fast_key(bytes, &mut pos)?;
-                    fast_skip(bytes, &mut pos, field, wire_type, super::GROUP_BUDGET)?;
-                    if field != VALUE {
-                        out.extend_from_slice(bytes.get(at..pos)?);
-                    } else if !placed {
-                        put_value(out, value);
-                        placed = true;
-                    }
-                }
-                if !placed {
-                    put_value(out, value);
-                }
-            }
-            None => {
-                let key = self.key.get(input, arena);
-                put_delimited_header(out, number, field_len(key.len()) + value_field);
-                put_delimited_header(out, KEY, key.len());
-                out.extend_from_slice(key);
+        put_delimited_header(out, number, self.content_len(input, arena));
+        if self.whole.is_none() {
+            let key = self.key.get(input, arena);
+            put_delimited_header(out, KEY, key.len());
+            out.extend_from_slice(key);
+            put_value(out, value);
+            return Some(());
+        }
+        // The key, key index and unknown fields stay as they were, in order; the new value
+        // takes the place of the first old one.
+        let bytes = input.get(..self.kv.end)?;
+        let mut pos = self.kv.start;
+        let mut placed = false;
+        while pos < self.kv.end {
+            let at = pos;
+            let (field, wire_type) = fast_key(bytes, &mut pos)?;
+            fast_skip(bytes, &mut pos, field, wire_type, super::GROUP_BUDGET)?;
+            if field != VALUE {
+                out.extend_from_slice(bytes.get(at..pos)?);
+            } else if !placed {
                 put_value(out, value);
+                placed = true;
             }
+        }
+        if !placed {
+            put_value(out, value);
         }
         Some(())
     }
