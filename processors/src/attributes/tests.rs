@@ -22,6 +22,7 @@ use opentelemetry_proto::tonic::trace::v1::span::Event;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use proptest::collection::vec;
 use proptest::prelude::*;
+use prost::Message;
 use regex::Regex;
 use serde_json::json;
 use weir_core::batch::{BatchMeta, Request};
@@ -568,6 +569,41 @@ fn malformed_bytes_are_an_error_that_says_where() {
         error.0.contains("malformed traces request at byte"),
         "{error}"
     );
+}
+
+/// A span with fields prost does not know (a newer OTLP, a vendor's extension): they come out
+/// byte for byte, where they were.
+#[test]
+fn unknown_fields_inside_a_span_pass_through_byte_for_byte() {
+    let unknown = [0xa8, 0x06, 0x2a, 0xb2, 0x06, 0x02, b'h', b'i']; // fields 101 and 102
+    let field = |number: u8, content: &[u8]| {
+        let mut out = vec![number << 3 | 2, u8::try_from(content.len()).unwrap()];
+        out.extend_from_slice(content);
+        out
+    };
+    let attribute = |key: &str| field(9, &kv(key, s("v")).encode_to_vec());
+    let span = |attributes: &[&str]| {
+        let mut content = field(5, b"name");
+        content.extend(unknown);
+        for key in attributes {
+            content.extend(attribute(key));
+        }
+        field(1, &field(2, &field(2, &content)))
+    };
+    let input = Batch::from_encoded(
+        Signal::Traces,
+        span(&["user.id", "keep"]).into(),
+        Arc::new(BatchMeta::default()),
+    )
+    .unwrap();
+    let out = AttributesProcessor::new(&config(json!([
+        { "key": "user.id", "action": "delete" },
+        { "key": "env", "value": "v", "action": "insert" },
+    ])))
+    .unwrap()
+    .apply(input)
+    .unwrap();
+    assert_eq!(out.to_bytes(), span(&["keep", "env"]));
 }
 
 #[tokio::test]
