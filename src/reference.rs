@@ -240,7 +240,21 @@ fn collect(
             .and_then(Value::as_object)
             .is_some_and(|p| !p.is_empty());
         let desc = description(&prop).unwrap_or_default();
-        if nested {
+        // A list of mappings (the `attributes` processor's `actions`): its row, then a row per
+        // field of an entry, as `list[].field`.
+        let entries = prop
+            .get("items")
+            .map(|items| resolve(defs, items))
+            .filter(|items| {
+                items
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .is_some_and(|p| !p.is_empty())
+            });
+        if let Some(entries) = entries {
+            rows.push((full.clone(), type_name(&prop), default_text(&prop), desc));
+            collect(defs, &entries, &format!("{full}[]"), skip, rows, depth + 1);
+        } else if nested {
             rows.push((full.clone(), "object".to_string(), "—".to_string(), desc));
             collect(defs, &prop, &full, skip, rows, depth + 1);
         } else {

@@ -32,6 +32,7 @@ fn components_lists_every_builtin_type_with_its_kind() {
     for (kind, ty) in [
         ("receiver", "otlp"),
         ("processor", "batch"),
+        ("processor", "attributes"),
         ("exporter", "otlp"),
         ("exporter", "otlphttp"),
         ("exporter", "debug"),

@@ -1,7 +1,9 @@
 //! The encoded-batch fast path, measured: the wire walk a receiver does on every request
 //! (validate + count), the batch processor's concatenation, splitting at resource boundaries and
 //! inside an oversize resource, and for comparison the decode/encode a processor that looks
-//! inside pays (prost) and the OTLP/JSON conversions of the HTTP receiver and exporter.
+//! inside pays (prost) and the OTLP/JSON conversions of the HTTP receiver and exporter; and the
+//! attribute rewrite on the wire that the `attributes` processor runs (`-- rewrite`), to set
+//! against the walk and against prost's decode + encode.
 //!
 //! `cargo bench -p weir-core --bench batch` (`-- walk` to run one group). Throughput is in items
 //! (spans) per second; the walk is also given in bytes per second.
@@ -23,6 +25,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
 use weir_core::batch::json::{decode_json, encode_json};
+use weir_core::batch::rewrite::{AttributeRewriter, Attributes, put_string_value};
 use weir_core::batch::split::{Concat, split};
 use weir_core::batch::{Request, Signal, wire};
 
@@ -244,5 +247,86 @@ fn json_codec(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, walk, concat, split_bench, prost_codec, json_codec);
+/// `delete` of `key`, as the `attributes` processor runs it.
+fn delete(attributes: &mut Attributes<'_>, key: &[u8]) {
+    for i in 0..attributes.len() {
+        if !attributes.is_removed(i) && attributes.key(i) == key {
+            attributes.remove(i);
+        }
+    }
+}
+
+/// `upsert` of `key` with the encoded `value`, as the `attributes` processor runs it.
+fn upsert(attributes: &mut Attributes<'_>, key: &[u8], value: &[u8]) {
+    if attributes.find(key).is_none() {
+        attributes.push(key, Some(value));
+        return;
+    }
+    for i in 0..attributes.len() {
+        if !attributes.is_removed(i) && attributes.key(i) == key {
+            attributes.set_value(i, Some(value));
+        }
+    }
+}
+
+fn rewrite(c: &mut Criterion) {
+    let bytes = encoded(2, SPANS, 0);
+    let mut prod = Vec::new();
+    put_string_value(&mut prod, b"prod");
+    let mut rewriter = AttributeRewriter::new();
+    let out = rewriter
+        .rewrite(Signal::Traces, &bytes, |a| delete(a, b"user.id"))
+        .unwrap()
+        .expect("every span has user.id");
+    assert_eq!(wire::walk(Signal::Traces, &out).unwrap().items, SPANS);
+    let mut g = c.benchmark_group("rewrite");
+    g.throughput(Throughput::Elements(SPANS as u64));
+    // Every span changes: one attribute out of eight removed.
+    g.bench_function("delete", |b| {
+        b.iter(|| {
+            rewriter
+                .rewrite(Signal::Traces, black_box(&bytes), |a| delete(a, b"user.id"))
+                .unwrap()
+        })
+    });
+    // Every span changes: one attribute added.
+    g.bench_function("upsert", |b| {
+        b.iter(|| {
+            rewriter
+                .rewrite(Signal::Traces, black_box(&bytes), |a| {
+                    upsert(a, b"deployment.environment", &prod)
+                })
+                .unwrap()
+        })
+    });
+    g.bench_function("delete_upsert", |b| {
+        b.iter(|| {
+            rewriter
+                .rewrite(Signal::Traces, black_box(&bytes), |a| {
+                    delete(a, b"user.id");
+                    upsert(a, b"deployment.environment", &prod);
+                })
+                .unwrap()
+        })
+    });
+    // No span has the key: the walk and the look-ups, no copy.
+    g.bench_function("no_match", |b| {
+        b.iter(|| {
+            rewriter
+                .rewrite(Signal::Traces, black_box(&bytes), |a| delete(a, b"absent"))
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    walk,
+    concat,
+    split_bench,
+    prost_codec,
+    json_codec,
+    rewrite
+);
 criterion_main!(benches);

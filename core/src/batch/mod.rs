@@ -4,6 +4,7 @@
 //! - [`wire`] walks encoded requests without allocating: validates structure, counts items;
 //! - [`split`] splits encoded requests at resource boundaries and concatenates them;
 //! - `schema` is the OTLP message schema as tables, read by both;
+//! - [`rewrite`] edits item attributes on the encoded bytes, copying what it does not change;
 //! - [`request`] is the decoded form, used only when someone must read or change content;
 //! - [`json`] converts between OTLP/JSON and the decoded form.
 
@@ -14,6 +15,7 @@ mod meta;
 #[cfg(test)]
 mod props;
 mod request;
+pub mod rewrite;
 mod schema;
 mod signal;
 pub mod split;

@@ -3,14 +3,20 @@
 //! mutated and random bytes); concatenated encodings decode to the merged request; split pieces
 //! respect the limit and rejoin to the original, also for unusual encodings the walk accepts
 //! (the fuzz targets `wire_walk` and `split_concat` check the same on nightly); OTLP/JSON round
-//! trips. Case counts are modest for debug builds.
+//! trips; rewriting item attributes on the wire decodes to the same edit made on the decoded
+//! request, for mutated encodings too, and never panics. Case counts are modest for debug
+//! builds.
 
 use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+
 use super::json::{decode_json, encode_json};
+use super::rewrite::{AttributeRewriter, Attributes, put_int_value, put_string_value};
 use super::split::{Concat, split};
 use super::testgen::{self, Size};
 use super::wire::{WireSummary, walk};
@@ -352,4 +358,164 @@ fn varint(n: usize) -> Vec<u8> {
     let mut out = Vec::new();
     super::wire::put_varint(&mut out, n as u64);
     out
+}
+
+// ---- attribute rewriting -------------------------------------------------------------------
+
+/// An edit with every kind of change: removes keys starting with `a`, sets `b…` to the int 7,
+/// copies the value of the first `d…` into `c…`, and adds `weir` where it is missing.
+fn sample_edit(attributes: &mut Attributes<'_>) {
+    let source = (0..attributes.len())
+        .find(|&i| !attributes.is_removed(i) && attributes.key(i).starts_with(b"d"));
+    let mut seven = Vec::new();
+    put_int_value(&mut seven, 7);
+    for i in 0..attributes.len() {
+        let key = attributes.key(i).to_vec();
+        if key.starts_with(b"a") {
+            attributes.remove(i);
+        } else if key.starts_with(b"b") {
+            attributes.set_value(i, Some(&seven));
+        } else if key.starts_with(b"c")
+            && let Some(source) = source
+        {
+            attributes.copy_value(source, i);
+        }
+    }
+    if attributes.find(b"weir").is_none() {
+        let mut w = Vec::new();
+        put_string_value(&mut w, b"w");
+        attributes.push(b"weir", Some(&w));
+    }
+}
+
+/// [`sample_edit`] on decoded attributes.
+fn sample_model(attributes: &mut Vec<KeyValue>) {
+    let source = attributes
+        .iter()
+        .find(|kv| kv.key.starts_with('d'))
+        .map(|kv| kv.value.clone());
+    attributes.retain(|kv| !kv.key.starts_with('a'));
+    for kv in attributes.iter_mut() {
+        if kv.key.starts_with('b') {
+            kv.value = Some(AnyValue {
+                value: Some(Value::IntValue(7)),
+            });
+        } else if kv.key.starts_with('c')
+            && let Some(source) = &source
+        {
+            kv.value = source.clone();
+        }
+    }
+    if !attributes.iter().any(|kv| kv.key == "weir") {
+        attributes.push(KeyValue {
+            key: "weir".to_string(),
+            value: Some(AnyValue {
+                value: Some(Value::StringValue("w".to_string())),
+            }),
+            key_strindex: 0,
+        });
+    }
+}
+
+fn model(request: &Request) -> Request {
+    let mut request = request.clone();
+    let lists = match &mut request {
+        Request::Traces(r) => testgen::span_attributes(r),
+        Request::Metrics(r) => testgen::point_attributes(r),
+        Request::Logs(r) => testgen::log_attributes(r),
+    };
+    lists.into_iter().for_each(sample_model);
+    request
+}
+
+/// Rewriting `bytes` (which the walk accepts) with [`sample_edit`] decodes to the model's edit
+/// of the decoded request, keeps the item count, and walks.
+fn rewrite_matches_model(signal: Signal, bytes: &[u8]) -> Result<(), TestCaseError> {
+    let original =
+        Request::decode(signal, bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let expected = model(&original);
+    let rewritten = AttributeRewriter::new()
+        .rewrite(signal, bytes, sample_edit)
+        .map_err(|e| TestCaseError::fail(format!("{e} on {bytes:02x?}")))?;
+    match rewritten {
+        None => prop_assert_eq!(
+            &original,
+            &expected,
+            "nothing rewritten, yet the model changed"
+        ),
+        Some(out) => {
+            prop_assert_eq!(
+                walk(signal, &out).map(|s| s.items),
+                Ok(original.item_count())
+            );
+            let decoded =
+                Request::decode(signal, &out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(decoded, expected, "from {:02x?}", bytes);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn rewriting_attributes_decodes_to_the_same_edit_on_structs(request in any_request()) {
+        rewrite_matches_model(request.signal(), &request.encode_to_bytes())?;
+    }
+
+    /// Mutated encodings have unknown fields, repeated keys and values, merged oneofs: what the
+    /// walk accepts is rewritten as prost reads it; nothing panics on the rest.
+    #[test]
+    fn rewriting_mutated_encodings_matches_the_model_or_fails_cleanly(
+        request in any_request(),
+        mutations in vec(mutation(), 1..4),
+    ) {
+        let signal = request.signal();
+        let mut bytes = request.encode_to_bytes().to_vec();
+        for m in &mutations {
+            apply(&mut bytes, m);
+        }
+        if walk(signal, &bytes).is_ok() {
+            rewrite_matches_model(signal, &bytes)?;
+        } else {
+            let _ = AttributeRewriter::new().rewrite(signal, &bytes, sample_edit);
+        }
+    }
+
+    #[test]
+    fn an_edit_that_changes_nothing_returns_no_copy(request in any_request()) {
+        let bytes = request.encode_to_bytes();
+        let mut seen = 0;
+        let rewritten = AttributeRewriter::new().rewrite(request.signal(), &bytes, |attributes| {
+            for i in 0..attributes.len() {
+                seen += attributes.key(i).len();
+                let value = attributes.value(i).map(<[u8]>::to_vec);
+                attributes.set_value(i, value.as_deref());
+            }
+        });
+        prop_assert_eq!(rewritten, Ok(None));
+    }
+
+    #[test]
+    fn rewriting_field_soup_never_panics(signal in any_signal(), bytes in testgen::wire_soup()) {
+        let _ = AttributeRewriter::new().rewrite(signal, &bytes, sample_edit);
+    }
+
+    #[test]
+    fn rewriting_random_item_bytes_never_panics(signal in any_signal(), item in vec(any::<u8>(), 0..64)) {
+        let mut scope = vec![0x12];
+        scope.extend(varint(item.len()));
+        scope.extend(&item);
+        let mut resource = vec![0x12];
+        resource.extend(varint(scope.len()));
+        resource.extend(scope);
+        let mut bytes = vec![0x0a];
+        bytes.extend(varint(resource.len()));
+        bytes.extend(resource);
+        let rewritten = AttributeRewriter::new().rewrite(signal, &bytes, sample_edit);
+        if walk(signal, &bytes).is_ok() {
+            prop_assert!(rewritten.is_ok(), "{:?} on {:02x?}", rewritten, bytes);
+        }
+    }
 }

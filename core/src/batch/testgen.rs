@@ -737,6 +737,61 @@ pub fn flatten_logs(
     out
 }
 
+// ---- item attributes ----------------------------------------------------------------------
+
+/// The attribute lists of every span, in order: what an attribute processor edits.
+pub fn span_attributes(request: &mut ExportTraceServiceRequest) -> Vec<&mut Vec<KeyValue>> {
+    request
+        .resource_spans
+        .iter_mut()
+        .flat_map(|rs| &mut rs.scope_spans)
+        .flat_map(|ss| &mut ss.spans)
+        .map(|span| &mut span.attributes)
+        .collect()
+}
+
+/// The attribute lists of every log record, in order.
+pub fn log_attributes(request: &mut ExportLogsServiceRequest) -> Vec<&mut Vec<KeyValue>> {
+    request
+        .resource_logs
+        .iter_mut()
+        .flat_map(|rl| &mut rl.scope_logs)
+        .flat_map(|sl| &mut sl.log_records)
+        .map(|log| &mut log.attributes)
+        .collect()
+}
+
+/// The attribute lists of every data point of every kind, in order (not the exemplars').
+pub fn point_attributes(request: &mut ExportMetricsServiceRequest) -> Vec<&mut Vec<KeyValue>> {
+    let mut out = Vec::new();
+    let metrics = request
+        .resource_metrics
+        .iter_mut()
+        .flat_map(|rm| &mut rm.scope_metrics)
+        .flat_map(|sm| &mut sm.metrics);
+    for metric in metrics {
+        match &mut metric.data {
+            Some(metric::Data::Gauge(g)) => {
+                out.extend(g.data_points.iter_mut().map(|p| &mut p.attributes))
+            }
+            Some(metric::Data::Sum(s)) => {
+                out.extend(s.data_points.iter_mut().map(|p| &mut p.attributes))
+            }
+            Some(metric::Data::Histogram(h)) => {
+                out.extend(h.data_points.iter_mut().map(|p| &mut p.attributes))
+            }
+            Some(metric::Data::ExponentialHistogram(h)) => {
+                out.extend(h.data_points.iter_mut().map(|p| &mut p.attributes))
+            }
+            Some(metric::Data::Summary(s)) => {
+                out.extend(s.data_points.iter_mut().map(|p| &mut p.attributes))
+            }
+            None => {}
+        }
+    }
+    out
+}
+
 // ---- malformed input ----------------------------------------------------------------------
 
 fn soup_varint(out: &mut Vec<u8>, mut value: u64) {

@@ -767,5 +767,9 @@ pub(crate) fn put_delimited_header(out: &mut Vec<u8>, number: u32, length: usize
 
 mod fast;
 
+/// The fast walk's readers, for the attribute rewriter, which walks bytes the walk accepted and
+/// must read keys, varints and unknown fields by the same rules.
+pub(super) use fast::{key as fast_key, skip as fast_skip, varint as fast_varint};
+
 #[cfg(test)]
 mod tests;

@@ -62,7 +62,7 @@ const FIXED32: u8 = 5;
 
 /// A field key: (field number, wire type), by prost's rules.
 #[inline]
-fn key(bytes: &[u8], pos: &mut usize) -> Option<(u32, u8)> {
+pub(in crate::batch) fn key(bytes: &[u8], pos: &mut usize) -> Option<(u32, u8)> {
     let key = u32::try_from(varint(bytes, pos)?).ok()?;
     let (number, wire_type) = (key >> 3, (key & 7) as u8);
     (wire_type <= FIXED32 && number != 0).then_some((number, wire_type))
@@ -188,7 +188,13 @@ fn scalar(bytes: &[u8]) -> Option<bool> {
 }
 
 /// Skips an unknown field as prost's `skip_field` does, groups included.
-fn skip(bytes: &[u8], pos: &mut usize, number: u32, wire_type: u8, budget: u32) -> Option<()> {
+pub(in crate::batch) fn skip(
+    bytes: &[u8],
+    pos: &mut usize,
+    number: u32,
+    wire_type: u8,
+    budget: u32,
+) -> Option<()> {
     // prost checks the limit before skipping anything, even a varint.
     if budget == 0 {
         return None;
@@ -211,7 +217,7 @@ fn skip(bytes: &[u8], pos: &mut usize, number: u32, wire_type: u8, budget: u32) 
 
 /// A varint by prost's rules: at most ten bytes, the tenth carrying only bit 63.
 #[inline]
-fn varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
+pub(in crate::batch) fn varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
     let first = *bytes.get(*pos)?;
     if first < 0x80 {
         *pos += 1;
