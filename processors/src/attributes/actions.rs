@@ -6,7 +6,7 @@
 //! the first.
 
 use regex::Regex;
-use ring::digest::{SHA1_FOR_LEGACY_USE_ONLY, digest};
+use ring::digest::{SHA256, digest};
 use weir_core::batch::rewrite::{
     Attributes, ValueRef, put_bool_value, put_double_value, put_int_value, put_string_value,
     read_value,
@@ -170,24 +170,24 @@ fn encode(value: &AttributeValue) -> Vec<u8> {
     out
 }
 
-/// An encoded `AnyValue` holding 40 hex digits: key, length, digits.
-const HASHED_LEN: usize = 2 + 40;
+/// An encoded `AnyValue` holding 64 hex digits: key, length, digits.
+const HASHED_LEN: usize = 2 + 64;
 
 /// Writes into `out` the encoded `AnyValue` that `hash` replaces `value` (an encoded
-/// `AnyValue`, or none) with, and returns its length: the lowercase hex SHA-1 of the value's
-/// bytes as otelcol's SHA-1 hasher takes them, or the empty string for what it does not hash.
+/// `AnyValue`, or none) with, and returns its length: the lowercase hex SHA-256 of the value's
+/// bytes as otelcol's hasher takes them, or the empty string for what it does not hash.
 pub(crate) fn hash(value: Option<&[u8]>, out: &mut [u8; HASHED_LEN]) -> usize {
     let number;
     let digested = match value.map(read_value) {
-        Some(ValueRef::String(text)) if !text.is_empty() => digest(&SHA1_FOR_LEGACY_USE_ONLY, text),
-        Some(ValueRef::Bool(b)) => digest(&SHA1_FOR_LEGACY_USE_ONLY, &[u8::from(b)]),
+        Some(ValueRef::String(text)) if !text.is_empty() => digest(&SHA256, text),
+        Some(ValueRef::Bool(b)) => digest(&SHA256, &[u8::from(b)]),
         Some(ValueRef::Int(i)) => {
             number = i.to_le_bytes();
-            digest(&SHA1_FOR_LEGACY_USE_ONLY, &number)
+            digest(&SHA256, &number)
         }
         Some(ValueRef::Double(d)) => {
             number = d.to_bits().to_le_bytes();
-            digest(&SHA1_FOR_LEGACY_USE_ONLY, &number)
+            digest(&SHA256, &number)
         }
         _ => {
             out[0] = 0x0a; // string_value, empty
@@ -197,7 +197,7 @@ pub(crate) fn hash(value: Option<&[u8]>, out: &mut [u8; HASHED_LEN]) -> usize {
     };
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out[0] = 0x0a;
-    out[1] = 40;
+    out[1] = 64;
     for (pair, byte) in out[2..].chunks_exact_mut(2).zip(digested.as_ref()) {
         pair[0] = HEX[usize::from(byte >> 4)];
         pair[1] = HEX[usize::from(byte & 0x0f)];

@@ -37,10 +37,10 @@ pub struct ActionConfig {
     #[serde(default)]
     pub pattern: Option<String>,
     /// `insert` (add where the key is absent), `update` (change where present), `upsert`
-    /// (both), `delete` (remove), `hash` (replace the value by the lowercase hex SHA-1 of its
+    /// (both), `delete` (remove), `hash` (replace the value by the lowercase hex SHA-256 of its
     /// bytes: a string's UTF-8 bytes, a bool as one byte 1 or 0, an int or a double as its
     /// eight little-endian bytes; an empty string and values of other kinds become the empty
-    /// string, as in otelcol's SHA-1 hashing). Required.
+    /// string, as in otelcol). Required.
     // An `Option` only so that a missing or unknown action is reported once, by `validate` or
     // as the unknown variant, instead of serde also calling the field missing once the loader
     // has taken the bad value out to look for further problems.
@@ -68,7 +68,7 @@ pub enum ActionKind {
     Upsert,
     /// Removes the attribute.
     Delete,
-    /// Replaces the value by its SHA-1.
+    /// Replaces the value by its SHA-256.
     Hash,
 }
 

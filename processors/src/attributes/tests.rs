@@ -47,17 +47,17 @@ fn literal(value: &AttributeValue) -> AnyValue {
     }
 }
 
-fn sha1_hex(bytes: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, bytes);
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn hashed(value: &Option<AnyValue>) -> AnyValue {
     let text = match value.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(Value::StringValue(s)) if !s.is_empty() => sha1_hex(s.as_bytes()),
-        Some(Value::BoolValue(b)) => sha1_hex(&[u8::from(*b)]),
-        Some(Value::IntValue(i)) => sha1_hex(&i.to_le_bytes()),
-        Some(Value::DoubleValue(d)) => sha1_hex(&d.to_bits().to_le_bytes()),
+        Some(Value::StringValue(s)) if !s.is_empty() => sha256_hex(s.as_bytes()),
+        Some(Value::BoolValue(b)) => sha256_hex(&[u8::from(*b)]),
+        Some(Value::IntValue(i)) => sha256_hex(&i.to_le_bytes()),
+        Some(Value::DoubleValue(d)) => sha256_hex(&d.to_bits().to_le_bytes()),
         _ => String::new(),
     };
     AnyValue {
@@ -284,16 +284,22 @@ fn every_action_on_spans_matches_the_model_and_otelcol() {
     assert_eq!(get(&full.attributes, "env2"), Some(&s("prod")));
     assert_eq!(
         get(&full.attributes, "secret.a"),
-        Some(&s("a9993e364706816aba3e25717850c26c9cd0d89d"))
+        Some(&s(
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        ))
     );
     assert_eq!(get(&full.attributes, "secret.b"), Some(&s("")));
     assert_eq!(
         get(&full.attributes, "n"),
-        Some(&s("d2c50949a6763cb13f4fab896fe678654807067d"))
+        Some(&s(
+            "ed049108bc18f2c64369e8d0ea42850bdd1a7d1dd340cfde716315579702a76c"
+        ))
     );
     assert_eq!(
         get(&full.attributes, "b"),
-        Some(&s("bf8b4530d8d246dd74ac53a13471bba17941dff7"))
+        Some(&s(
+            "4bf5122f344554c53bde2ebb8cd2b7e3d1600ad631c385a5d7cce23c7785459a"
+        ))
     );
     assert_eq!(get(&full.attributes, "raw"), Some(&s("")));
     assert_eq!(get(&full.attributes, "none"), Some(&s("")));
@@ -318,12 +324,14 @@ fn every_action_on_spans_matches_the_model_and_otelcol() {
 }
 
 #[test]
-fn hash_of_a_double_is_the_sha1_of_its_little_endian_bits() {
+fn hash_of_a_double_is_the_sha256_of_its_little_endian_bits() {
     let request = traces(vec![span("s", vec![kv("d", Value::DoubleValue(1.5))])]);
     let out = run_and_compare(&config(json!([{ "key": "d", "action": "hash" }])), &request);
     assert_eq!(
         get(&spans(&out)[0].attributes, "d"),
-        Some(&s("dd58a0f3fcf1993ddf7bacbaaa2507c430793478"))
+        Some(&s(
+            "e163f8cb0f7067a7fc78ca859a77f849aea3214f38fb75b884e4a16be725c905"
+        ))
     );
 }
 
