@@ -116,8 +116,13 @@ fn validate_accepts_a_good_config_and_says_so() {
 #[test]
 fn a_port_in_use_stops_startup_with_exit_code_1_and_says_so_once() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let p = Ports::free();
-    let taken = std::net::TcpListener::bind(("127.0.0.1", p.grpc)).expect("holding the port");
+    // The port is held from the moment it is chosen: a port picked free and bound later can
+    // be taken in between by another test's connection.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("holding a port");
+    let p = Ports {
+        grpc: taken.local_addr().expect("its address").port(),
+        ..Ports::free()
+    };
     let yaml = weir_yaml(
         &p,
         "",
