@@ -213,7 +213,11 @@ pub(crate) fn classify(status: &Status) -> ExportError {
         | Code::Unavailable
         | Code::DataLoss => true,
         Code::ResourceExhausted => retry_after.is_some(),
-        _ => false,
+        // A status made from a transport error (tonic keeps it as the source), not an answer
+        // of the server: the connection broke, e.g. in the middle of the response, and the
+        // batch may or may not have arrived. Sending it again risks a duplicate; dropping it
+        // risks a loss.
+        _ => std::error::Error::source(status).is_some(),
     };
     if retryable {
         ExportError::Retryable {

@@ -634,11 +634,16 @@ async fn a_connection_closed_mid_response_reads_the_same() {
     let got = both_ways(Answer::Close(vec![framed(&[7; 100]).slice(..20)]))
         .await
         .expect_err("broken");
-    // tonic reports the broken body as UNKNOWN ("h2 protocol error: ..."), which is permanent.
+    // tonic reports the broken body as UNKNOWN ("h2 protocol error: ..."), with the transport
+    // error as its source: the server never answered, so the export is worth retrying.
     assert_eq!(got.code(), Code::Unknown, "{got:?}");
     let server = Server::start(Answer::Close(vec![framed(&[7; 100]).slice(..20)])).await;
     let outcome = exporter(server.addr).export(&traces_batch()).await;
     assert_eq!(outcome, Err(super::grpc::classify(&got)), "{got:?}");
+    assert!(
+        matches!(outcome, Err(ExportError::Retryable { .. })),
+        "a broken connection is retried: {outcome:?}"
+    );
 }
 
 /// The channel enforces the `grpc-timeout` both calls send; the export reports the deadline.
