@@ -28,6 +28,7 @@ use weir_core::net::tls::Connector;
 use weir_core::net::{Compression, RawCodec, RpcStatus};
 
 use super::config::OtlpGrpcConfig;
+use super::proxy_answer::ProxyAnswers;
 use super::unary;
 
 /// One exporter instance: a channel shared by all concurrent exports.
@@ -95,13 +96,15 @@ impl GrpcExporter {
         })
     }
 
-    fn channel(&self) -> Channel {
-        self.channel
-            .get_or_init(|| {
-                self.endpoint
-                    .connect_with_connector_lazy(self.connector.clone())
-            })
-            .clone()
+    fn channel(&self) -> ProxyAnswers<Channel> {
+        ProxyAnswers(
+            self.channel
+                .get_or_init(|| {
+                    self.endpoint
+                        .connect_with_connector_lazy(self.connector.clone())
+                })
+                .clone(),
+        )
     }
 
     async fn call(&self, signal: Signal, payload: Bytes) -> Result<Bytes, Status> {

@@ -5,6 +5,7 @@
 
 mod config;
 mod grpc;
+mod proxy_answer;
 mod unary;
 
 use std::sync::Arc;

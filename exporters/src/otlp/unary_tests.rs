@@ -550,15 +550,30 @@ async fn http_statuses_from_a_proxy_read_the_same() {
         })
     ));
 
-    // With a text body, tonic reads the text as a gRPC message first and fails on it (INTERNAL,
-    // so permanent): kept as it was, since the contract is tonic's outcome.
-    let got = both_ways(Answer::Http(
+    // A proxy's error page: tonic alone would read the text as a gRPC message and fail on it
+    // (INTERNAL, permanent, the batch dropped); the HTTP status decides instead, on both paths.
+    for (http_status, code) in [
+        (StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable),
+        (StatusCode::GATEWAY_TIMEOUT, Code::Unavailable),
+        (StatusCode::FORBIDDEN, Code::PermissionDenied),
+        (StatusCode::BAD_REQUEST, Code::Internal),
+    ] {
+        let got = both_ways(Answer::Http(http_status, b"upstream connect error"))
+            .await
+            .expect_err("refused");
+        assert_eq!(got.code(), code, "{http_status} with a text body: {got:?}");
+        assert!(got.message().contains(http_status.as_str()), "{got:?}");
+    }
+    let server = Server::start(Answer::Http(
         StatusCode::SERVICE_UNAVAILABLE,
-        b"upstream connect error",
+        b"<html>upstream connect error</html>",
     ))
-    .await
-    .expect_err("refused");
-    assert_eq!(got.code(), Code::Internal, "{got:?}");
+    .await;
+    let outcome = exporter(server.addr).export(&traces_batch()).await;
+    assert!(
+        matches!(outcome, Err(ExportError::Retryable { .. })),
+        "a proxy's 503 page is retried: {outcome:?}"
+    );
 }
 
 #[tokio::test]
