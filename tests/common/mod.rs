@@ -64,12 +64,14 @@ pub struct Ports {
 }
 
 impl Ports {
-    /// Three free ports.
+    /// Three free ports, all different: the three sockets that find them are open at once
+    /// (one after the other, a port released by the first can be handed out again).
     pub fn free() -> Ports {
+        let [grpc, http, metrics] = ports::free_ports::<3>();
         Ports {
-            grpc: ports::free_port(),
-            http: ports::free_port(),
-            metrics: ports::free_port(),
+            grpc,
+            http,
+            metrics,
         }
     }
 

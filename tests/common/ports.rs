@@ -13,6 +13,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `N` different free ports on 127.0.0.1, found with `N` sockets bound at the same time.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: [TcpListener; N] = std::array::from_fn(|_| {
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0")
+    });
+    listeners.map(|l| {
+        l.local_addr()
+            .expect("local address of a bound listener")
+            .port()
+    })
+}
+
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
 pub fn accepts(port: u16) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
