@@ -26,6 +26,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 use weir_core::batch::json::encode_json;
 use weir_core::batch::{Request, Signal};
 use weir_core::net::compression::{Compression, compress};
+use weir_core::net::grpc_codec::framed_message;
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
     KeyValue {
@@ -236,13 +237,6 @@ fn with_prefix(prefix: &[u8], body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn grpc_frame(compressed: bool, message: &[u8]) -> Vec<u8> {
-    let mut out = vec![u8::from(compressed)];
-    out.extend_from_slice(&(message.len() as u32).to_be_bytes());
-    out.extend_from_slice(message);
-    out
-}
-
 fn main() {
     let mut args = std::env::args_os().skip(1).map(PathBuf::from);
     let corpus = args.next().unwrap_or_else(|| "fuzz/corpus".into());
@@ -287,7 +281,7 @@ fn main() {
             (3, Compression::Zstd),
         ] {
             let packed = compress(compression, &proto).expect("in memory");
-            let frame = grpc_frame(!compression.is_none(), &packed);
+            let frame = framed_message(!compression.is_none(), &packed);
             write(
                 &corpus.join("grpc_frame"),
                 &format!("{name}-{compression}"),

@@ -23,18 +23,17 @@ mod value;
 use std::ops::Range;
 
 pub use attributes::Attributes;
-use attributes::{Entry, varint_len};
+use attributes::Entry;
+use prost::encoding::{encode_varint, encoded_len_varint};
 pub use value::{
     ValueRef, put_bool_value, put_double_value, put_int_value, put_string_value, read_value,
 };
 
 use super::Signal;
 use super::schema::{self, Count, Kind, Message, RECURSION_LIMIT};
-use super::wire::{self, WireError, fast_key, fast_skip, fast_varint, put_varint};
-
-const VARINT: u8 = 0;
-const FIXED64: u8 = 1;
-const DELIMITED: u8 = 2;
+use super::wire::{
+    self, DELIMITED, FIXED64, VARINT, WireError, fast_delimited, fast_key, fast_skip, put_varint,
+};
 
 /// How deep groups inside unknown fields are followed, as prost's recursion limit allows.
 const GROUP_BUDGET: u32 = RECURSION_LIMIT;
@@ -290,7 +289,7 @@ impl<F: FnMut(&mut Attributes<'_>)> Run<'_, '_, F> {
                 &mut self.out,
                 (u64::from(number) << 3) | u64::from(DELIMITED),
             );
-            let reserved = varint_len(content.len() as u64);
+            let reserved = encoded_len_varint(content.len() as u64);
             let length_at = self.out.len();
             self.out.resize(length_at + reserved, 0);
             let f = self.scratch.frames.get_mut(i)?;
@@ -314,7 +313,9 @@ impl<F: FnMut(&mut Attributes<'_>)> Run<'_, '_, F> {
         let length_end = frame.length_at + frame.reserved;
         let length = self.out.len().checked_sub(length_end)?;
         let mut prefix = [0u8; 10];
-        let n = write_varint(&mut prefix, length as u64);
+        let mut unwritten = &mut prefix[..];
+        encode_varint(length as u64, &mut unwritten);
+        let n = 10 - unwritten.len();
         let prefix = prefix.get(..n)?;
         if n == frame.reserved {
             self.out
@@ -347,31 +348,10 @@ impl<F: FnMut(&mut Attributes<'_>)> Run<'_, '_, F> {
     }
 }
 
-/// Writes `value` as a varint at the start of `buf` (ten bytes hold any); returns its length.
-fn write_varint(buf: &mut [u8; 10], mut value: u64) -> usize {
-    let mut n = 0;
-    for byte in buf.iter_mut() {
-        n += 1;
-        if value < 0x80 {
-            *byte = value as u8;
-            break;
-        }
-        *byte = (value as u8 & 0x7f) | 0x80;
-        value >>= 7;
-    }
-    n
-}
-
 /// A length prefix at `pos` and the range of the content it announces.
 fn delimited(bytes: &[u8], pos: &mut usize) -> Option<Range<usize>> {
-    let length = usize::try_from(fast_varint(bytes, pos)?).ok()?;
-    let start = *pos;
-    let end = start.checked_add(length)?;
-    if end > bytes.len() {
-        return None;
-    }
-    *pos = end;
-    Some(start..end)
+    let content = fast_delimited(bytes, pos)?;
+    Some(*pos - content.len()..*pos)
 }
 
 #[cfg(test)]

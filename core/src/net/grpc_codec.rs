@@ -50,6 +50,34 @@ pub fn signal_of_path(path: &str) -> Option<Signal> {
     Signal::ALL.into_iter().find(|s| export_path(*s) == path)
 }
 
+/// Length of the prefix gRPC writes before every message: a compressed flag (0 or 1) and the
+/// message's length as a big-endian `u32`.
+pub const MESSAGE_PREFIX_LEN: usize = 5;
+
+/// The prefix of a message of `len` bytes, compressed or not.
+pub fn message_prefix(compressed: bool, len: u32) -> [u8; MESSAGE_PREFIX_LEN] {
+    let [a, b, c, d] = len.to_be_bytes();
+    [u8::from(compressed), a, b, c, d]
+}
+
+/// The compressed flag byte and the length announced by the prefix at the start of `bytes`,
+/// if `bytes` is long enough to hold one. The flag is returned as sent: only 0 and 1 are valid.
+pub fn read_message_prefix(bytes: &[u8]) -> Option<(u8, u32)> {
+    let [flag, a, b, c, d] = *bytes.first_chunk::<MESSAGE_PREFIX_LEN>()?;
+    Some((flag, u32::from_be_bytes([a, b, c, d])))
+}
+
+/// `message` with its prefix, as a client sends it in a request body (tests, fuzz seeds).
+///
+/// # Panics
+/// If `message` is 4 GiB or longer, which gRPC cannot frame.
+pub fn framed_message(compressed: bool, message: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(message.len()).expect("a gRPC message is shorter than 4 GiB");
+    let mut out = message_prefix(compressed, len).to_vec();
+    out.extend_from_slice(message);
+    out
+}
+
 /// A [`Codec`] whose messages are the encoded protobuf bytes, both ways. Works for servers
 /// (`tonic::server::Grpc::new(RawCodec)`) and clients (`tonic::client::Grpc::unary(.., RawCodec)`)
 /// alike, since requests and responses are both [`Bytes`].
@@ -121,6 +149,14 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_message_prefix_reads_back_as_written() {
+        assert_eq!(message_prefix(false, 0x0102_0304), [0, 1, 2, 3, 4]);
+        assert_eq!(read_message_prefix(&[1, 0, 0, 1, 0, 9]), Some((1, 256)));
+        assert_eq!(read_message_prefix(&[0, 0, 0, 1]), None);
+        assert_eq!(framed_message(true, b"ab"), [1, 0, 0, 0, 2, b'a', b'b']);
+    }
+
     /// The server path the OTLP receiver uses: tonic's framing and `grpc-encoding` in front
     /// of [`RawCodec`] (the fuzz target `grpc_frame` checks the same on arbitrary bodies).
     mod frames {
@@ -174,8 +210,7 @@ mod tests {
         }
 
         fn frame(compressed: bool, declared: usize, content: &[u8]) -> Vec<u8> {
-            let mut out = vec![u8::from(compressed)];
-            out.extend_from_slice(&(declared as u32).to_be_bytes());
+            let mut out = message_prefix(compressed, declared as u32).to_vec();
             out.extend_from_slice(content);
             out
         }

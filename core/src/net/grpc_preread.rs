@@ -18,15 +18,14 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 
-/// Length of the gRPC message prefix: a compression flag and a big-endian `u32` length.
-const PREFIX: usize = 5;
+use super::grpc_codec::{MESSAGE_PREFIX_LEN, read_message_prefix};
 
 /// A message taken out of its DATA frame; rides in the request's extensions to the service.
 #[derive(Clone, Debug)]
 pub struct Preread(pub Bytes);
 
 /// What tonic decodes in place of a message taken out: an uncompressed message of no bytes.
-static EMPTY_MESSAGE: [u8; PREFIX] = [0; PREFIX];
+static EMPTY_MESSAGE: [u8; MESSAGE_PREFIX_LEN] = [0; MESSAGE_PREFIX_LEN];
 
 /// The body tonic reads: frames already read, then the rest of `inner`.
 pub struct Replay<B: Body> {
@@ -82,10 +81,10 @@ where
 /// The message in `frame` when the frame is exactly one uncompressed gRPC message of at most
 /// `max_message_size` bytes.
 fn single_message(frame: &Bytes, max_message_size: usize) -> Option<Bytes> {
-    let (prefix, message) = frame.split_at_checked(PREFIX)?;
-    let length = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]);
-    let fits = usize::try_from(length).is_ok_and(|n| n == message.len() && n <= max_message_size);
-    (prefix[0] == 0 && fits).then(|| frame.slice(PREFIX..))
+    let (flag, length) = read_message_prefix(frame)?;
+    let message_len = frame.len() - MESSAGE_PREFIX_LEN;
+    let fits = usize::try_from(length).is_ok_and(|n| n == message_len && n <= max_message_size);
+    (flag == 0 && fits).then(|| frame.slice(MESSAGE_PREFIX_LEN..))
 }
 
 async fn next_frame<B>(body: &mut B) -> Option<Result<Frame<Bytes>, B::Error>>
@@ -141,6 +140,7 @@ mod tests {
     use http_body_util::{BodyExt as _, StreamBody};
 
     use super::*;
+    use crate::net::grpc_codec::framed_message;
 
     type Frames =
         StreamBody<futures::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>;
@@ -152,9 +152,8 @@ mod tests {
     }
 
     fn framed(flag: u8, message: &[u8]) -> Bytes {
-        let mut out = vec![flag];
-        out.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-        out.extend_from_slice(message);
+        let mut out = framed_message(false, message);
+        out[0] = flag;
         out.into()
     }
 
@@ -180,7 +179,7 @@ mod tests {
         assert_eq!(&message[..], b"an otlp request");
         assert_eq!(
             message.as_ptr(),
-            frame[PREFIX..].as_ptr(),
+            frame[MESSAGE_PREFIX_LEN..].as_ptr(),
             "a slice of the frame, not a copy"
         );
         assert_eq!(replayed(rest).await, vec![Bytes::from_static(&[0; 5])]);

@@ -16,7 +16,7 @@ use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{CONTENT_TYPE, TE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
@@ -25,12 +25,9 @@ use tonic::codec::Streaming;
 use tonic::codegen::Service;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
-use weir_core::net::grpc_codec::RawDecoder;
+use weir_core::net::grpc_codec::{RawDecoder, message_prefix};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Length of the gRPC message prefix: the compressed flag and the big-endian u32 length.
-pub(crate) const PREFIX_LEN: usize = 5;
 
 /// Headers a caller's metadata may not set, because gRPC itself owns them (tonic drops them
 /// from a request's metadata too).
@@ -60,11 +57,8 @@ impl MessageBody {
                 message.len()
             ))
         })?;
-        let mut prefix = BytesMut::with_capacity(PREFIX_LEN);
-        prefix.put_u8(0);
-        prefix.put_u32(len);
         Ok(MessageBody {
-            prefix: Some(prefix.freeze()),
+            prefix: Some(Bytes::copy_from_slice(&message_prefix(false, len))),
             // An empty message is the prefix alone.
             message: Some(message).filter(|m| !m.is_empty()),
         })

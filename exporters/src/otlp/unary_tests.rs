@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -35,7 +35,8 @@ use weir_core::net::grpc_codec::TRACES_EXPORT_PATH;
 
 use super::OtlpGrpcConfig;
 use super::grpc::GrpcExporter;
-use super::unary::{self, MessageBody, PREFIX_LEN};
+use super::unary::{self, MessageBody};
+use weir_core::net::grpc_codec::{MESSAGE_PREFIX_LEN as PREFIX_LEN, framed_message};
 
 type Frames = BoxStream<'static, Result<Frame<Bytes>, Infallible>>;
 
@@ -181,11 +182,7 @@ fn status_headers(status: &Status, mut into: HeaderMap) -> HeaderMap {
 
 /// One length-prefixed, uncompressed gRPC message.
 fn framed(message: &[u8]) -> Bytes {
-    let mut out = BytesMut::new();
-    out.put_u8(0);
-    out.put_u32(message.len() as u32);
-    out.put_slice(message);
-    out.freeze()
+    Bytes::from(framed_message(false, message))
 }
 
 fn ok_trailers() -> Option<HeaderMap> {

@@ -243,7 +243,7 @@ impl MemoryLimiter {
     /// The verdict on a batch arriving `now` nanoseconds after the limiter started.
     pub(super) fn admit_at(&self, now: u64) -> Result<(), Refusal> {
         let measured = self.measure_if_due(now);
-        let usage = self.usage(self.meter.held());
+        let usage = self.reading().usage(self.meter.held());
         let seen = Pressure::of(usage, self.limits);
         let current = self.pressure();
         // Between measurements the level only rises: it falls when a measurement shows the
@@ -265,11 +265,6 @@ impl MemoryLimiter {
                 mib(limit),
             ),
         })
-    }
-
-    /// Memory in use with `held` bytes in batches now (the rule in the module's header).
-    fn usage(&self, held: u64) -> u64 {
-        self.reading().usage(held)
     }
 
     /// Moves the level from `from` to `to` and logs it, unless another thread moved it first.

@@ -406,17 +406,9 @@ mod tests {
         use hyper_util::rt::TokioExecutor;
 
         let consumer = FakeConsumer::accepting();
-        let receiver = TestReceiver::start(
-            &[(Signal::Traces, consumer.clone())],
-            GrpcConfig::default(),
-            HttpConfig::default(),
-        )
-        .await;
+        let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
         let message = traces(20);
-        let mut framed = vec![0u8];
-        framed.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-        framed.extend_from_slice(&message);
-        let framed = Bytes::from(framed);
+        let framed = Bytes::from(weir_core::net::grpc_codec::framed_message(false, &message));
         let chunks: Vec<Result<Frame<Bytes>, Infallible>> =
             [framed.slice(..3), framed.slice(3..100), framed.slice(100..)]
                 .into_iter()
@@ -455,12 +447,7 @@ mod tests {
     #[tokio::test]
     async fn metadata_is_left_out_unless_asked_for() {
         let consumer = FakeConsumer::accepting();
-        let receiver = TestReceiver::start(
-            &[(Signal::Logs, consumer.clone())],
-            GrpcConfig::default(),
-            HttpConfig::default(),
-        )
-        .await;
+        let receiver = TestReceiver::for_signal(Signal::Logs, &consumer).await;
         let mut grpc = client(receiver.grpc_addr()).await;
         let mut request = tonic::Request::new(logs(1));
         request
@@ -476,12 +463,7 @@ mod tests {
     #[tokio::test]
     async fn gzip_and_zstd_requests_are_decompressed() {
         let consumer = FakeConsumer::accepting();
-        let receiver = TestReceiver::start(
-            &[(Signal::Traces, consumer.clone())],
-            GrpcConfig::default(),
-            HttpConfig::default(),
-        )
-        .await;
+        let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
         let body = traces(20);
         for encoding in [CompressionEncoding::Gzip, CompressionEncoding::Zstd] {
             let mut grpc = client(receiver.grpc_addr()).await.send_compressed(encoding);
@@ -500,12 +482,7 @@ mod tests {
     #[tokio::test]
     async fn malformed_protobuf_is_invalid_argument() {
         let consumer = FakeConsumer::accepting();
-        let receiver = TestReceiver::start(
-            &[(Signal::Traces, consumer.clone())],
-            GrpcConfig::default(),
-            HttpConfig::default(),
-        )
-        .await;
+        let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
         let mut grpc = client(receiver.grpc_addr()).await;
         // Field 1 (resource_spans), length-delimited, claims 100 bytes but has 2.
         let status = call(

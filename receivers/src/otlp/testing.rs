@@ -93,6 +93,16 @@ impl TestReceiver {
         TestReceiver { running, shutdown }
     }
 
+    /// A receiver with default settings feeding `consumer` with `signal`.
+    pub(crate) async fn for_signal(signal: Signal, consumer: &Arc<FakeConsumer>) -> TestReceiver {
+        TestReceiver::start(
+            &[(signal, consumer.clone())],
+            GrpcConfig::default(),
+            HttpConfig::default(),
+        )
+        .await
+    }
+
     pub(crate) fn grpc_addr(&self) -> std::net::SocketAddr {
         self.running.grpc.expect("grpc enabled")
     }

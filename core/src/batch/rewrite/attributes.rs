@@ -5,6 +5,8 @@
 
 use std::ops::Range;
 
+use prost::encoding::encoded_len_varint;
+
 use super::super::wire::{fast_key, fast_skip, put_delimited_header};
 use super::{DELIMITED, delimited};
 
@@ -118,7 +120,7 @@ impl Entry {
             return 0;
         }
         let content = self.content_len(input, arena);
-        varint_len(u64::from(number) << 3) + varint_len(content as u64) + content
+        encoded_len_varint(u64::from(number) << 3) + encoded_len_varint(content as u64) + content
     }
 
     /// Bytes of the `key_value` message this attribute is written as, once changed.
@@ -209,13 +211,7 @@ fn put_value(out: &mut Vec<u8>, value: Option<&[u8]>) {
 
 /// Bytes of a length-delimited field numbered below 16 with `length` bytes of content.
 fn field_len(length: usize) -> usize {
-    1 + varint_len(length as u64) + length
-}
-
-/// Bytes of `value` as a varint.
-pub(super) fn varint_len(value: u64) -> usize {
-    // Seven bits a byte; zero still takes one.
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+    1 + encoded_len_varint(length as u64) + length
 }
 
 /// The attributes of one item (a span, a metric data point or a log record), for an editor to
@@ -351,28 +347,5 @@ impl Attributes<'_> {
             removed: false,
         });
         self.changed = true;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::varint_len;
-    use crate::batch::wire::put_varint;
-
-    #[test]
-    fn varint_len_is_the_length_put_varint_writes() {
-        for shift in 0..64 {
-            for value in [
-                1u64 << shift,
-                (1u64 << shift) - 1,
-                (1u64 << shift) + 1,
-                0,
-                u64::MAX,
-            ] {
-                let mut out = Vec::new();
-                put_varint(&mut out, value);
-                assert_eq!(varint_len(value), out.len(), "{value}");
-            }
-        }
     }
 }

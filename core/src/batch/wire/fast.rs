@@ -53,9 +53,10 @@ fn message(
     Some(items + oneof.map_or(0, |(_, run)| run))
 }
 
-const VARINT: u8 = 0;
-const FIXED64: u8 = 1;
-const DELIMITED: u8 = 2;
+/// Wire types, by their number in a field key.
+pub(in crate::batch) const VARINT: u8 = 0;
+pub(in crate::batch) const FIXED64: u8 = 1;
+pub(in crate::batch) const DELIMITED: u8 = 2;
 const START_GROUP: u8 = 3;
 const END_GROUP: u8 = 4;
 const FIXED32: u8 = 5;
@@ -248,7 +249,7 @@ fn fixed(bytes: &[u8], pos: &mut usize, width: usize) -> Option<()> {
 
 /// A length prefix and the content it announces.
 #[inline]
-fn delimited<'a>(bytes: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+pub(in crate::batch) fn delimited<'a>(bytes: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
     let length = usize::try_from(varint(bytes, pos)?).ok()?;
     let content = bytes.get(*pos..pos.checked_add(length)?)?;
     *pos += length;

@@ -141,19 +141,10 @@ fn encoded(batch: &Batch) -> Bytes {
     }
 }
 
-async fn start(signal: Signal, consumer: &Arc<FakeConsumer>) -> TestReceiver {
-    TestReceiver::start(
-        &[(signal, consumer.clone())],
-        GrpcConfig::default(),
-        HttpConfig::default(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn protobuf_is_accepted_byte_identical() {
     let consumer = FakeConsumer::accepting();
-    let receiver = start(Signal::Traces, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
     let body = traces(3);
     let answer = post(
         receiver.http_addr(),
@@ -186,7 +177,7 @@ async fn protobuf_is_accepted_byte_identical() {
 #[tokio::test]
 async fn json_is_decoded_and_answered_in_json() {
     let consumer = FakeConsumer::accepting();
-    let receiver = start(Signal::Traces, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
     let answer = post(
         receiver.http_addr(),
         "/v1/traces",
@@ -252,7 +243,7 @@ async fn include_metadata_keeps_headers() {
 #[tokio::test]
 async fn gzip_and_zstd_bodies_are_decompressed() {
     let consumer = FakeConsumer::accepting();
-    let receiver = start(Signal::Traces, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
     let body = traces(50);
     for (name, encoding) in [("gzip", Compression::Gzip), ("zstd", Compression::Zstd)] {
         let packed = compress(encoding, &body).unwrap();
@@ -287,7 +278,7 @@ async fn gzip_and_zstd_bodies_are_decompressed() {
 #[tokio::test]
 async fn malformed_protobuf_is_400_with_a_protobuf_status() {
     let consumer = FakeConsumer::accepting();
-    let receiver = start(Signal::Traces, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
     let answer = post(
         receiver.http_addr(),
         "/v1/traces",
@@ -308,7 +299,7 @@ async fn malformed_protobuf_is_400_with_a_protobuf_status() {
 #[tokio::test]
 async fn malformed_json_is_400_with_a_json_status() {
     let consumer = FakeConsumer::accepting();
-    let receiver = start(Signal::Traces, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
     let bad = r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]}"#;
     let answer = post(receiver.http_addr(), "/v1/traces", Some(JSON), None, bad).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
@@ -345,7 +336,7 @@ async fn malformed_json_is_400_with_a_json_status() {
 #[tokio::test]
 async fn corrupt_or_unsupported_encoding_is_400() {
     let consumer = FakeConsumer::accepting();
-    let receiver = start(Signal::Traces, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
     let answer = post(
         receiver.http_addr(),
         "/v1/traces",
@@ -383,7 +374,7 @@ async fn corrupt_or_unsupported_encoding_is_400() {
 #[tokio::test]
 async fn other_methods_are_405_with_allow() {
     let consumer = FakeConsumer::accepting();
-    let receiver = start(Signal::Traces, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
     for method in [Method::GET, Method::PUT] {
         let answer = send(
             receiver.http_addr(),
@@ -403,7 +394,7 @@ async fn other_methods_are_405_with_allow() {
 #[tokio::test]
 async fn unknown_paths_and_signals_without_a_pipeline_are_404() {
     let consumer = FakeConsumer::accepting();
-    let receiver = start(Signal::Traces, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
     for path in [
         "/",
         "/v1/trace",
@@ -481,7 +472,7 @@ async fn custom_paths_route_to_their_signal() {
 #[tokio::test]
 async fn other_content_types_are_415() {
     let consumer = FakeConsumer::accepting();
-    let receiver = start(Signal::Traces, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
     for content_type in [Some("text/plain"), Some("application/protobuf-ish"), None] {
         let answer = post(
             receiver.http_addr(),
@@ -566,7 +557,7 @@ async fn refused_is_503_with_retry_after() {
         retry_after: Some(Duration::from_millis(6_500)),
         reason: "memory limit reached".into(),
     });
-    let receiver = start(Signal::Traces, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Traces, &consumer).await;
     let answer = post(
         receiver.http_addr(),
         "/v1/traces",
@@ -604,7 +595,7 @@ async fn refused_without_a_delay_has_no_retry_after() {
         retry_after: None,
         reason: "busy".into(),
     });
-    let receiver = start(Signal::Logs, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Logs, &consumer).await;
     let answer = post(
         receiver.http_addr(),
         "/v1/logs",
@@ -623,7 +614,7 @@ async fn failed_is_500() {
     let consumer = FakeConsumer::answering(PushOutcome::Failed {
         reason: "permanently closed".into(),
     });
-    let receiver = start(Signal::Logs, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Logs, &consumer).await;
     let answer = post(
         receiver.http_addr(),
         "/v1/logs",
@@ -647,7 +638,7 @@ async fn partial_success_is_passed_back_in_both_encodings() {
         rejected: 3,
         message: "3 data points dropped".into(),
     });
-    let receiver = start(Signal::Metrics, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Metrics, &consumer).await;
     let metrics = r#"{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "g", "gauge": {"dataPoints": [{"asInt": "1"}, {"asDouble": 2.5}]}}]}]}]}"#;
     let answer = post(
         receiver.http_addr(),
@@ -699,7 +690,7 @@ async fn partial_success_is_passed_back_in_both_encodings() {
 #[tokio::test]
 async fn h2c_clients_are_served() {
     let consumer = FakeConsumer::accepting();
-    let receiver = start(Signal::Logs, &consumer).await;
+    let receiver = TestReceiver::for_signal(Signal::Logs, &consumer).await;
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .http2_only(true)
         .build_http();
