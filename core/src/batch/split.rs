@@ -17,6 +17,9 @@ use super::schema::{self, Count, Kind, Message};
 use super::wire::{self, FieldSpan, WireError, put_delimited_header};
 use super::{Batch, BatchMeta, Signal};
 
+/// Headroom of a batch buffer, as a fraction (1 / this) of the bytes it is sized for.
+const GROWTH_DIVISOR: usize = 4;
+
 /// A buffer that concatenates encoded requests of one signal into one request.
 ///
 /// It only appends bytes, so pushing costs a copy and nothing else. [`Concat::take`] hands the
@@ -49,9 +52,20 @@ impl Concat {
     /// Appends an encoded request holding `items` items. The caller vouches for both (they come
     /// from a wire walk or from [`split`]); nothing is checked here.
     pub fn push(&mut self, request: &[u8], items: usize) {
-        if self.buf.is_empty() && self.buf.capacity() < self.last.max(request.len()) {
-            // The taken batch still owns the old allocation; start the next at full size.
-            self.buf = BytesMut::with_capacity(self.last.max(request.len()));
+        let needed = self.buf.len() + request.len();
+        if needed > self.buf.capacity() {
+            // The taken batch still owns the old allocation, so the next starts in a new one, at
+            // the size of the last with some headroom: batches closed by the timeout vary by a
+            // request or two. Past that it grows by a quarter, not by `BytesMut`'s doubling,
+            // which would hold up to twice the batch (and, while copying, three times).
+            let wanted = if self.buf.is_empty() {
+                self.last.max(needed)
+            } else {
+                needed
+            };
+            let mut grown = BytesMut::with_capacity(wanted + wanted / GROWTH_DIVISOR);
+            grown.extend_from_slice(&self.buf);
+            self.buf = grown;
         }
         self.buf.extend_from_slice(request);
         self.items += items;
@@ -84,7 +98,9 @@ impl Concat {
     pub fn take(&mut self) -> Bytes {
         self.items = 0;
         self.last = self.buf.len();
-        self.buf.split().freeze()
+        // All of it, spare room included: a tail left here would take the next batch's first
+        // request and then regrow from that size, not from the last batch's.
+        std::mem::take(&mut self.buf).freeze()
     }
 
     /// The concatenated request as a batch of `signal` with `meta`; the buffer is left empty.

@@ -404,3 +404,30 @@ fn the_next_batch_starts_in_a_buffer_the_size_of_the_last() {
     );
     assert_eq!(concat.take(), request, "the bytes are the pushed request");
 }
+
+#[test]
+fn a_batch_larger_than_the_last_grows_by_a_quarter_not_double() {
+    let request = traces(vec![resource_spans("a", &[3])]);
+    let mut concat = Concat::new();
+    for _ in 0..8 {
+        concat.push(&request, 3);
+    }
+    let last = concat.take().len();
+    assert_eq!(last, 8 * request.len());
+    // The next batch starts at the last one's size plus a quarter: ten requests fit.
+    for _ in 0..10 {
+        concat.push(&request, 3);
+    }
+    assert_eq!(concat.buf.capacity(), last + last / 4);
+    // One more outgrows it: the buffer grows to what it holds plus a quarter.
+    concat.push(&request, 3);
+    let holds = 11 * request.len();
+    assert_eq!(concat.buf.capacity(), holds + holds / 4);
+    let taken = concat.take();
+    assert_eq!(taken.len(), holds);
+    assert_eq!(
+        wire::walk(Signal::Traces, &taken).map(|s| s.items),
+        Ok(33),
+        "the regrown buffer kept every request"
+    );
+}

@@ -70,7 +70,7 @@ pub(in crate::batch) fn key(bytes: &[u8], pos: &mut usize) -> Option<(u32, u8)> 
 }
 
 /// One occurrence of a known field; returns the items counted inside it.
-#[inline]
+#[inline(always)]
 fn known(
     field: &'static Field,
     bytes: &[u8],
@@ -96,9 +96,7 @@ fn known(
                 return None;
             }
             let text = delimited(bytes, pos)?;
-            // Most OTLP strings are short and ASCII: a word-wise check, inlined, before the
-            // general validator.
-            (text.is_ascii() || std::str::from_utf8(text).is_ok()).then_some(0)
+            utf8(text).then_some(0)
         }
         Kind::Message(child) => {
             if wire_type != DELIMITED || budget == 0 {
@@ -136,6 +134,7 @@ fn known(
 /// scalar. Attributes are most of the fields of a request, so this shape is checked without the
 /// table walk. `None`: another shape, for the table walk to judge; otherwise whether it is
 /// well-formed, exactly as the table walk would say. `budget` is the attribute's own.
+#[inline(always)]
 fn attribute(bytes: &[u8], budget: u32) -> Option<bool> {
     const KEY: u8 = 1 << 3 | DELIMITED;
     const VALUE: u8 = 2 << 3 | DELIMITED;
@@ -156,7 +155,7 @@ fn attribute(bytes: &[u8], budget: u32) -> Option<bool> {
     if pos != bytes.len() {
         return None;
     }
-    let key_ok = key.is_ascii() || std::str::from_utf8(key).is_ok();
+    let key_ok = utf8(key);
     let value_ok = match scalar(value) {
         Some(valid) => valid,
         None => message(&ANY_VALUE, value, budget - 1, &mut |_| {}).is_some(),
@@ -166,6 +165,7 @@ fn attribute(bytes: &[u8], budget: u32) -> Option<bool> {
 
 /// An `any_value` holding exactly one scalar field (string, bool, int, double or bytes): whether
 /// it is well-formed; `None` for any other shape.
+#[inline(always)]
 fn scalar(bytes: &[u8]) -> Option<bool> {
     const STRING: u8 = 1 << 3 | DELIMITED;
     const BOOL: u8 = 2 << 3 | VARINT;
@@ -174,8 +174,7 @@ fn scalar(bytes: &[u8]) -> Option<bool> {
     const BYTES: u8 = 7 << 3 | DELIMITED;
     let mut pos = 1;
     let valid = match *bytes.first()? {
-        STRING => delimited(bytes, &mut pos)
-            .is_some_and(|text| text.is_ascii() || std::str::from_utf8(text).is_ok()),
+        STRING => delimited(bytes, &mut pos).is_some_and(utf8),
         BOOL | INT => varint(bytes, &mut pos).is_some(),
         DOUBLE => fixed(bytes, &mut pos, 8).is_some(),
         BYTES => delimited(bytes, &mut pos).is_some(),
@@ -186,6 +185,13 @@ fn scalar(bytes: &[u8]) -> Option<bool> {
         return None;
     }
     Some(valid)
+}
+
+/// Whether `text` is UTF-8. Most OTLP strings are short and ASCII, so ASCII is checked first;
+/// anything else goes to the general validator.
+#[inline(always)]
+fn utf8(text: &[u8]) -> bool {
+    text.is_ascii() || std::str::from_utf8(text).is_ok()
 }
 
 /// Skips an unknown field as prost's `skip_field` does, groups included.
@@ -216,14 +222,27 @@ pub(in crate::batch) fn skip(
     }
 }
 
-/// A varint by prost's rules: at most ten bytes, the tenth carrying only bit 63.
-#[inline]
+/// A varint by prost's rules: at most ten bytes, the tenth carrying only bit 63. One- and
+/// two-byte varints (keys, lengths under 16 KiB, small ints) are most of a request's, so they are
+/// read inline; longer ones out of line.
+#[inline(always)]
 pub(in crate::batch) fn varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
     let first = *bytes.get(*pos)?;
     if first < 0x80 {
         *pos += 1;
         return Some(u64::from(first));
     }
+    if let Some(&second) = bytes.get(*pos + 1)
+        && second < 0x80
+    {
+        *pos += 2;
+        return Some(u64::from(first & 0x7f) | u64::from(second) << 7);
+    }
+    long_varint(bytes, pos)
+}
+
+#[inline(never)]
+fn long_varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
     let mut value = 0u64;
     for (i, &byte) in bytes.get(*pos..)?.iter().take(10).enumerate() {
         if i == 9 && byte >= 0x02 {

@@ -755,3 +755,48 @@ fn attributes_in_and_out_of_the_common_shape_are_judged_as_prost_does() {
         let _checked_against_prost = agrees_with_prost(Signal::Traces, &bytes);
     }
 }
+
+#[test]
+fn inline_varints_and_ascii_checks_agree_with_the_diagnosing_walk_at_their_edges() {
+    // One- and two-byte varints are read inline and longer ones out of line; strings are checked
+    // a word at a time for ASCII. Each edge, whole and cut short, in a field of each kind.
+    let values = [0, 1, 127, 128, 255, 16_383, 16_384, 1 << 21, u64::MAX];
+    for value in values {
+        let encoded = varint(value);
+        for cut in 0..=encoded.len() {
+            let span = cat(&[&key(10, 0), &encoded[..cut]]);
+            let bytes = traces_with_spans(&[span]);
+            let (fast, diagnosed) = both_walks(Signal::Traces, &bytes);
+            assert_eq!(fast, diagnosed.clone().ok(), "varint {value} cut at {cut}");
+            assert_eq!(
+                diagnosed.is_ok(),
+                cut == encoded.len(),
+                "varint {value} cut at {cut}"
+            );
+        }
+    }
+    let long_name = vec![b'n'; 200];
+    let two_byte_length = len_field(5, &long_name);
+    let bytes = traces_with_spans(std::slice::from_ref(&two_byte_length));
+    assert_eq!(walk(Signal::Traces, &bytes).map(|s| s.items), Ok(1));
+    for cut in 1..two_byte_length.len() {
+        let bytes = traces_with_spans(&[two_byte_length[..cut].to_vec()]);
+        let (fast, diagnosed) = both_walks(Signal::Traces, &bytes);
+        assert_eq!(fast, None, "name cut at {cut}");
+        assert!(diagnosed.is_err(), "name cut at {cut}");
+    }
+    for length in 0..20 {
+        for at in 0..length {
+            for (odd, valid) in [(&[0xc3, 0xa9][..], true), (&[0xff][..], false)] {
+                let mut text = vec![b'a'; length];
+                text.splice(at..at + 1, odd.iter().copied());
+                let attribute = cat(&[&len_field(1, &text), &len_field(2, &len_field(1, &text))]);
+                let span = cat(&[&len_field(5, &text), &len_field(9, &attribute)]);
+                let bytes = traces_with_spans(&[span]);
+                let (fast, diagnosed) = both_walks(Signal::Traces, &bytes);
+                assert_eq!(fast, diagnosed.clone().ok(), "{text:02x?}");
+                assert_eq!(diagnosed.is_ok(), valid, "{text:02x?}");
+            }
+        }
+    }
+}
