@@ -770,8 +770,8 @@ mod fast;
 /// The fast walk's readers, for the attribute rewriter, which walks bytes the walk accepted and
 /// must read keys, varints and unknown fields by the same rules.
 pub(super) use fast::{
-    DELIMITED, FIXED64, VARINT, delimited as fast_delimited, key as fast_key, skip as fast_skip,
-    varint as fast_varint,
+    DELIMITED, FIXED32, FIXED64, VARINT, delimited as fast_delimited, key as fast_key,
+    skip as fast_skip, varint as fast_varint,
 };
 
 #[cfg(test)]

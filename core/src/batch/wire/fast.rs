@@ -32,13 +32,26 @@ fn message(
     let mut items = 0;
     // The oneof member (field number, items) prost would keep, see `Count::OneofRun`.
     let mut oneof: Option<(u32, usize)> = None;
-    while pos < bytes.len() {
-        let (number, wire_type) = key(bytes, &mut pos)?;
-        seen(number);
-        let Some(field) = message.field(number) else {
-            skip(bytes, &mut pos, number, wire_type, budget)?;
-            continue;
+    while let Some(&first) = bytes.get(pos) {
+        // Nearly every key is one byte naming a known field with its usual wire type: one
+        // lookup (about 9 % of the walk). Anything else (longer keys, unknown fields, other wire
+        // types) is read in full.
+        let (field, number, wire_type) = match message.field_by_key(first) {
+            Some(field) => {
+                pos += 1;
+                (field, u32::from(first >> 3), first & 7)
+            }
+            None => {
+                let (number, wire_type) = key(bytes, &mut pos)?;
+                let Some(field) = message.field(number) else {
+                    seen(number);
+                    skip(bytes, &mut pos, number, wire_type, budget)?;
+                    continue;
+                };
+                (field, number, wire_type)
+            }
         };
+        seen(number);
         let inner = known(field, bytes, &mut pos, wire_type, budget)?;
         match field.count {
             Count::None => {}
@@ -59,7 +72,7 @@ pub(in crate::batch) const FIXED64: u8 = 1;
 pub(in crate::batch) const DELIMITED: u8 = 2;
 const START_GROUP: u8 = 3;
 const END_GROUP: u8 = 4;
-const FIXED32: u8 = 5;
+pub(in crate::batch) const FIXED32: u8 = 5;
 
 /// A field key: (field number, wire type), by prost's rules.
 #[inline]
