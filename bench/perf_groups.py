@@ -12,9 +12,10 @@ import collections
 import re
 import sys
 
-user=[('wire walk (check + count)',r'wire::fast|wire::Walker'),('batch append (Concat)',r'split::Concat'),
+user=[('wire walk (check + count)',r'wire::fast|wire::Walker'),('batch append (Concat)',r'split::Concat|BatchProcessor::hold'),
 ('gRPC export encode/copy',r'codec::encode|EncodeBody|RawEncoder|MessageBody'),('tonic decode buffer',r'tonic::codec::decode'),
-('request handling: HTTP/2, headers, gRPC, hand-off to the pipeline',r'h2::|hyper::'),('tokio scheduler',r'tokio::runtime'),('allocation',r'malloc|free|realloc')]
+('request handling: HTTP/2, headers, gRPC, hand-off to the pipeline',r'h2::|hyper::'),
+('pipeline and exporter tasks',r'weir_core::runtime::pipeline|weir_processors|weir_exporters'),('tokio scheduler',r'tokio::runtime'),('allocation',r'malloc|free|realloc')]
 c = collections.Counter()
 cur = []
 total = 0
