@@ -436,19 +436,35 @@ fn first_der(issued: &Issued) -> Vec<u8> {
         .to_vec()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exporters_deliver_to_a_mutual_tls_backend_with_credentials() {
+/// A capturing backend that requires a client certificate from its CA, with the exporter
+/// `tls:` setting that presents one. The `Pki` owns the files and must outlive the test.
+fn mutual_tls_backend() -> (Pki, Capture, String) {
     let pki = Pki::new("backend");
     let backend_cert = pki.issue(Role::Server, "backend");
     let weir_client = pki.issue(Role::Client, "weir-client");
     let capture = Capture::start_tls(pki.server_config(&backend_cert, true));
-    let ports = Ports::free();
     let tls = format!(
         "tls: {{ ca_file: \"{}\", cert_file: \"{}\", key_file: \"{}\" }}",
         pki.ca_file().display(),
         weir_client.cert.display(),
         weir_client.key.display()
     );
+    (pki, capture, tls)
+}
+
+/// Posts one OTLP/JSON trace to Weir's HTTP receiver and asserts it was accepted.
+async fn post_one_trace(ports: &Ports) {
+    let answer =
+        common::http_client::post(&ports.http_url("traces"), "application/json", JSON_TRACE)
+            .await
+            .expect("POST to weir");
+    assert_eq!(answer.status, 200, "{}", answer.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exporters_deliver_to_a_mutual_tls_backend_with_credentials() {
+    let (_pki, capture, tls) = mutual_tls_backend();
+    let ports = Ports::free();
     let mut yaml = weir_yaml(
         &ports,
         "",
@@ -480,11 +496,7 @@ async fn exporters_deliver_to_a_mutual_tls_backend_with_credentials() {
         "service:\n  extensions: [bearertokenauth, basicauth]\n",
     );
     let weir = Weir::start(&yaml, &ports.all());
-    let answer =
-        common::http_client::post(&ports.http_url("traces"), "application/json", JSON_TRACE)
-            .await
-            .expect("POST to weir");
-    assert_eq!(answer.status, 200, "{}", answer.text());
+    post_one_trace(&ports).await;
     for transport in [Transport::Grpc, Transport::Http] {
         assert!(
             capture
@@ -512,17 +524,8 @@ async fn exporters_deliver_to_a_mutual_tls_backend_with_credentials() {
 /// (`otlp/unary.rs`); that path over mutual TLS with credentials.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_uncompressed_grpc_exporter_delivers_over_mutual_tls_with_credentials() {
-    let pki = Pki::new("backend");
-    let backend_cert = pki.issue(Role::Server, "backend");
-    let weir_client = pki.issue(Role::Client, "weir-client");
-    let capture = Capture::start_tls(pki.server_config(&backend_cert, true));
+    let (_pki, capture, tls) = mutual_tls_backend();
     let ports = Ports::free();
-    let tls = format!(
-        "tls: {{ ca_file: \"{}\", cert_file: \"{}\", key_file: \"{}\" }}",
-        pki.ca_file().display(),
-        weir_client.cert.display(),
-        weir_client.key.display()
-    );
     let mut yaml = weir_yaml(
         &ports,
         "",
@@ -541,11 +544,7 @@ async fn the_uncompressed_grpc_exporter_delivers_over_mutual_tls_with_credential
     yaml.push_str("extensions:\n  bearertokenauth:\n    token: exporter-token\n");
     let yaml = yaml.replace("service:\n", "service:\n  extensions: [bearertokenauth]\n");
     let weir = Weir::start(&yaml, &ports.all());
-    let answer =
-        common::http_client::post(&ports.http_url("traces"), "application/json", JSON_TRACE)
-            .await
-            .expect("POST to weir");
-    assert_eq!(answer.status, 200, "{}", answer.text());
+    post_one_trace(&ports).await;
     assert!(
         capture
             .wait_for_items_async(Transport::Grpc, Signal::Traces, 1, DEADLINE)
@@ -587,11 +586,7 @@ async fn an_exporter_refuses_a_backend_certificate_from_another_ca() {
         &[("traces", &["otlp"])],
     );
     let weir = Weir::start(&yaml, &ports.all());
-    let answer =
-        common::http_client::post(&ports.http_url("traces"), "application/json", JSON_TRACE)
-            .await
-            .expect("POST to weir");
-    assert_eq!(answer.status, 200);
+    post_one_trace(&ports).await;
     let refused = wait_until_async(DEADLINE, || {
         let logs = weir.logs();
         logs.contains("UnknownIssuer") || logs.contains("invalid peer certificate")

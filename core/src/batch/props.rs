@@ -340,24 +340,22 @@ proptest! {
     /// scope, around random item bytes, so deeper levels see random content too.
     #[test]
     fn walk_agrees_with_prost_on_random_item_bytes(signal in any_signal(), item in vec(any::<u8>(), 0..40)) {
-        let mut scope = vec![0x12];
-        scope.extend(varint(item.len()));
-        scope.extend(&item);
-        let mut resource = vec![0x12];
-        resource.extend(varint(scope.len()));
-        resource.extend(scope);
-        let mut bytes = vec![0x0a];
-        bytes.extend(varint(resource.len()));
-        bytes.extend(resource);
+        let bytes = around_item(&item);
         agree(signal, &bytes)?;
         let _ = split(signal, &Bytes::from(bytes), 1);
     }
 }
 
-fn varint(n: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    super::wire::put_varint(&mut out, n as u64);
-    out
+/// A request of any signal that is well-formed down to its one scope, holding `item` as that
+/// scope's one item (field 2 at each level, field 1 at the top).
+fn around_item(item: &[u8]) -> Vec<u8> {
+    let field = |number, content: &[u8]| {
+        let mut out = Vec::new();
+        super::wire::put_delimited_header(&mut out, number, content.len());
+        out.extend_from_slice(content);
+        out
+    };
+    field(1, &field(2, &field(2, item)))
 }
 
 // ---- attribute rewriting -------------------------------------------------------------------
@@ -504,15 +502,7 @@ proptest! {
 
     #[test]
     fn rewriting_random_item_bytes_never_panics(signal in any_signal(), item in vec(any::<u8>(), 0..64)) {
-        let mut scope = vec![0x12];
-        scope.extend(varint(item.len()));
-        scope.extend(&item);
-        let mut resource = vec![0x12];
-        resource.extend(varint(scope.len()));
-        resource.extend(scope);
-        let mut bytes = vec![0x0a];
-        bytes.extend(varint(resource.len()));
-        bytes.extend(resource);
+        let bytes = around_item(&item);
         let rewritten = AttributeRewriter::new().rewrite(signal, &bytes, sample_edit);
         if walk(signal, &bytes).is_ok() {
             prop_assert!(rewritten.is_ok(), "{:?} on {:02x?}", rewritten, bytes);

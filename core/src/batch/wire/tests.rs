@@ -759,7 +759,7 @@ fn attributes_in_and_out_of_the_common_shape_are_judged_as_prost_does() {
 #[test]
 fn inline_varints_and_ascii_checks_agree_with_the_diagnosing_walk_at_their_edges() {
     // One- and two-byte varints are read inline and longer ones out of line; strings are checked
-    // a word at a time for ASCII. Each edge, whole and cut short, in a field of each kind.
+    // for ASCII before UTF-8. Each edge, whole and cut short, in a field of each kind.
     let values = [0, 1, 127, 128, 255, 16_383, 16_384, 1 << 21, u64::MAX];
     for value in values {
         let encoded = varint(value);
