@@ -21,7 +21,8 @@ pub struct ItemSlots {
     pub trace_id: Option<Range<usize>>,
     /// A span's or log record's `span_id` bytes.
     pub span_id: Option<Range<usize>>,
-    /// The `weir.gen.seq` int attribute: its value and the bytes of its varint.
+    /// The `weir.gen.seq` int attribute of a log record or metric point: its value and the
+    /// bytes of its varint. Spans' attributes are not read.
     pub seq: Option<IntSlot>,
     /// The `weir.gen.run` int attribute.
     pub run: Option<IntSlot>,
@@ -81,7 +82,23 @@ impl<'a> Fields<'a> {
         }
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<(u64, Range<usize>), ScanError> {
+        let start = self.pos;
+        // Keys and most lengths are one byte: the sink scans every field of every item it
+        // receives, so this path, inlined, is most of its work.
+        if start < self.end
+            && let Some(&byte) = self.buf.get(start)
+            && byte & 0x80 == 0
+        {
+            self.pos = start + 1;
+            return Ok((u64::from(byte), start..self.pos));
+        }
+        self.long_varint()
+    }
+
+    #[inline(never)]
+    fn long_varint(&mut self) -> Result<(u64, Range<usize>), ScanError> {
         let start = self.pos;
         let mut value = 0u64;
         for i in 0..10 {
@@ -109,10 +126,12 @@ impl<'a> Fields<'a> {
         Ok(start..stop)
     }
 
+    #[inline]
     fn next(&mut self) -> Option<Result<(u64, Value), ScanError>> {
         (self.pos < self.end).then(|| self.field())
     }
 
+    #[inline]
     fn field(&mut self) -> Result<(u64, Value), ScanError> {
         let at = self.pos;
         let (key, _) = self.varint()?;
@@ -191,20 +210,22 @@ fn for_each(
 struct Layout {
     trace_id: u64,
     span_id: u64,
-    attributes: u64,
+    /// Where the `weir.gen.*` attributes are; `None` for spans, whose ids are their identity,
+    /// so their attributes are skipped unread.
+    attributes: Option<u64>,
     times: [u64; 2],
 }
 
 const SPAN: Layout = Layout {
     trace_id: 1,
     span_id: 2,
-    attributes: 9,
+    attributes: None,
     times: [7, 8],
 };
 const LOG: Layout = Layout {
     trace_id: 9,
     span_id: 10,
-    attributes: 6,
+    attributes: Some(6),
     times: [1, 11],
 };
 /// Number, histogram and summary points: attributes 7, 9, 7; start/time 2, 3. The exponential
@@ -213,7 +234,7 @@ const fn point(attributes: u64) -> Layout {
     Layout {
         trace_id: 0,
         span_id: 0,
-        attributes,
+        attributes: Some(attributes),
         times: [2, 3],
     }
 }
@@ -260,11 +281,13 @@ fn item_slots(buf: &[u8], item: Range<usize>, layout: &Layout) -> Result<ItemSlo
             (n, Value::Fixed(r)) if n == layout.times[1] && r.len() == 8 => {
                 slots.times[1] = Some(r)
             }
-            (n, Value::Bytes(kv)) if n == layout.attributes => match int_attribute(buf, kv)? {
-                Some((Key::Seq, slot)) => slots.seq = Some(slot),
-                Some((Key::Run, slot)) => slots.run = Some(slot),
-                None => {}
-            },
+            (n, Value::Bytes(kv)) if Some(n) == layout.attributes => {
+                match int_attribute(buf, kv)? {
+                    Some((Key::Seq, slot)) => slots.seq = Some(slot),
+                    Some((Key::Run, slot)) => slots.run = Some(slot),
+                    None => {}
+                }
+            }
             _ => {}
         }
     }
@@ -365,6 +388,31 @@ mod tests {
         assert_eq!(&buf[first.times[1].clone().unwrap()], &6u64.to_le_bytes());
         assert_eq!(first.seq, None);
         assert_eq!(found[1], ItemSlots::default());
+    }
+
+    #[test]
+    fn span_attributes_are_not_read_for_ids() {
+        // A span's identity is its trace_id and span_id; a `weir.gen.seq` attribute on it is
+        // someone else's data and must not change what the sink counts.
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        trace_id: vec![1; 16],
+                        span_id: vec![2; 8],
+                        attributes: vec![int_kv(SEQ_KEY, 5), int_kv(RUN_KEY, 6)],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let buf = request.encode_to_vec();
+        let mut found = Vec::new();
+        assert_eq!(scan(Signal::Traces, &buf, |s| found.push(s)), Ok(1));
+        assert_eq!((found[0].seq.clone(), found[0].run.clone()), (None, None));
+        assert_eq!(&buf[found[0].span_id.clone().unwrap()], &[2; 8]);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use std::ops::Range;
 
+use bytes::{Bytes, BytesMut};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -70,7 +71,8 @@ struct ItemPatch {
 #[derive(Clone, Debug)]
 pub struct Template {
     signal: Signal,
-    bytes: Vec<u8>,
+    /// The request as last rendered, shared with the request sent from it.
+    bytes: Bytes,
     items: Vec<ItemPatch>,
 }
 
@@ -95,7 +97,7 @@ impl Template {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Template {
             signal,
-            bytes,
+            bytes: Bytes::from(bytes),
             items,
         })
     }
@@ -117,8 +119,21 @@ impl Template {
 
     /// Stamps item `i` with sequence number `seq_of(i)` of run `run` and moves every timestamp
     /// so the newest is `now_ns`; returns the request.
-    pub fn render(&mut self, run: u64, seq_of: impl Fn(usize) -> u64, now_ns: u64) -> &[u8] {
-        let buf = &mut self.bytes;
+    ///
+    /// The stamps go into the previous rendering's buffer when nothing holds it any more (a
+    /// worker's last request has been answered), so a request costs no allocation and no copy;
+    /// a rendering still held elsewhere is copied first and stays as it was.
+    pub fn render(&mut self, run: u64, seq_of: impl Fn(usize) -> u64, now_ns: u64) -> Bytes {
+        let mut buf = match std::mem::take(&mut self.bytes).try_into_mut() {
+            Ok(unique) => unique,
+            Err(shared) => BytesMut::from(&shared[..]),
+        };
+        self.stamp(&mut buf, run, seq_of, now_ns);
+        self.bytes = buf.freeze();
+        self.bytes.clone()
+    }
+
+    fn stamp(&self, buf: &mut [u8], run: u64, seq_of: impl Fn(usize) -> u64, now_ns: u64) {
         for (i, item) in self.items.iter().enumerate() {
             let seq = seq_of(i);
             // The slots were checked for width when the template was built, so the patches
@@ -138,7 +153,6 @@ impl Template {
                 ids::patch(buf, at, &now_ns.saturating_sub(*before).to_le_bytes());
             }
         }
-        &self.bytes
     }
 }
 
@@ -696,5 +710,26 @@ mod tests {
         let changed = a.iter().zip(&b).filter(|(x, y)| x != y).count();
         // At most 16 + 8 id bytes per span differ; nothing else may.
         assert!(changed > 0 && changed <= 10 * 24, "{changed}");
+    }
+
+    #[test]
+    fn a_rendering_nothing_holds_is_stamped_again_in_its_own_buffer() {
+        let mut template = Template::build(Signal::Traces, 10, RUN).unwrap();
+        let first = template.render(RUN, |i| i as u64, BASE_TIME_NS).as_ptr();
+        let second = template
+            .render(RUN, |i| i as u64 + 10, BASE_TIME_NS)
+            .as_ptr();
+        assert_eq!(first, second, "the answered request's buffer is reused");
+    }
+
+    #[test]
+    fn a_rendering_still_held_is_not_overwritten_by_the_next() {
+        let mut template = Template::build(Signal::Traces, 10, RUN).unwrap();
+        let held = template.render(RUN, |i| i as u64, BASE_TIME_NS);
+        let copy = held.to_vec();
+        let next = template.render(RUN, |i| i as u64 + 10, BASE_TIME_NS);
+        assert_eq!(held.to_vec(), copy, "the request in flight keeps its ids");
+        assert_ne!(next.to_vec(), copy);
+        assert_ne!(held.as_ptr(), next.as_ptr());
     }
 }

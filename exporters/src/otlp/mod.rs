@@ -6,7 +6,7 @@
 mod config;
 mod grpc;
 mod proxy_answer;
-mod unary;
+pub mod unary;
 
 use std::sync::Arc;
 

@@ -10,6 +10,8 @@
 //! `Result<Bytes, Status>` as `Grpc::unary(.., RawCodec)` for the same server answer.
 //!
 //! Uncompressed messages only: a compressed message is a new buffer anyway.
+//!
+//! Public for `weir-gen`, whose load generator sends its pre-encoded requests the same way.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -99,7 +101,7 @@ impl HttpBody for MessageBody {
 /// (including `grpc-timeout` when the request had a timeout): POST, `te: trailers`,
 /// `content-type: application/grpc`, no compression. The channel adds scheme, authority and
 /// `user-agent`, as it does for tonic's requests.
-pub(crate) fn request(
+pub fn request(
     path: &'static str,
     metadata: MetadataMap,
     message: Bytes,
@@ -121,10 +123,7 @@ pub(crate) fn request(
 
 /// Sends `request` on `service` (a ready `tonic::transport::Channel`) and reads the one response
 /// message as tonic's `Grpc::unary` does.
-pub(crate) async fn call<S, B>(
-    service: &mut S,
-    request: http::Request<Body>,
-) -> Result<Bytes, Status>
+pub async fn call<S, B>(service: &mut S, request: http::Request<Body>) -> Result<Bytes, Status>
 where
     S: Service<http::Request<Body>, Response = http::Response<B>>,
     S::Error: Into<BoxError>,

@@ -314,12 +314,12 @@ async fn worker(
         items_started += items;
         let seq_of = |i: usize| config.seq_map.seq(first + i as u64);
         let rendered = if items == batch {
-            Bytes::copy_from_slice(template.render(config.run_id, seq_of, now_unix_ns()))
+            template.render(config.run_id, seq_of, now_unix_ns())
         } else {
             // Only the last request of a `--total` run is short; building it once is cheap.
             let short = usize::try_from(items).unwrap_or(config.batch);
             let mut last = Template::build(config.signal, short, config.run_id)?;
-            Bytes::copy_from_slice(last.render(config.run_id, seq_of, now_unix_ns()))
+            last.render(config.run_id, seq_of, now_unix_ns())
         };
         // gRPC compresses in tonic; HTTP bodies are compressed here.
         let body = match (config.protocol, config.compression) {

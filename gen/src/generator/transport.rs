@@ -1,6 +1,8 @@
-//! The generator's two ways to send one encoded request: OTLP/gRPC (tonic over HTTP/2, raw
-//! bytes through `RawCodec`) and OTLP/HTTP (a protobuf `POST` through hyper's client), and how an
-//! answer is classified: accepted, refused (the server asks for a retry), or failed.
+//! The generator's two ways to send one encoded request: OTLP/gRPC (a tonic channel over HTTP/2;
+//! uncompressed requests go out as their own bytes through the `otlp` exporter's `unary` call,
+//! compressed ones through tonic's encoder with `RawCodec`) and OTLP/HTTP (a protobuf `POST`
+//! through hyper's client), and how an answer is classified: accepted, refused (the server asks
+//! for a retry), or failed.
 
 use std::time::Duration;
 
@@ -19,10 +21,12 @@ use prost::Message;
 use tonic::Code;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::{Channel, Endpoint};
+use tower::Service as _;
 use weir_core::batch::Signal;
 use weir_core::net::grpc_codec::export_path;
 use weir_core::net::rpc_status::parse_retry_after;
 use weir_core::net::{Compression, RawCodec, RpcStatus};
+use weir_exporters::otlp::unary;
 
 /// Largest response body read; OTLP answers are a few bytes.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -72,8 +76,8 @@ pub struct EndpointError {
 pub enum Sender {
     /// gRPC over one HTTP/2 connection.
     Grpc(GrpcSender),
-    /// HTTP/1.1 over a pooled (kept-alive) connection.
-    Http(HttpSender),
+    /// HTTP/1.1 over a pooled (kept-alive) connection (boxed: hyper's client is large).
+    Http(Box<HttpSender>),
 }
 
 impl Sender {
@@ -102,15 +106,15 @@ impl Sender {
                     .map_err(|e| error(e.to_string()))?
                     .tcp_nodelay(true)
                     .connect_lazy();
-                let mut grpc = tonic::client::Grpc::new(channel);
-                grpc = match compression {
-                    Compression::None => grpc,
-                    Compression::Gzip => grpc.send_compressed(CompressionEncoding::Gzip),
-                    Compression::Zstd => grpc.send_compressed(CompressionEncoding::Zstd),
+                let compression = match compression {
+                    Compression::None => None,
+                    Compression::Gzip => Some(CompressionEncoding::Gzip),
+                    Compression::Zstd => Some(CompressionEncoding::Zstd),
                 };
                 Ok(Sender::Grpc(GrpcSender {
-                    grpc,
-                    path: PathAndQuery::from_static(export_path(signal)),
+                    channel,
+                    compression,
+                    path: export_path(signal),
                     signal,
                     timeout,
                 }))
@@ -132,13 +136,13 @@ impl Sender {
                 let client = Client::builder(TokioExecutor::new())
                     .pool_timer(TokioTimer::new())
                     .build(connector);
-                Ok(Sender::Http(HttpSender {
+                Ok(Sender::Http(Box::new(HttpSender {
                     client,
                     uri,
                     compression,
                     signal,
                     timeout,
-                }))
+                })))
             }
         }
     }
@@ -155,28 +159,50 @@ impl Sender {
 
 /// gRPC client state of one worker.
 pub struct GrpcSender {
-    grpc: tonic::client::Grpc<Channel>,
-    path: PathAndQuery,
+    channel: Channel,
+    compression: Option<CompressionEncoding>,
+    path: &'static str,
     signal: Signal,
     timeout: Duration,
 }
 
 impl GrpcSender {
     async fn send(&mut self, body: Bytes) -> Outcome {
+        // With the cause as source, as tonic reports transport failures: a failure, not a
+        // refusal (see below).
+        let not_ready = |e: &dyn std::fmt::Display| {
+            tonic::Status::from_error(format!("channel not ready: {e}").into())
+        };
         let call = async {
-            self.grpc
-                .ready()
-                .await
-                .map_err(|e| tonic::Status::from_error(format!("channel not ready: {e}").into()))?;
+            // The request's metadata: `grpc-timeout`, as tonic writes it.
             let mut request = tonic::Request::new(body);
             request.set_timeout(self.timeout);
-            self.grpc.unary(request, self.path.clone(), RawCodec).await
+            match self.compression {
+                // tonic's encoder would copy the whole message into its own buffer first.
+                None => {
+                    std::future::poll_fn(|cx| self.channel.poll_ready(cx))
+                        .await
+                        .map_err(|e| not_ready(&e))?;
+                    let (metadata, _, body) = request.into_parts();
+                    let request = unary::request(self.path, metadata, body)?;
+                    unary::call(&mut self.channel, request).await
+                }
+                Some(encoding) => {
+                    let mut grpc =
+                        tonic::client::Grpc::new(self.channel.clone()).send_compressed(encoding);
+                    grpc.ready().await.map_err(|e| not_ready(&e))?;
+                    let path = PathAndQuery::from_static(self.path);
+                    grpc.unary(request, path, RawCodec)
+                        .await
+                        .map(tonic::Response::into_inner)
+                }
+            }
         };
         match tokio::time::timeout(self.timeout, call).await {
             Err(_) => Outcome::Failed {
                 reason: format!("no answer within {:?}", self.timeout),
             },
-            Ok(Ok(response)) => accepted(self.signal, response.get_ref()),
+            Ok(Ok(response)) => accepted(self.signal, &response),
             // tonic reports its own transport failures (connect refused, reset) as UNAVAILABLE
             // with the cause as source; the server did not answer, so they are failures.
             Ok(Err(status)) if std::error::Error::source(&status).is_some() => Outcome::Failed {
