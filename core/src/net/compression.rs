@@ -82,6 +82,15 @@ pub struct CompressError {
 }
 
 impl Compression {
+    /// The encoding a tonic client sends with (`send_compressed`); `None` sends uncompressed.
+    pub fn grpc_encoding(self) -> Option<tonic::codec::CompressionEncoding> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some(tonic::codec::CompressionEncoding::Gzip),
+            Compression::Zstd => Some(tonic::codec::CompressionEncoding::Zstd),
+        }
+    }
+
     /// The token used in `Content-Encoding` and `grpc-encoding` (`identity` for none).
     pub fn as_header_value(self) -> &'static str {
         match self {

@@ -25,7 +25,7 @@ use weir_core::component::{
 };
 use weir_core::net::grpc_codec::export_path;
 use weir_core::net::tls::Connector;
-use weir_core::net::{Compression, RawCodec, RpcStatus};
+use weir_core::net::{RawCodec, RpcStatus};
 
 use super::config::OtlpGrpcConfig;
 use super::proxy_answer::ProxyAnswers;
@@ -79,11 +79,7 @@ impl GrpcExporter {
                 .map_err(|e| BuildError(format!("value of header `{name}`: {e}")))?;
             metadata.insert(key, value);
         }
-        let compression = match config.compression {
-            Compression::None => None,
-            Compression::Gzip => Some(CompressionEncoding::Gzip),
-            Compression::Zstd => Some(CompressionEncoding::Zstd),
-        };
+        let compression = config.compression.grpc_encoding();
         Ok(GrpcExporter {
             id,
             endpoint,

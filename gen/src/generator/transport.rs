@@ -106,14 +106,9 @@ impl Sender {
                     .map_err(|e| error(e.to_string()))?
                     .tcp_nodelay(true)
                     .connect_lazy();
-                let compression = match compression {
-                    Compression::None => None,
-                    Compression::Gzip => Some(CompressionEncoding::Gzip),
-                    Compression::Zstd => Some(CompressionEncoding::Zstd),
-                };
                 Ok(Sender::Grpc(GrpcSender {
                     channel,
-                    compression,
+                    compression: compression.grpc_encoding(),
                     path: export_path(signal),
                     signal,
                     timeout,
