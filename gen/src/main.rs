@@ -1,6 +1,6 @@
 //! The `weir-gen` binary: `weir-gen traces|metrics|logs` runs the load generator and prints one
 //! JSON report; `weir-gen sink` runs the counting sink until interrupted and prints its final
-//! stats.
+//! stats; `weir-gen floor` runs the benchmark's yardstick collector until interrupted.
 
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use weir_core::batch::Signal;
 use weir_core::exporter::parse_duration;
 use weir_core::net::Compression;
+use weir_gen::floor::{FloorConfig, FloorHandle};
 use weir_gen::generator::{self, GenConfig, Protocol};
 use weir_gen::ids::SeqMap;
 use weir_gen::sink::{ModeSettings, SinkConfig, SinkHandle, StatusMode};
@@ -38,6 +39,9 @@ enum Command {
     Logs(GenArgs),
     /// Receive OTLP, count items and check the generator's ids.
     Sink(SinkArgs),
+    /// The least a trace collector must do, as a benchmark yardstick: read each request, answer
+    /// it, concatenate and forward; no validation.
+    Floor(FloorArgs),
 }
 
 #[derive(Args)]
@@ -117,6 +121,28 @@ struct SinkArgs {
     validate: bool,
 }
 
+#[derive(Args)]
+struct FloorArgs {
+    /// OTLP/gRPC listen address.
+    #[arg(long)]
+    grpc: Option<String>,
+    /// OTLP/HTTP listen address.
+    #[arg(long)]
+    http: Option<String>,
+    /// Where batches go, `host:port` or URL.
+    #[arg(long)]
+    to: String,
+    /// How batches go.
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
+    protocol: Protocol,
+    /// Send once this many bytes are held (about 8192 spans of `weir-gen traces`).
+    #[arg(long, default_value_t = 3 * 1024 * 1024)]
+    batch_bytes: usize,
+    /// Send what is held this long after its first request.
+    #[arg(long, default_value = "200ms", value_parser = parse_duration)]
+    timeout: Duration,
+}
+
 fn parse_compression(text: &str) -> Result<Compression, String> {
     text.parse()
         .map_err(|e: weir_core::net::compression::UnsupportedEncoding| e.to_string())
@@ -136,6 +162,7 @@ fn main() -> anyhow::Result<()> {
             Command::Metrics(args) => generate(Signal::Metrics, args).await,
             Command::Logs(args) => generate(Signal::Logs, args).await,
             Command::Sink(args) => sink(args).await,
+            Command::Floor(args) => floor(args).await,
         }
     })
 }
@@ -224,6 +251,29 @@ async fn sink(args: SinkArgs) -> anyhow::Result<()> {
                 "http": addr(handle.http_addr),
                 "control": addr(handle.control_addr),
             }
+        })
+    );
+    interrupted().await;
+    let stats = handle.shutdown().await;
+    println!("{}", serde_json::to_string(&stats)?);
+    Ok(())
+}
+
+async fn floor(args: FloorArgs) -> anyhow::Result<()> {
+    let handle = FloorHandle::start(FloorConfig {
+        grpc: args.grpc,
+        http: args.http,
+        to: args.to,
+        protocol: args.protocol,
+        batch_bytes: args.batch_bytes,
+        timeout: args.timeout,
+    })
+    .await?;
+    let addr = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
+    println!(
+        "{}",
+        serde_json::json!({
+            "listening": {"grpc": addr(handle.grpc_addr), "http": addr(handle.http_addr)}
         })
     );
     interrupted().await;

@@ -24,7 +24,7 @@ async fn sink(mode: ModeSettings) -> SinkHandle {
     sink_with(mode, false).await
 }
 
-async fn sink_with(mode: ModeSettings, validate: bool) -> SinkHandle {
+pub(crate) async fn sink_with(mode: ModeSettings, validate: bool) -> SinkHandle {
     SinkHandle::start(SinkConfig {
         grpc: Some("127.0.0.1:0".into()),
         http: Some("127.0.0.1:0".into()),
@@ -36,7 +36,12 @@ async fn sink_with(mode: ModeSettings, validate: bool) -> SinkHandle {
     .unwrap()
 }
 
-fn config(signal: Signal, protocol: Protocol, sink: &SinkHandle, total: u64) -> GenConfig {
+pub(crate) fn config(
+    signal: Signal,
+    protocol: Protocol,
+    sink: &SinkHandle,
+    total: u64,
+) -> GenConfig {
     let addr = match protocol {
         Protocol::Grpc => sink.grpc_addr,
         Protocol::Http => sink.http_addr,
@@ -58,14 +63,14 @@ fn config(signal: Signal, protocol: Protocol, sink: &SinkHandle, total: u64) -> 
     }
 }
 
-async fn generate(config: GenConfig) -> Report {
+pub(crate) async fn generate(config: GenConfig) -> Report {
     generator::run(config, CancellationToken::new())
         .await
         .unwrap()
 }
 
 /// Asserts the sink saw items 0..total of the report's run exactly once each.
-fn assert_exactly_once(stats: &SignalStats, report: &Report, total: u64) {
+pub(crate) fn assert_exactly_once(stats: &SignalStats, report: &Report, total: u64) {
     assert_eq!(report.items_accepted, total, "{report:?}");
     assert_eq!((report.errors, report.items_refused), (0, 0), "{report:?}");
     let run = &stats.runs[&report.run_id.to_string()];
