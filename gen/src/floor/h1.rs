@@ -6,7 +6,6 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -16,8 +15,6 @@ const RESPONSE: &[u8] =
 const MAX_HEAD: usize = 64 * 1024;
 /// The largest body taken.
 const MAX_BODY: usize = 64 * 1024 * 1024;
-const READ_BUFFER: usize = 256 * 1024;
-const READ_ROOM: usize = 64 * 1024;
 
 /// Serves one connection until the client closes it or sends something this cannot follow.
 pub(super) async fn serve(
@@ -25,8 +22,8 @@ pub(super) async fn serve(
     tx: mpsc::Sender<Bytes>,
     requests: &AtomicU64,
 ) -> io::Result<()> {
-    let mut buf = BytesMut::with_capacity(READ_BUFFER);
-    let mut out = Vec::with_capacity(RESPONSE.len() * 8);
+    let mut buf = BytesMut::with_capacity(super::READ_BUFFER);
+    let mut out = BytesMut::with_capacity(RESPONSE.len() * 8);
     loop {
         while let Some(head) = head_length(&buf)? {
             let body = content_length(&buf[..head])?;
@@ -42,14 +39,7 @@ pub(super) async fn serve(
             out.extend_from_slice(RESPONSE);
             requests.fetch_add(1, Ordering::Relaxed);
         }
-        if !out.is_empty() {
-            stream.write_all(&out).await?;
-            out.clear();
-        }
-        if buf.capacity() - buf.len() < READ_ROOM {
-            buf.reserve(READ_BUFFER);
-        }
-        if stream.read_buf(&mut buf).await? == 0 {
+        if !super::answer_and_read(&mut stream, &mut out, &mut buf).await? {
             return Ok(());
         }
     }

@@ -25,10 +25,6 @@ const INITIAL_WINDOW: u32 = 65_535;
 /// Give back connection window once this much was taken.
 const REFILL: u64 = 1 << 30;
 
-/// Reads go into a buffer of this size, topped up when less than `READ_ROOM` is free.
-const READ_BUFFER: usize = 256 * 1024;
-const READ_ROOM: usize = 64 * 1024;
-
 const DATA: u8 = 0x0;
 const HEADERS: u8 = 0x1;
 const RST_STREAM: u8 = 0x3;
@@ -67,7 +63,7 @@ pub(super) async fn serve(
     stream.write_all(&out).await?;
     out.clear();
 
-    let mut buf = BytesMut::with_capacity(READ_BUFFER);
+    let mut buf = BytesMut::with_capacity(super::READ_BUFFER);
     while buf.len() < PREFACE.len() {
         if stream.read_buf(&mut buf).await? == 0 {
             return Ok(());
@@ -149,14 +145,7 @@ pub(super) async fn serve(
             frame(&mut out, WINDOW_UPDATE, 0, 0, |b| b.put_u32(grant));
             taken -= u64::from(grant);
         }
-        if !out.is_empty() {
-            stream.write_all(&out).await?;
-            out.clear();
-        }
-        if buf.capacity() - buf.len() < READ_ROOM {
-            buf.reserve(READ_BUFFER);
-        }
-        if stream.read_buf(&mut buf).await? == 0 {
+        if !super::answer_and_read(&mut stream, &mut out, &mut buf).await? {
             return Ok(());
         }
     }

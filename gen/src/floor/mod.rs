@@ -17,8 +17,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -30,6 +31,9 @@ use crate::generator::{Protocol, Sender};
 
 /// Messages a connection may hand the forwarder before it waits (backpressure).
 const CHANNEL_DEPTH: usize = 64;
+/// Reads go into a buffer of this size, topped up when less than `READ_ROOM` is free.
+const READ_BUFFER: usize = 256 * 1024;
+const READ_ROOM: usize = 64 * 1024;
 
 /// What `weir-gen floor` listens on and where it sends.
 #[derive(Clone, Debug)]
@@ -196,6 +200,23 @@ async fn connection(
         Serve::H1 => h1::serve(stream, tx, &counters.requests).await,
         Serve::H2 => h2::serve(stream, tx, &counters.requests).await,
     }
+}
+
+/// Writes the answers gathered in `out`, then reads what comes next into `buf`; `false` once
+/// the client has closed the connection.
+async fn answer_and_read(
+    stream: &mut TcpStream,
+    out: &mut BytesMut,
+    buf: &mut BytesMut,
+) -> std::io::Result<bool> {
+    if !out.is_empty() {
+        stream.write_all(out).await?;
+        out.clear();
+    }
+    if buf.capacity() - buf.len() < READ_ROOM {
+        buf.reserve(READ_BUFFER);
+    }
+    Ok(stream.read_buf(buf).await? != 0)
 }
 
 #[cfg(test)]
