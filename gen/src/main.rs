@@ -242,21 +242,12 @@ async fn sink(args: SinkArgs) -> anyhow::Result<()> {
         validate: args.validate,
     };
     let handle = SinkHandle::start(config).await?;
-    let addr = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
-    println!(
-        "{}",
-        serde_json::json!({
-            "listening": {
-                "grpc": addr(handle.grpc_addr),
-                "http": addr(handle.http_addr),
-                "control": addr(handle.control_addr),
-            }
-        })
-    );
-    interrupted().await;
-    let stats = handle.shutdown().await;
-    println!("{}", serde_json::to_string(&stats)?);
-    Ok(())
+    let listening = serde_json::json!({
+        "grpc": address(handle.grpc_addr),
+        "http": address(handle.http_addr),
+        "control": address(handle.control_addr),
+    });
+    serve_until_interrupted(listening, handle.shutdown()).await
 }
 
 async fn floor(args: FloorArgs) -> anyhow::Result<()> {
@@ -269,15 +260,26 @@ async fn floor(args: FloorArgs) -> anyhow::Result<()> {
         timeout: args.timeout,
     })
     .await?;
-    let addr = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
-    println!(
-        "{}",
-        serde_json::json!({
-            "listening": {"grpc": addr(handle.grpc_addr), "http": addr(handle.http_addr)}
-        })
-    );
+    let listening = serde_json::json!({
+        "grpc": address(handle.grpc_addr),
+        "http": address(handle.http_addr),
+    });
+    serve_until_interrupted(listening, handle.shutdown()).await
+}
+
+fn address(bound: Option<std::net::SocketAddr>) -> Option<String> {
+    bound.map(|a| a.to_string())
+}
+
+/// Prints `{"listening": …}`, serves until SIGINT or SIGTERM, then prints what `shutdown`
+/// reports (a server's final stats).
+async fn serve_until_interrupted<S: serde::Serialize>(
+    listening: serde_json::Value,
+    shutdown: impl std::future::Future<Output = S>,
+) -> anyhow::Result<()> {
+    println!("{}", serde_json::json!({ "listening": listening }));
     interrupted().await;
-    let stats = handle.shutdown().await;
+    let stats = shutdown.await;
     println!("{}", serde_json::to_string(&stats)?);
     Ok(())
 }

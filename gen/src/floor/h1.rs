@@ -9,6 +9,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+use super::invalid;
+
 const RESPONSE: &[u8] =
     b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
 /// The largest request head read.
@@ -75,8 +77,4 @@ fn content_length(head: &[u8]) -> io::Result<usize> {
         }
     }
     length.ok_or_else(|| invalid("no content-length"))
-}
-
-fn invalid(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
 }

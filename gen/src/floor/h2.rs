@@ -13,6 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+use super::invalid;
+
 pub(super) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const HEADER_LEN: usize = 9;
 /// The largest frame a client may send (SETTINGS_MAX_FRAME_SIZE); a request of a few hundred
@@ -192,8 +194,4 @@ fn frame(out: &mut BytesMut, kind: u8, flags: u8, id: u32, body: impl FnOnce(&mu
 fn setting(out: &mut BytesMut, id: u16, value: u32) {
     out.put_u16(id);
     out.put_u32(value);
-}
-
-fn invalid(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
 }

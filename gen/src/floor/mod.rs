@@ -219,5 +219,10 @@ async fn answer_and_read(
     Ok(stream.read_buf(buf).await? != 0)
 }
 
+/// What a connection the floor cannot follow ends with.
+fn invalid(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string())
+}
+
 #[cfg(test)]
 mod tests;
