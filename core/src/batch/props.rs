@@ -16,7 +16,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 
 use super::json::{decode_json, encode_json};
-use super::rewrite::{AttributeRewriter, Attributes, put_int_value, put_string_value};
+use super::rewrite::{AttributeRewriter, Attributes, Level, put_int_value, put_string_value};
 use super::split::{Concat, split};
 use super::testgen::{self, Size};
 use super::wire::{WireSummary, walk};
@@ -454,8 +454,78 @@ fn rewrite_matches_model(signal: Signal, bytes: &[u8]) -> Result<(), TestCaseErr
     Ok(())
 }
 
+/// [`sample_model`] on every resource's or scope's attributes, an absent one edited as empty.
+fn group_model(request: &Request, level: Level) -> Request {
+    let mut request = request.clone();
+    macro_rules! each {
+        ($resources:expr, $scopes:ident) => {
+            for group in $resources.iter_mut() {
+                if level == Level::Resource {
+                    sample_model(&mut group.resource.get_or_insert_default().attributes);
+                } else {
+                    for scope in group.$scopes.iter_mut() {
+                        sample_model(&mut scope.scope.get_or_insert_default().attributes);
+                    }
+                }
+            }
+        };
+    }
+    match &mut request {
+        Request::Traces(r) => each!(r.resource_spans, scope_spans),
+        Request::Metrics(r) => each!(r.resource_metrics, scope_metrics),
+        Request::Logs(r) => each!(r.resource_logs, scope_logs),
+    }
+    request
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The resource and scope levels edit what decoding, editing the structs and encoding
+    /// would, and leave the items (and their count) as they were.
+    #[test]
+    fn rewriting_resource_and_scope_attributes_decodes_to_the_same_edit_on_structs(
+        request in any_request(),
+        resource in any::<bool>(),
+    ) {
+        let level = if resource { Level::Resource } else { Level::Scope };
+        let signal = request.signal();
+        let bytes = request.encode_to_bytes();
+        let rewritten = AttributeRewriter::new()
+            .rewrite_level(signal, level, &bytes, sample_edit)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let expected = group_model(&request, level);
+        match rewritten {
+            None => prop_assert_eq!(&request, &expected, "nothing rewritten, yet the model changed"),
+            Some(out) => {
+                prop_assert_eq!(walk(signal, &out).map(|s| s.items), Ok(request.item_count()));
+                let decoded =
+                    Request::decode(signal, &out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(decoded, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn rewriting_resources_and_scopes_of_mutated_encodings_never_panics(
+        request in any_request(),
+        mutations in vec(mutation(), 1..4),
+    ) {
+        let signal = request.signal();
+        let mut bytes = request.encode_to_bytes().to_vec();
+        for m in &mutations {
+            apply(&mut bytes, m);
+        }
+        for level in [Level::Resource, Level::Scope] {
+            let rewritten = AttributeRewriter::new().rewrite_level(signal, level, &bytes, sample_edit);
+            if walk(signal, &bytes).is_ok() {
+                let out = rewritten.map_err(|e| TestCaseError::fail(e.to_string()))?;
+                if let Some(out) = out {
+                    prop_assert!(walk(signal, &out).is_ok());
+                }
+            }
+        }
+    }
 
     #[test]
     fn rewriting_attributes_decodes_to_the_same_edit_on_structs(request in any_request()) {

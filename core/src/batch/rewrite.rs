@@ -1,5 +1,5 @@
-//! Editing the attributes of every item (span, metric data point, log record) of an encoded
-//! request without decoding it into structs.
+//! Editing the attributes of every item (span, metric data point, log record), every resource
+//! or every instrumentation scope of an encoded request without decoding it into structs.
 //!
 //! The rewriter walks the request down the [`schema`]'s counted fields (resources, scopes,
 //! metrics and their data, items), hands each item's attribute list to an editor as an
@@ -13,6 +13,13 @@
 //! inside them changes, with room for a length prefix as long as the old one, which is
 //! patched in place when the message closes (and moved only in the rare case its length
 //! needs another number of bytes).
+//!
+//! At the [`Level::Resource`] and [`Level::Scope`] levels the walk stops at the resource or
+//! scope messages and copies what is inside them (spans, data points, log records) in bulk:
+//! editing resource attributes reads only the top of the request. A `Resource*` or `Scope*`
+//! message without its `resource` or `scope` field is edited as an empty one (an absent
+//! resource decodes as an empty resource), and the field is written only if the editor added
+//! something.
 //!
 //! The input should be a request the wire walk accepted; anything else makes the rewriter
 //! stop with an error (never a panic), diagnosed by the walk.
@@ -55,6 +62,20 @@ pub enum RewriteError {
     },
 }
 
+/// Whose attributes a rewrite edits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Each resource's (`resource_spans.resource.attributes`, ...).
+    Resource,
+    /// Each instrumentation scope's (`scope_spans.scope.attributes`, ...).
+    Scope,
+    /// Each span's, metric data point's and log record's.
+    Item,
+}
+
+/// Field number of `resource` in `Resource*` and of `scope` in `Scope*` messages.
+const GROUP_HEADER: u32 = 1;
+
 /// Rewrites item attributes of encoded requests; keeps its scratch buffers between items and
 /// between requests, so a rewrite allocates only its output.
 #[derive(Debug, Default)]
@@ -79,8 +100,27 @@ impl AttributeRewriter {
         request: &[u8],
         edit: impl FnMut(&mut Attributes<'_>),
     ) -> Result<Option<Vec<u8>>, RewriteError> {
+        self.rewrite_level(signal, Level::Item, request, edit)
+    }
+
+    /// Calls `edit` on the attributes of every resource, scope or item of `request` (as
+    /// `level` says), in order. Returns the rewritten request, or `None` if `edit` changed
+    /// nothing.
+    pub fn rewrite_level(
+        &mut self,
+        signal: Signal,
+        level: Level,
+        request: &[u8],
+        edit: impl FnMut(&mut Attributes<'_>),
+    ) -> Result<Option<Vec<u8>>, RewriteError> {
         self.frames.clear();
+        let header_of = match level {
+            Level::Resource => Some(schema::resource_group(signal)),
+            Level::Scope => Some(schema::scope_group(signal)),
+            Level::Item => None,
+        };
         let mut run = Run {
+            header_of,
             input: request,
             out: Vec::new(),
             started: false,
@@ -119,6 +159,9 @@ struct Frame {
 
 /// One rewrite in progress.
 struct Run<'a, 's, F> {
+    /// At the resource and scope levels: the `Resource*` or `Scope*` message whose header
+    /// field (`resource`, `scope`) is edited; the walk goes no deeper than it.
+    header_of: Option<&'static Message>,
     input: &'a [u8],
     out: Vec<u8>,
     /// Whether anything changed, so `out` is the answer.
@@ -138,6 +181,9 @@ struct Run<'a, 's, F> {
 impl<F: FnMut(&mut Attributes<'_>)> Run<'_, '_, F> {
     /// Walks the fields of `message` at `range`, going down into the fields that hold items.
     fn container(&mut self, message: &'static Message, range: Range<usize>) -> Option<()> {
+        if self.header_of.is_some_and(|m| std::ptr::eq(m, message)) {
+            return self.group(message, range);
+        }
         let bytes = self.input.get(..range.end)?;
         let mut pos = range.start;
         while pos < range.end {
@@ -166,6 +212,35 @@ impl<F: FnMut(&mut Attributes<'_>)> Run<'_, '_, F> {
                 self.container(child, content)?;
                 self.close_frame()?;
             }
+        }
+        Some(())
+    }
+
+    /// Edits the header (`resource` or `scope`) of the `Resource*` or `Scope*` message at
+    /// `range`, leaving everything else in it as it is.
+    fn group(&mut self, message: &'static Message, range: Range<usize>) -> Option<()> {
+        let Kind::Message(header) = message.field(GROUP_HEADER)?.kind else {
+            return None;
+        };
+        let bytes = self.input.get(..range.end)?;
+        let mut pos = range.start;
+        let mut seen = false;
+        while pos < range.end {
+            self.at = pos;
+            let field_start = pos;
+            let (number, wire_type) = fast_key(bytes, &mut pos)?;
+            if number == GROUP_HEADER && wire_type == DELIMITED {
+                let content = delimited(bytes, &mut pos)?;
+                self.item(header, number, field_start, content)?;
+                seen = true;
+            } else {
+                fast_skip(bytes, &mut pos, number, wire_type, GROUP_BUDGET)?;
+            }
+        }
+        if !seen {
+            // Edited as an empty header; written at the end of the message if it gains
+            // attributes (field order does not matter to a decoder).
+            self.item(header, GROUP_HEADER, range.end, range.end..range.end)?;
         }
         Some(())
     }

@@ -5,6 +5,7 @@
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 
@@ -225,4 +226,170 @@ fn the_rewriter_is_reusable_after_an_error() {
         .unwrap()
         .unwrap();
     assert_eq!(out, traces(vec![span("s", vec![])]).encode_to_vec());
+}
+
+fn upsert(key: &'static [u8], value: &'static str) -> impl FnMut(&mut Attributes<'_>) {
+    move |attributes| {
+        let mut encoded = Vec::new();
+        put_string_value(&mut encoded, value.as_bytes());
+        match attributes.find(key) {
+            Some(i) => attributes.set_value(i, Some(&encoded)),
+            None => attributes.push(key, Some(&encoded)),
+        }
+    }
+}
+
+fn with_resource(
+    mut request: ExportTraceServiceRequest,
+    attributes: Vec<KeyValue>,
+) -> ExportTraceServiceRequest {
+    request.resource_spans[0].resource = Some(Resource {
+        attributes,
+        ..Default::default()
+    });
+    request
+}
+
+/// The resource level edits `resource.attributes` and leaves a span attribute with the same key
+/// as it was.
+#[test]
+fn the_resource_level_edits_resource_attributes_only() {
+    let request = with_resource(
+        traces(vec![span("s", vec![string("env", "span-level")])]),
+        vec![string("env", "old"), string("host", "h1")],
+    );
+    let out = AttributeRewriter::new()
+        .rewrite_level(
+            Signal::Traces,
+            Level::Resource,
+            &request.encode_to_vec(),
+            upsert(b"env", "prod"),
+        )
+        .unwrap()
+        .expect("changed");
+    let expected = with_resource(
+        traces(vec![span("s", vec![string("env", "span-level")])]),
+        vec![string("env", "prod"), string("host", "h1")],
+    );
+    assert_eq!(out, expected.encode_to_vec());
+}
+
+/// A `resource_spans` without its `resource` field is edited as an empty resource: an insert
+/// creates the field, an edit that adds nothing leaves the request as it was.
+#[test]
+fn an_absent_resource_is_edited_as_an_empty_one() {
+    let request = traces(vec![span("s", vec![])]);
+    assert!(request.resource_spans[0].resource.is_none());
+    let bytes = request.encode_to_vec();
+    let out = AttributeRewriter::new()
+        .rewrite_level(
+            Signal::Traces,
+            Level::Resource,
+            &bytes,
+            upsert(b"env", "prod"),
+        )
+        .unwrap()
+        .expect("changed");
+    let decoded = ExportTraceServiceRequest::decode(out.as_slice()).unwrap();
+    assert_eq!(
+        decoded,
+        with_resource(traces(vec![span("s", vec![])]), vec![string("env", "prod")])
+    );
+    let untouched = AttributeRewriter::new()
+        .rewrite_level(Signal::Traces, Level::Resource, &bytes, delete(b"env"))
+        .unwrap();
+    assert_eq!(untouched, None);
+}
+
+/// Every resource of a request is edited, each on its own.
+#[test]
+fn every_resource_of_a_request_is_edited() {
+    let mut request = traces(vec![span("a", vec![])]);
+    request
+        .resource_spans
+        .push(request.resource_spans[0].clone());
+    request.resource_spans[1].resource = Some(Resource {
+        attributes: vec![string("env", "dev")],
+        ..Default::default()
+    });
+    let out = AttributeRewriter::new()
+        .rewrite_level(
+            Signal::Traces,
+            Level::Resource,
+            &request.encode_to_vec(),
+            upsert(b"env", "prod"),
+        )
+        .unwrap()
+        .expect("changed");
+    let decoded = ExportTraceServiceRequest::decode(out.as_slice()).unwrap();
+    for resource_spans in &decoded.resource_spans {
+        let resource = resource_spans.resource.as_ref().expect("a resource");
+        assert_eq!(resource.attributes, vec![string("env", "prod")]);
+        assert_eq!(resource_spans.scope_spans[0].spans[0].name, "a");
+    }
+}
+
+/// The scope level edits `scope.attributes`, on metrics and logs too.
+#[test]
+fn the_scope_level_edits_scope_attributes_of_every_signal() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
+
+    let scope = |attributes| {
+        Some(InstrumentationScope {
+            name: "lib".into(),
+            attributes,
+            ..Default::default()
+        })
+    };
+    let logs = |attributes| ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                scope: scope(attributes),
+                log_records: vec![LogRecord {
+                    attributes: vec![string("team", "record")],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let out = AttributeRewriter::new()
+        .rewrite_level(
+            Signal::Logs,
+            Level::Scope,
+            &logs(vec![]).encode_to_vec(),
+            upsert(b"team", "core"),
+        )
+        .unwrap()
+        .expect("changed");
+    assert_eq!(out, logs(vec![string("team", "core")]).encode_to_vec());
+
+    let metrics = |attributes| ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                scope: scope(attributes),
+                metrics: vec![Metric {
+                    name: "m".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let out = AttributeRewriter::new()
+        .rewrite_level(
+            Signal::Metrics,
+            Level::Scope,
+            &metrics(vec![string("team", "old")]).encode_to_vec(),
+            upsert(b"team", "core"),
+        )
+        .unwrap()
+        .expect("changed");
+    assert_eq!(out, metrics(vec![string("team", "core")]).encode_to_vec());
 }
