@@ -157,6 +157,38 @@ pub struct HttpConfig {
     /// (`431`). Default 1 MiB (1048576), as Go's `http.DefaultMaxHeaderBytes`. For HTTP/1.1,
     /// values under 8192 act as 8192 (hyper's smallest read buffer).
     pub max_request_header_size: usize,
+    /// Cross-origin resource sharing, so that web pages on other origins may export from a
+    /// browser (otelcol's `cors`). On only when `allowed_origins` lists at least one origin.
+    /// A Weir choice where otelcol passes the request on without CORS headers: a request (other
+    /// than a preflight) whose `Origin` is not allowed gets `403 Forbidden` and its data is not
+    /// taken; requests without an `Origin` (SDKs, curl) are served as always.
+    #[serde(
+        deserialize_with = "present_means_enabled",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cors: Option<CorsConfig>,
+}
+
+/// Which web origins may send telemetry from a browser, and what their preflights are answered.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorsConfig {
+    /// Values of the `Origin` header allowed, compared without regard to case, e.g.
+    /// `https://app.example.com`. One `*` stands for 0 or more characters
+    /// (`https://*.example.com`); `*` alone allows every origin and is then answered with
+    /// `Access-Control-Allow-Origin: *` (as otelcol does), which browsers accept only for
+    /// requests without credentials. Empty (the default): CORS is off and `OPTIONS` gets `405`.
+    pub allowed_origins: Vec<String>,
+    /// Request headers a preflight may ask for (`Access-Control-Request-Headers`) besides
+    /// `Accept`, `Accept-Language`, `Content-Language` and `Content-Type`, which are always
+    /// allowed; when empty, `X-Requested-With` is allowed too. `*` allows any header. Compared
+    /// without regard to case.
+    pub allowed_headers: Vec<String>,
+    /// Seconds a browser may cache a preflight answer (`Access-Control-Max-Age`). 0 (the
+    /// default) sends no header, leaving the browser's default (5 s); a negative value sends
+    /// `0`, asking the browser not to cache at all.
+    #[serde(deserialize_with = "seconds")]
+    pub max_age: i64,
 }
 
 impl Default for HttpConfig {
@@ -175,6 +207,7 @@ impl Default for HttpConfig {
             read_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(60),
             max_request_header_size: DEFAULT_MAX_HEADER_BYTES,
+            cors: None,
         }
     }
 }
@@ -196,6 +229,35 @@ where
     Ok(Some(
         Option::<T>::deserialize(deserializer)?.unwrap_or_default(),
     ))
+}
+
+/// A whole number of seconds, as otelcol reads `max_age`; a duration string such as `2h` is
+/// refused with a message saying what is expected, not serde's type names.
+fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    struct Seconds;
+    impl serde::de::Visitor<'_> for Seconds {
+        type Value = i64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number of seconds, e.g. 7200")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("max_age {v} is too large")))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
+            Err(E::custom(format!(
+                "max_age must be a whole number of seconds, e.g. 7200, got {v}"
+            )))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<i64, E> {
+            Err(E::custom(format!(
+                "max_age must be a whole number of seconds, e.g. 7200, got `{v}`"
+            )))
+        }
+    }
+    deserializer.deserialize_any(Seconds)
 }
 
 impl ComponentConfig for OtlpReceiverConfig {
@@ -235,6 +297,9 @@ impl ComponentConfig for OtlpReceiverConfig {
             }
             check_tls("protocols.http.tls", http.tls.as_ref(), &mut problems);
             check_auth("protocols.http.auth", http.auth.as_ref(), &mut problems);
+            if let Some(cors) = &http.cors {
+                problems.extend(super::cors::problems("protocols.http.cors", cors));
+            }
             let paths = [
                 ("traces_url_path", &http.traces_url_path),
                 ("metrics_url_path", &http.metrics_url_path),
@@ -360,6 +425,29 @@ mod tests {
         assert_eq!(http.traces_url_path, "/custom/traces");
         assert_eq!(http.max_request_body_size, 1_048_576);
         assert!(http.include_metadata);
+        let cors = http.cors.unwrap();
+        assert_eq!(
+            cors.allowed_origins,
+            ["https://app.example.com", "https://*.example.org"]
+        );
+        assert_eq!(
+            (cors.allowed_headers, cors.max_age),
+            (vec!["x-api-key".to_string()], 7200)
+        );
+    }
+
+    #[test]
+    fn cors_is_optional_and_an_empty_block_means_no_origins() {
+        let config = parse(serde_json::json!({"protocols": {"http": {}}})).unwrap();
+        assert_eq!(config.protocols.http.unwrap().cors, None);
+        let config = parse(serde_json::json!({"protocols": {"http": {"cors": null}}})).unwrap();
+        assert_eq!(
+            config.protocols.http.unwrap().cors,
+            Some(CorsConfig::default())
+        );
+        let config =
+            parse(serde_json::json!({"protocols": {"http": {"cors": {"max_age": -1}}}})).unwrap();
+        assert_eq!(config.protocols.http.unwrap().cors.unwrap().max_age, -1);
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! - 503 with `Retry-After` when the pipeline refuses, 500 when it fails for good;
 //! - 404 for unknown paths and signals without a pipeline, 405 (`Allow: POST`) for other
 //!   methods, 415 for other content types (plain text, like otelcol);
-//! - 401 when `auth` is configured and the credentials are missing or wrong (checked first);
+//! - 401 when `auth` is configured and the credentials are missing or wrong (checked first,
+//!   after CORS);
+//! - with `cors`, 204 to preflights and 403 to other requests from an origin not allowed
+//!   (see [`super::cors`]);
 //! - 408 when the body does not arrive within `read_timeout`.
 
 use std::convert::Infallible;
@@ -36,6 +39,7 @@ use weir_core::net::rpc_status::{RpcStatus, retry_after_header};
 use weir_core::net::server::{self, ServerOptions};
 
 use super::config::HttpConfig;
+use super::cors::{Admission, Cors};
 use super::security::{Guard, Security};
 use super::{Shared, batch_meta, partial_success, response_protobuf};
 
@@ -69,8 +73,15 @@ pub(crate) fn serve(
         read_timeout: (!config.read_timeout.is_zero()).then_some(config.read_timeout),
         include_metadata: config.include_metadata,
         guard: security.guard,
+        cors: config.cors.as_ref().and_then(Cors::new),
         shared,
     });
+    if let Some(cors) = &config.cors
+        && cors.allowed_origins.is_empty()
+        && (!cors.allowed_headers.is_empty() || cors.max_age != 0)
+    {
+        tracing::warn!(receiver = %routes.shared.id, "protocols.http.cors lists no allowed_origins, so CORS is off and its other settings are ignored");
+    }
     server::serve(
         listener,
         move |peer| HttpService {
@@ -89,6 +100,7 @@ struct Routes {
     read_timeout: Option<std::time::Duration>,
     include_metadata: bool,
     guard: Option<Guard>,
+    cors: Option<Cors>,
     shared: Arc<Shared>,
 }
 
@@ -140,7 +152,29 @@ impl Format {
 }
 
 impl HttpService {
+    /// CORS stands in front of everything else, as otelcol's rs/cors wrapper does: browsers send
+    /// preflights without credentials, and need the CORS headers on errors too.
     async fn handle(self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let routes = self.routes.clone();
+        let Some(cors) = &routes.cors else {
+            return self.serve(request).await;
+        };
+        match cors.admit(request.method(), request.headers()) {
+            Admission::Answer(response) => {
+                if response.status() == StatusCode::FORBIDDEN {
+                    tracing::debug!(receiver = %routes.shared.id, peer = %self.peer, "request refused: Origin not in cors.allowed_origins");
+                }
+                response
+            }
+            Admission::Serve(decoration) => {
+                let mut response = self.serve(request).await;
+                decoration.apply(response.headers_mut());
+                response
+            }
+        }
+    }
+
+    async fn serve(self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let routes = &self.routes;
         if let Some(guard) = &routes.guard
             && let Err(message) = guard.check(request.headers(), self.peer).await

@@ -4,7 +4,8 @@
 //! - [`config`]: the `protocols.grpc` / `protocols.http` settings;
 //! - [`grpc`]: the gRPC server — request bytes go to `Batch::from_encoded` untouched, through
 //!   a raw codec instead of the generated prost services;
-//! - [`http`]: the HTTP server — protobuf bodies likewise stay encoded, JSON bodies are decoded.
+//! - [`http`]: the HTTP server — protobuf bodies likewise stay encoded, JSON bodies are decoded;
+//!   `cors` answers browsers' preflights and refuses origins that are not allowed.
 //!
 //! Both answer from the pipeline's [`PushOutcome`]: accepted → an empty `Export*ServiceResponse`,
 //! partial → `partial_success`, refused → gRPC `UNAVAILABLE` / HTTP 503 with a retry delay,
@@ -12,6 +13,7 @@
 //! listens to is answered as otelcol does: gRPC `UNIMPLEMENTED` (unknown service), HTTP 404.
 
 pub mod config;
+mod cors;
 pub mod grpc;
 pub mod http;
 mod security;
@@ -47,7 +49,7 @@ use weir_core::net::server;
 
 use security::Security;
 
-pub use config::{GrpcConfig, HttpConfig, OtlpReceiverConfig, Protocols};
+pub use config::{CorsConfig, GrpcConfig, HttpConfig, OtlpReceiverConfig, Protocols};
 
 /// Makes `otlp` receivers.
 #[derive(Clone, Copy, Debug, Default)]
