@@ -3,6 +3,7 @@
 pub mod attributes;
 pub mod batch;
 pub mod memory_limiter;
+pub mod resource;
 
 use weir_core::component::Registry;
 
@@ -11,4 +12,5 @@ pub fn register(registry: &mut Registry) {
     registry.processor(attributes::AttributesFactory);
     registry.processor(batch::BatchFactory);
     registry.processor(memory_limiter::MemoryLimiterFactory);
+    registry.processor(resource::ResourceFactory);
 }

@@ -12,16 +12,36 @@ use weir_core::batch::rewrite::{
     read_value,
 };
 
-use super::config::{ActionConfig, ActionKind, AttributeValue, regex_reason};
+use super::config::{ActionConfig, ActionKind, AttributeValue, ConvertedType, regex_reason};
+use super::convert::convert;
 
 /// One action of the list.
 #[derive(Debug)]
 pub(crate) enum Action {
-    Insert { key: Vec<u8>, value: Source },
-    Update { key: Vec<u8>, value: Source },
-    Upsert { key: Vec<u8>, value: Source },
+    Insert {
+        key: Vec<u8>,
+        value: Source,
+    },
+    Update {
+        key: Vec<u8>,
+        value: Source,
+    },
+    Upsert {
+        key: Vec<u8>,
+        value: Source,
+    },
     Delete(Target),
     Hash(Target),
+    Extract {
+        key: Vec<u8>,
+        pattern: Regex,
+        /// The groups' names, in group order (group 1 first).
+        names: Vec<Vec<u8>>,
+    },
+    Convert {
+        key: Vec<u8>,
+        to: ConvertedType,
+    },
 }
 
 /// Where a written value comes from.
@@ -88,6 +108,31 @@ impl Action {
             },
             ActionKind::Delete => Action::Delete(target()?),
             ActionKind::Hash => Action::Hash(target()?),
+            ActionKind::Extract => {
+                let pattern = config
+                    .pattern
+                    .as_deref()
+                    .ok_or("`extract` needs `pattern`")?;
+                let pattern = Regex::new(pattern)
+                    .map_err(|e| format!("invalid pattern: {}", regex_reason(&e)))?;
+                let names = pattern
+                    .capture_names()
+                    .skip(1)
+                    .map(|n| n.map(|n| n.as_bytes().to_vec()))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or("`extract` needs every group of `pattern` named")?;
+                Action::Extract {
+                    key: key()?,
+                    pattern,
+                    names,
+                }
+            }
+            ActionKind::Convert => Action::Convert {
+                key: key()?,
+                to: config
+                    .converted_type
+                    .ok_or("`convert` needs `converted_type`")?,
+            },
         })
     }
 
@@ -123,6 +168,60 @@ impl Action {
                     }
                 }
             }
+            Action::Extract {
+                key,
+                pattern,
+                names,
+            } => extract(attributes, key, pattern, names),
+            Action::Convert { key, to } => {
+                for i in 0..attributes.len() {
+                    if attributes.is_removed(i) || attributes.key(i) != key.as_slice() {
+                        continue;
+                    }
+                    if let Some(converted) = attributes.value(i).and_then(|v| convert(v, *to)) {
+                        attributes.set_value(i, Some(&converted));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Upserts each named group of `pattern`'s first match in the string value of `key` (the
+/// first copy of the key) as an attribute; a group that took no part gives the empty string,
+/// as Go's `FindStringSubmatch` does in otelcol.
+fn extract(attributes: &mut Attributes<'_>, key: &[u8], pattern: &Regex, names: &[Vec<u8>]) {
+    let Some(i) = attributes.find(key) else {
+        return;
+    };
+    let Some(ValueRef::String(text)) = attributes.value(i).map(read_value) else {
+        return;
+    };
+    // Keys and string values are UTF-8 in every request the wire walk accepted.
+    let Some(captures) = std::str::from_utf8(text)
+        .ok()
+        .and_then(|text| pattern.captures(text))
+    else {
+        return;
+    };
+    let values: Vec<Vec<u8>> = (1..=names.len())
+        .map(|group| {
+            let mut value = Vec::new();
+            let text = captures.get(group).map_or("", |m| m.as_str());
+            put_string_value(&mut value, text.as_bytes());
+            value
+        })
+        .collect();
+    for (name, value) in names.iter().zip(&values) {
+        let mut found = false;
+        for j in 0..attributes.len() {
+            if !attributes.is_removed(j) && attributes.key(j) == name.as_slice() {
+                attributes.set_value(j, Some(value));
+                found = true;
+            }
+        }
+        if !found {
+            attributes.push(name, Some(value));
         }
     }
 }

@@ -5,11 +5,11 @@
 //! action touched any item ([`weir_core::batch::rewrite`]). No decode into structs, no
 //! re-encode.
 //!
-//! Left out, and refused as unknown fields or values: `include`/`exclude` matching,
-//! `from_context`, `converted_type`, and the `extract` and `convert` actions.
+//! Left out, and refused as unknown fields: `include`/`exclude` matching and `from_context`.
 
-mod actions;
+pub(crate) mod actions;
 mod config;
+mod convert;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -20,7 +20,7 @@ use weir_core::component::{
 };
 
 use actions::Action;
-pub use config::{ActionConfig, ActionKind, AttributeValue, AttributesConfig};
+pub use config::{ActionConfig, ActionKind, AttributeValue, AttributesConfig, ConvertedType};
 
 /// Factory of the `attributes` processor.
 pub struct AttributesFactory;

@@ -109,6 +109,10 @@ fn model_action(action: &ActionConfig, attributes: &mut Vec<KeyValue>) {
                 kv.value = Some(hashed(&kv.value));
             }
         }
+        // Checked by their own tests, on values chosen for each rule.
+        ActionKind::Extract | ActionKind::Convert => {
+            panic!("the model covers the actions the property test generates")
+        }
     }
 }
 
@@ -765,7 +769,7 @@ fn action_combinations_otelcol_refuses_are_errors_that_name_the_field() {
         ),
         (
             json!([{ "pattern": "^a", "value": 1, "action": "upsert" }]),
-            "actions.0.pattern works with `delete` and `hash` only; `upsert` needs `key`",
+            "actions.0.pattern works with `delete`, `hash` and `extract` only; `upsert` needs `key`",
         ),
         (
             json!([{ "key": "k", "action": "delete" }, { "key": "k", "action": "insert" }]),
@@ -813,17 +817,20 @@ fn every_problem_is_reported() {
 
 #[test]
 fn unknown_actions_fields_and_value_types_are_refused_by_name() {
-    let error = parse_error(json!({ "actions": [{ "key": "k", "action": "extract" }] }));
+    let error = parse_error(json!({ "actions": [{ "key": "k", "action": "rename" }] }));
     assert!(
-        error.contains("unknown variant `extract`, expected one of `insert`, `update`, `upsert`, `delete`, `hash`"),
+        error.contains("unknown variant `rename`, expected one of `insert`, `update`, `upsert`, `delete`, `hash`, `extract`, `convert`"),
         "{error}"
     );
     let error = parse_error(json!({ "include": { "match_type": "strict" }, "actions": [] }));
     assert!(error.contains("unknown field `include`"), "{error}");
     let error = parse_error(
-        json!({ "actions": [{ "key": "k", "action": "convert", "converted_type": "int" }] }),
+        json!({ "actions": [{ "key": "k", "action": "convert", "converted_type": "bool" }] }),
     );
-    assert!(error.contains("unknown"), "{error}");
+    assert!(
+        error.contains("unknown variant `bool`, expected one of `int`, `double`, `string`"),
+        "{error}"
+    );
     let error = parse_error(
         json!({ "actions": [{ "key": "k", "action": "upsert", "value": { "a": 1 } }] }),
     );
@@ -833,8 +840,107 @@ fn unknown_actions_fields_and_value_types_are_refused_by_name() {
     );
     assert_eq!(
         problems(json!([{ "key": "k" }])),
-        ["actions.0 needs `action`: `insert`, `update`, `upsert`, `delete` or `hash`"]
+        [
+            "actions.0 needs `action`: `insert`, `update`, `upsert`, `delete`, `hash`, `extract` or `convert`"
+        ]
     );
+}
+
+#[test]
+fn extract_and_convert_combinations_otelcol_refuses_are_errors_that_name_the_field() {
+    let cases = [
+        (
+            json!([{ "key": "k", "action": "extract" }]),
+            "actions.0 needs `pattern` for `extract`: a regular expression with named groups",
+        ),
+        (
+            json!([{ "pattern": "(?P<a>.*)", "action": "extract" }]),
+            "actions.0 needs `key`: the attribute to extract from",
+        ),
+        (
+            json!([{ "key": "k", "pattern": "^a.*$", "action": "extract" }]),
+            "actions.0.pattern has no groups; `extract` needs named ones like `(?P<name>…)`",
+        ),
+        (
+            json!([{ "key": "k", "pattern": "(?P<a>x)(y)", "action": "extract" }]),
+            "actions.0.pattern's group 2 has no name; `extract` names the attributes it writes by the groups' names (`(?P<name>…)`)",
+        ),
+        (
+            json!([{ "key": "k", "pattern": "(?P<a>x)", "value": 1, "action": "extract" }]),
+            "actions.0.value is not used by `extract`; remove it",
+        ),
+        (
+            json!([{ "key": "k", "action": "convert" }]),
+            "actions.0 needs `converted_type` for `convert`: `int`, `double` or `string`",
+        ),
+        (
+            json!([{ "key": "k", "pattern": "x", "converted_type": "int", "action": "convert" }]),
+            "actions.0.pattern is not used by `convert`; remove it",
+        ),
+        (
+            json!([{ "key": "k", "converted_type": "int", "action": "delete" }]),
+            "actions.0.converted_type is not used by `delete`; remove it",
+        ),
+    ];
+    for (actions, expected) in cases {
+        assert_eq!(
+            problems(actions.clone()),
+            vec![expected.to_string()],
+            "{actions}"
+        );
+    }
+}
+
+/// `extract` upserts every named group of the first match, an absent group as an empty
+/// string, and leaves items whose value is missing, not a string or not matching alone;
+/// `convert` changes the type where it converts and leaves the value where it does not.
+#[test]
+fn extract_and_convert_edit_as_otelcol_does() {
+    let config = config(json!([
+        { "key": "http.request", "pattern": "^(?P<method>[A-Z]+) (?P<path>/[^ ?]*)(?:\\?(?P<query>.*))?$", "action": "extract" },
+        { "key": "count", "converted_type": "int", "action": "convert" },
+        { "key": "ratio", "converted_type": "string", "action": "convert" },
+    ]));
+    let request = traces(vec![
+        span(
+            "matched",
+            vec![
+                kv("http.request", s("GET /users")),
+                kv("path", s("old")),
+                kv("count", s("17")),
+                kv("ratio", Value::DoubleValue(0.5)),
+            ],
+        ),
+        span(
+            "unmatched",
+            vec![
+                kv("http.request", s("not a request")),
+                kv("count", s("many")),
+                kv("ratio", s("already")),
+            ],
+        ),
+        span("not a string", vec![kv("http.request", Value::IntValue(3))]),
+    ]);
+    let mut processor = AttributesProcessor::new(&config).expect("builds");
+    let out = processor.apply(batch(&request)).expect("processes");
+    let out = Request::decode(request.signal(), &out.to_bytes()).expect("output decodes");
+    let spans = self::spans(&out);
+    let attributes = &spans[0].attributes;
+    assert_eq!(get(attributes, "method"), Some(&s("GET")));
+    assert_eq!(
+        get(attributes, "path"),
+        Some(&s("/users")),
+        "upserted over the old value"
+    );
+    assert_eq!(
+        get(attributes, "query"),
+        Some(&s("")),
+        "a group that took no part"
+    );
+    assert_eq!(get(attributes, "count"), Some(&Value::IntValue(17)));
+    assert_eq!(get(attributes, "ratio"), Some(&s("0.5")));
+    assert_eq!(spans[1].attributes, self::spans(&request)[1].attributes);
+    assert_eq!(spans[2].attributes, self::spans(&request)[2].attributes);
 }
 
 #[test]
