@@ -12,12 +12,14 @@
 //!   `Access-Control-Allow-Origin` and `-Allow-Credentials`, whatever the answer (a browser
 //!   shows a client an error only when it may read it).
 //!
-//! Where Weir differs, it accepts more, never less, so an otelcol config that works keeps
-//! working: a request from an origin that is not allowed gets `403` instead of being served
-//! without CORS headers (otelcol takes its data, and only the browser hides the answer); the
-//! always-allowed headers are added to `allowed_headers` as confighttp documents, where rs/cors
-//! replaces them (open-telemetry/opentelemetry-collector#6513); and `Access-Control-Request-Headers`
-//! is read in any order and case, where rs/cors wants browsers' sorted lowercase list.
+//! Where Weir differs: a request from an origin that is not allowed gets `403` instead of being
+//! served without CORS headers (otelcol takes its data, and only the browser hides the answer).
+//! Two differences only let more preflights through, so that a browser an otelcol config serves
+//! is served here too: the always-allowed headers stay allowed when `allowed_headers` lists
+//! others, as confighttp documents, where rs/cors replaces them
+//! (open-telemetry/opentelemetry-collector#6513); and `Access-Control-Request-Headers` is read
+//! in any order and case, where rs/cors wants browsers' sorted lowercase list. [`problems`]
+//! refuses origin patterns that rs/cors takes but that can never match a browser's `Origin`.
 
 use bytes::Bytes;
 use http::header::{
