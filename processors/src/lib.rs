@@ -3,6 +3,7 @@
 pub mod attributes;
 pub mod batch;
 pub mod memory_limiter;
+pub mod redaction;
 pub mod resource;
 
 use weir_core::component::Registry;
@@ -12,5 +13,6 @@ pub fn register(registry: &mut Registry) {
     registry.processor(attributes::AttributesFactory);
     registry.processor(batch::BatchFactory);
     registry.processor(memory_limiter::MemoryLimiterFactory);
+    registry.processor(redaction::RedactionFactory);
     registry.processor(resource::ResourceFactory);
 }
