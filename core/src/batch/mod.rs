@@ -5,6 +5,7 @@
 //! - [`split`] splits encoded requests at resource boundaries and concatenates them;
 //! - `schema` is the OTLP message schema as tables, read by both;
 //! - [`rewrite`] edits item attributes on the encoded bytes, copying what it does not change;
+//! - [`select`] leaves records out of the encoded bytes (the filter processor's drop);
 //! - [`request`] is the decoded form, used only when someone must read or change content;
 //! - [`json`] converts between OTLP/JSON and the decoded form.
 
@@ -17,6 +18,7 @@ mod props;
 mod request;
 pub mod rewrite;
 mod schema;
+pub mod select;
 mod signal;
 pub mod split;
 #[cfg(test)]
