@@ -454,9 +454,32 @@ fn rewrite_matches_model(signal: Signal, bytes: &[u8]) -> Result<(), TestCaseErr
     Ok(())
 }
 
-/// [`sample_model`] on every resource's or scope's attributes, an absent one edited as empty.
+/// [`sample_model`] on every resource's or scope's attributes (an absent one edited as empty), or
+/// every span event's or link's.
 fn group_model(request: &Request, level: Level) -> Request {
     let mut request = request.clone();
+    if let (Request::Traces(r), Level::SpanEvent | Level::SpanLink) = (&mut request, level) {
+        for span in r
+            .resource_spans
+            .iter_mut()
+            .flat_map(|rs| &mut rs.scope_spans)
+            .flat_map(|ss| &mut ss.spans)
+        {
+            if level == Level::SpanEvent {
+                span.events
+                    .iter_mut()
+                    .for_each(|e| sample_model(&mut e.attributes));
+            } else {
+                span.links
+                    .iter_mut()
+                    .for_each(|l| sample_model(&mut l.attributes));
+            }
+        }
+        return request;
+    }
+    if matches!(level, Level::SpanEvent | Level::SpanLink) {
+        return request;
+    }
     macro_rules! each {
         ($resources:expr, $scopes:ident) => {
             for group in $resources.iter_mut() {
@@ -481,14 +504,13 @@ fn group_model(request: &Request, level: Level) -> Request {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
-    /// The resource and scope levels edit what decoding, editing the structs and encoding
-    /// would, and leave the items (and their count) as they were.
+    /// The resource, scope, span event and span link levels edit what decoding, editing the
+    /// structs and encoding would, and leave the items (and their count) as they were.
     #[test]
     fn rewriting_resource_and_scope_attributes_decodes_to_the_same_edit_on_structs(
         request in any_request(),
-        resource in any::<bool>(),
+        level in prop_oneof![Just(Level::Resource), Just(Level::Scope), Just(Level::SpanEvent), Just(Level::SpanLink)],
     ) {
-        let level = if resource { Level::Resource } else { Level::Scope };
         let signal = request.signal();
         let bytes = request.encode_to_bytes();
         let rewritten = AttributeRewriter::new()
@@ -516,7 +538,7 @@ proptest! {
         for m in &mutations {
             apply(&mut bytes, m);
         }
-        for level in [Level::Resource, Level::Scope] {
+        for level in [Level::Resource, Level::Scope, Level::SpanEvent, Level::SpanLink] {
             let rewritten = AttributeRewriter::new().rewrite_level(signal, level, &bytes, sample_edit);
             if walk(signal, &bytes).is_ok() {
                 let out = rewritten.map_err(|e| TestCaseError::fail(e.to_string()))?;

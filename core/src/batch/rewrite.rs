@@ -71,10 +71,17 @@ pub enum Level {
     Scope,
     /// Each span's, metric data point's and log record's.
     Item,
+    /// Each span event's (`span.events.attributes`); requests of other signals have none.
+    SpanEvent,
+    /// Each span link's (`span.links.attributes`); requests of other signals have none.
+    SpanLink,
 }
 
 /// Field number of `resource` in `Resource*` and of `scope` in `Scope*` messages.
 const GROUP_HEADER: u32 = 1;
+/// Field numbers of `events` and `links` in `Span`.
+const SPAN_EVENTS: u32 = 11;
+const SPAN_LINKS: u32 = 13;
 
 /// Rewrites item attributes of encoded requests; keeps its scratch buffers between items and
 /// between requests, so a rewrite allocates only its output.
@@ -117,10 +124,16 @@ impl AttributeRewriter {
         let header_of = match level {
             Level::Resource => Some(schema::resource_group(signal)),
             Level::Scope => Some(schema::scope_group(signal)),
-            Level::Item => None,
+            Level::Item | Level::SpanEvent | Level::SpanLink => None,
+        };
+        let inside_spans = match level {
+            Level::SpanEvent => Some((SPAN_EVENTS, &schema::SPAN_EVENT)),
+            Level::SpanLink => Some((SPAN_LINKS, &schema::SPAN_LINK)),
+            _ => None,
         };
         let mut run = Run {
             header_of,
+            inside_spans,
             input: request,
             out: Vec::new(),
             started: false,
@@ -162,6 +175,9 @@ struct Run<'a, 's, F> {
     /// At the resource and scope levels: the `Resource*` or `Scope*` message whose header
     /// field (`resource`, `scope`) is edited; the walk goes no deeper than it.
     header_of: Option<&'static Message>,
+    /// At the span event and link levels: the span field whose messages are edited, and
+    /// their message.
+    inside_spans: Option<(u32, &'static Message)>,
     input: &'a [u8],
     out: Vec<u8>,
     /// Whether anything changed, so `out` is the answer.
@@ -199,8 +215,23 @@ impl<F: FnMut(&mut Attributes<'_>)> Run<'_, '_, F> {
                 return None;
             };
             let content = delimited(bytes, &mut pos)?;
-            if field.count == Count::Item {
+            if let (Count::Item, Some((inner, inner_message))) = (field.count, self.inside_spans)
+                && std::ptr::eq(child, &schema::SPAN)
+            {
+                // A span is a frame around its events or links, which are the items here.
+                self.scratch.frames.push(Frame {
+                    number,
+                    field_start,
+                    content: content.clone(),
+                    length_at: 0,
+                    reserved: 0,
+                });
+                self.nested(inner, inner_message, content)?;
+                self.close_frame()?;
+            } else if field.count == Count::Item && self.inside_spans.is_none() {
                 self.item(child, number, field_start, content)?;
+            } else if field.count == Count::Item {
+                // Data points and log records have no events or links.
             } else {
                 self.scratch.frames.push(Frame {
                     number,
@@ -241,6 +272,29 @@ impl<F: FnMut(&mut Attributes<'_>)> Run<'_, '_, F> {
             // Edited as an empty header; written at the end of the message if it gains
             // attributes (field order does not matter to a decoder).
             self.item(header, GROUP_HEADER, range.end, range.end..range.end)?;
+        }
+        Some(())
+    }
+
+    /// Edits the attributes of every field `number` (a `message`) of the span at `range`.
+    fn nested(
+        &mut self,
+        number: u32,
+        message: &'static Message,
+        range: Range<usize>,
+    ) -> Option<()> {
+        let bytes = self.input.get(..range.end)?;
+        let mut pos = range.start;
+        while pos < range.end {
+            self.at = pos;
+            let field_start = pos;
+            let (field, wire_type) = fast_key(bytes, &mut pos)?;
+            if field == number && wire_type == DELIMITED {
+                let content = delimited(bytes, &mut pos)?;
+                self.item(message, number, field_start, content)?;
+            } else {
+                fast_skip(bytes, &mut pos, field, wire_type, GROUP_BUDGET)?;
+            }
         }
         Some(())
     }

@@ -42,7 +42,7 @@ impl fmt::Display for Secret {
 }
 
 /// Config keys whose values are secrets wherever they appear.
-const SECRET_KEYS: [&str; 4] = ["token", "tokens", "password", "key_pem"];
+const SECRET_KEYS: [&str; 5] = ["token", "tokens", "password", "key_pem", "hmac_key"];
 
 /// `value` (a component's config as JSON) with secrets replaced by `[REDACTED]`: the values of
 /// [`SECRET_KEYS`], and of credential headers in a `headers` map.
@@ -86,9 +86,16 @@ mod tests {
             "tls": {"key_pem": "-----BEGIN PRIVATE KEY-----"},
             "client_auth": {"username": "weir", "password": "pw"},
             "tokens": ["t1"],
+            "hmac_key": "redaction-key",
         });
         let shown = redact_json(&value).to_string();
-        for secret in ["Bearer abc", "BEGIN PRIVATE KEY", "\"pw\"", "t1"] {
+        for secret in [
+            "Bearer abc",
+            "BEGIN PRIVATE KEY",
+            "\"pw\"",
+            "t1",
+            "redaction-key",
+        ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         assert!(shown.contains("acme") && shown.contains("weir"), "{shown}");

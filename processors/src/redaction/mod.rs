@@ -4,12 +4,12 @@
 //! a hash), and writes otelcol's `redaction.*` summary attributes, in the attributes of every
 //! resource, instrumentation scope, span, log record and metric data point.
 //!
-//! It works on the encoded batch: three passes of [`weir_core::batch::rewrite`] (resource,
-//! scope, item attributes), each writing a new request only if it changed something, so a
+//! It works on the encoded batch: four passes of [`weir_core::batch::rewrite`] (resource,
+//! scope, item and span event attributes), each writing a new request only if it changed something, so a
 //! batch nothing matches passes as the very same bytes. No decode into structs.
 //!
-//! Not reached yet, where otelcol redacts too: span event attributes and log record bodies
-//! (the rewriter edits only resource, scope and item attribute lists). Left out, and refused
+//! Not reached yet, where otelcol redacts too: log record bodies (the rewriter edits attribute
+//! lists only). Left out, and refused
 //! as unknown fields: `url_sanitizer`, `db_sanitizer` and otelcol's span name sanitizing.
 
 mod config;
@@ -55,7 +55,7 @@ pub struct RedactionProcessor {
 }
 
 /// The attribute lists otelcol redacts that the rewriter reaches, in otelcol's order.
-const LEVELS: [Level; 3] = [Level::Resource, Level::Scope, Level::Item];
+const LEVELS: [Level; 4] = [Level::Resource, Level::Scope, Level::Item, Level::SpanEvent];
 
 impl RedactionProcessor {
     /// A processor applying `config` (a validated config).

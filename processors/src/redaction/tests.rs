@@ -793,14 +793,17 @@ fn a_second_redaction_adds_to_the_first_ones_summary() {
 // ---- what is not reached, what is not copied, what is refused ------------------------------------
 
 #[test]
-fn span_event_attributes_and_log_bodies_are_not_reached_yet() {
-    let config = config(json!({ "allowed_keys": [], "blocked_values": ["secret"] }));
-    let out = run(&config, &traces(vec![kv("user", s("secret"))]));
+fn span_event_attributes_are_redacted_and_log_bodies_not_yet() {
+    let config = config(json!({ "allowed_keys": ["user"], "blocked_values": ["secret"] }));
+    let out = run(
+        &config,
+        &traces(vec![kv("user", s("a secret")), kv("other", s("x"))]),
+    );
     let Request::Traces(r) = &out else {
         unreachable!()
     };
     let event = &r.resource_spans[0].scope_spans[0].spans[0].events[0];
-    assert_eq!(keys(&event.attributes), ["user"]);
+    assert_eq!(event.attributes, vec![kv("user", s("a ****"))]);
     let out = run(&config, &logs(vec![], s("a secret body")));
     let Request::Logs(r) = &out else {
         unreachable!()

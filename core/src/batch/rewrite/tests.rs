@@ -393,3 +393,37 @@ fn the_scope_level_edits_scope_attributes_of_every_signal() {
         .expect("changed");
     assert_eq!(out, metrics(vec![string("team", "core")]).encode_to_vec());
 }
+
+/// The span event level edits every event's attributes and leaves the span's own alone.
+#[test]
+fn the_span_event_level_edits_event_attributes_only() {
+    use opentelemetry_proto::tonic::trace::v1::span::Event;
+    let with_events = |value: &str| {
+        let mut s = span("s", vec![string("env", "span-level")]);
+        s.events = vec![
+            Event {
+                name: "e1".into(),
+                attributes: vec![string("env", value)],
+                ..Default::default()
+            },
+            Event {
+                name: "e2".into(),
+                ..Default::default()
+            },
+        ];
+        traces(vec![s])
+    };
+    let out = AttributeRewriter::new()
+        .rewrite_level(
+            Signal::Traces,
+            Level::SpanEvent,
+            &with_events("old").encode_to_vec(),
+            upsert(b"env", "prod"),
+        )
+        .unwrap()
+        .expect("changed");
+    let mut expected = with_events("prod");
+    expected.resource_spans[0].scope_spans[0].spans[0].events[1].attributes =
+        vec![string("env", "prod")];
+    assert_eq!(out, expected.encode_to_vec());
+}
