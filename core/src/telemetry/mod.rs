@@ -3,10 +3,12 @@
 //! with the process's own metrics (uptime, CPU, memory) read from `/proc`.
 
 mod auth;
+mod counters;
 mod process;
 mod prometheus;
 mod server;
 
 pub use auth::{unauthenticated_counter, unauthenticated_counts};
+pub use counters::{CounterSample, counter, counters};
 pub use prometheus::render;
 pub use server::serve_metrics;

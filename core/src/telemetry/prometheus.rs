@@ -133,6 +133,20 @@ fn render_with(stats: &GraphStats, plugin_counters: &[PluginCounter]) -> String 
         );
     }
     // `weir_plugin_<counter>_total`; the plugin's name is already letters, digits and `_`.
+    for sample in super::counters::counters() {
+        let pairs: Vec<(&str, &str)> = sample
+            .labels
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        add(
+            sample.name.into(),
+            "counter",
+            sample.help,
+            labels(&pairs),
+            sample.value,
+        );
+    }
     for counter in plugin_counters {
         let name = counter.name.strip_suffix("_total").unwrap_or(&counter.name);
         add(
@@ -295,6 +309,34 @@ mod tests {
         );
         assert!(
             text.contains("otelcol_exporter_enqueue_failed_spans_total{exporter=\"otlp\"} 11\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn renders_component_counters_with_their_labels_from_the_first_use() {
+        let counter = super::super::counter(
+            "otelcol_processor_filter_test_filtered_total",
+            "Test items filtered.",
+            &[("filter", "filter/render-test")],
+        );
+        let text = render_with(&GraphStats::default(), &[]);
+        assert!(
+            text.contains(
+                "otelcol_processor_filter_test_filtered_total{filter=\"filter/render-test\"} 0\n"
+            ),
+            "{text}"
+        );
+        counter.fetch_add(4, Ordering::Relaxed);
+        let text = render_with(&GraphStats::default(), &[]);
+        assert!(
+            text.contains("# TYPE otelcol_processor_filter_test_filtered_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "otelcol_processor_filter_test_filtered_total{filter=\"filter/render-test\"} 4\n"
+            ),
             "{text}"
         );
     }
