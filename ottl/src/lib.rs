@@ -1,3 +1,211 @@
 //! OTTL, the OpenTelemetry Transformation Language, as otelcol-contrib's `filter`,
 //! `transform`, `routing`, `count` and `tail_sampling` components use it: statements and
 //! conditions are parsed and type-checked when the config loads, then evaluated per record.
+//!
+//! This crate owns the language: the lexer and parser ([`parse_statement`],
+//! [`parse_condition`]), the contexts and their paths ([`Context`]), the checker that compiles
+//! text for one context ([`Statement::compile`], [`Condition::compile`]), context inference
+//! ([`infer_context`]), the evaluator and its functions, and the decoded record
+//! implementations over `opentelemetry-proto` structs ([`decoded`]). Processors own their
+//! config, error mode and iteration over batches.
+//!
+//! ```
+//! use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+//! use opentelemetry_proto::tonic::resource::v1::Resource;
+//! use opentelemetry_proto::tonic::trace::v1::Span;
+//! use weir_ottl::{Condition, Context, Statement, decoded::SpanCtx};
+//!
+//! let statement = Statement::compile(
+//!     r#"set(attributes["http.route"], "/users/{id}") where kind == SPAN_KIND_SERVER"#,
+//!     Context::Span,
+//! )?;
+//! let drop = Condition::compile(r#"IsMatch(name, "^health")"#, Context::Span)?;
+//!
+//! let (mut resource, mut scope) = (Resource::default(), InstrumentationScope::default());
+//! let mut span = Span { name: "GET /users/7".into(), kind: 2, ..Default::default() };
+//! let mut record = SpanCtx { resource: &mut resource, scope: &mut scope, span: &mut span };
+//! assert!(statement.execute(&mut record)?);
+//! assert!(!drop.evaluate(&record)?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A record that is not decoded (a view over encoded protobuf bytes) implements [`Record`]
+//! (and [`RecordMut`] if it can be written): `get` answers a [`Path`], whose [`Field`] names
+//! the field and whose keys index into it. Conditions then run on it unchanged.
+//!
+//! # Supported
+//!
+//! Grammar: editor statements with `where`, bare conditions, `and`/`or`/`not`, comparisons,
+//! `+ - * /`, parentheses, string (with escapes), int, float, bool, `nil`, bytes (`0x..`),
+//! list and map literals, enums, paths with nested keys (literal or computed), converter calls
+//! with indexed results, named arguments.
+//!
+//! Contexts and paths (unprefixed, or prefixed with the context's name; parent contexts by
+//! their prefix): see [`Context::path_names`].
+//! - resource: `attributes`, `dropped_attributes_count`
+//! - scope (`instrumentation_scope`): `name`, `version`, `attributes`, `dropped_attributes_count`
+//! - span: `trace_id`, `trace_id.string`, `span_id`, `span_id.string`, `parent_span_id`,
+//!   `parent_span_id.string`, `trace_state`, `trace_state["k"]`, `name`, `kind`,
+//!   `kind.string`, `start_time_unix_nano`, `end_time_unix_nano`, `start_time`, `end_time`,
+//!   `attributes`, `dropped_attributes_count`, `dropped_events_count`, `dropped_links_count`,
+//!   `status.code`, `status.message`, `flags`
+//! - spanevent: `name`, `time_unix_nano`, `time`, `attributes`, `dropped_attributes_count`,
+//!   `event_index`, and `span.*`
+//! - metric: `name`, `description`, `unit`, `type`, `aggregation_temporality`,
+//!   `is_monotonic`, `metadata`
+//! - datapoint: `attributes`, `start_time_unix_nano`, `time_unix_nano`, `start_time`, `time`,
+//!   `value_double`, `value_int`, `flags`, `count`, `sum`, `min`, `max`, `bucket_counts`,
+//!   `explicit_bounds`, `scale`, `zero_count`, `positive.offset`, `positive.bucket_counts`,
+//!   `negative.offset`, `negative.bucket_counts`, and `metric.*`
+//! - log: `time_unix_nano`, `observed_time_unix_nano`, `time`, `observed_time`,
+//!   `severity_number`, `severity_text`, `body` (indexable), `body.string`, `attributes`,
+//!   `dropped_attributes_count`, `flags`, `trace_id`, `trace_id.string`, `span_id`,
+//!   `span_id.string`, `event_name`
+//!
+//! Enums: `SPAN_KIND_*`, `STATUS_CODE_*` (span, spanevent), `SEVERITY_NUMBER_*` (log),
+//! `METRIC_DATA_TYPE_*`, `AGGREGATION_TEMPORALITY_*` (metric, datapoint), `FLAG_*` (datapoint).
+//!
+//! Editors: `set`, `append`, `delete_key`, `delete_matching_keys`, `keep_keys`,
+//! `keep_matching_keys`, `truncate_all`, `limit`, `replace_pattern`, `replace_all_patterns`,
+//! `replace_match`, `replace_all_matches`, `merge_maps` (the `replace_*` editors take the
+//! optional `function` and `replacementFormat` arguments).
+//!
+//! Converters: `IsMatch`, `Concat`, `Split`, `ToLowerCase`, `ToUpperCase`, `Substring`, `Int`,
+//! `Double`, `String`, `Len`, `SHA1`, `SHA256`, `SHA512`, `IsString`, `IsMap`, `IsInt`,
+//! `IsDouble`, `IsBool`, `IsList`, `Duration`, `UnixNano`, `UnixMicro`, `UnixMilli`,
+//! `UnixSeconds`, `Unix`, `Now`, `Nanoseconds`, `Microseconds`, `Milliseconds`, `Seconds`,
+//! `Minutes`, `Hours`, `ParseJSON`, `Hex`, `TraceID`, `SpanID`.
+//!
+//! # Not yet supported
+//!
+//! The `cache` path and the `resource.schema_url`/`instrumentation_scope.schema_url` paths;
+//! span links and the spanlink context; exemplars, summary quantiles and `metric.data_points`;
+//! the profile contexts; `flatten`, `delete_index`, `delete_matching_values` and the
+//! converters not listed above (`MD5`, `FNV`, `Murmur3Hash`, `Base64Decode`/`Decode`,
+//! `ConvertCase`, `ExtractPatterns`, `ExtractGrokPatterns`, `Format`, `FormatTime`, `Time`,
+//! `TruncateTime`, `ParseKeyValue`, `ParseCSV`, the XML functions, `IsRootSpan`, `SliceToMap`,
+//! `Sort`, `UUID`, `UserAgent`, `Year`..`Nanosecond`, `Log`); OTTL's list comprehensions.
+
+mod access;
+pub mod ast;
+mod check;
+mod compare;
+mod contexts;
+pub mod decoded;
+mod error;
+mod eval;
+mod functions;
+mod infer;
+mod lexer;
+mod math;
+mod parser;
+mod path;
+mod record;
+mod value;
+
+pub use access::{attrs_get, attrs_map_mut, attrs_set, index_value};
+pub use contexts::Context;
+pub use error::{Error, ErrorKind, EvalError};
+pub use infer::{infer_condition_context, infer_context};
+pub use parser::{parse_condition, parse_statement};
+pub use path::{Field, Key, Path};
+pub use record::{Record, RecordMut};
+pub use value::{Type, Value, hex, unhex};
+
+use check::Checker;
+use functions::Editor;
+
+/// A statement compiled for one context: an editor call and an optional `where` condition.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    text: String,
+    context: Context,
+    editor: Editor,
+    args: Vec<eval::Arg>,
+    condition: Option<eval::Expr>,
+}
+
+impl Statement {
+    /// Parses and compiles `text` for `context`. Errors carry the offset and column in `text`.
+    pub fn compile(text: &str, context: Context) -> Result<Self, Error> {
+        let ast = parse_statement(text)?;
+        let checker = Checker { ctx: context };
+        let compiled = (|| {
+            let (editor, args) = checker.editor(&ast.editor)?;
+            let condition = ast
+                .condition
+                .as_ref()
+                .map(|c| checker.condition(c))
+                .transpose()?;
+            Ok((editor, args, condition))
+        })();
+        let (editor, args, condition) = compiled.map_err(|e: Error| e.locate(text))?;
+        Ok(Self {
+            text: text.to_owned(),
+            context,
+            editor,
+            args,
+            condition,
+        })
+    }
+
+    /// The statement as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The context it was compiled for.
+    pub fn context(&self) -> Context {
+        self.context
+    }
+
+    /// Runs the statement on one record: `Ok(true)` if the condition held (or there is none)
+    /// and the editor ran, `Ok(false)` if the condition was false.
+    pub fn execute<R: RecordMut + ?Sized>(&self, record: &mut R) -> Result<bool, EvalError> {
+        if let Some(c) = &self.condition
+            && !eval::eval_bool(c, &*record)?
+        {
+            return Ok(false);
+        }
+        functions::editors::execute(self.editor, &self.args, record)?;
+        Ok(true)
+    }
+}
+
+/// A condition compiled for one context.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    text: String,
+    context: Context,
+    expr: eval::Expr,
+}
+
+impl Condition {
+    /// Parses and compiles a boolean expression for `context`.
+    pub fn compile(text: &str, context: Context) -> Result<Self, Error> {
+        let ast = parse_condition(text)?;
+        let expr = Checker { ctx: context }
+            .condition(&ast)
+            .map_err(|e| e.locate(text))?;
+        Ok(Self {
+            text: text.to_owned(),
+            context,
+            expr,
+        })
+    }
+
+    /// The condition as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The context it was compiled for.
+    pub fn context(&self) -> Context {
+        self.context
+    }
+
+    /// Whether the condition holds for `record`.
+    pub fn evaluate<R: Record + ?Sized>(&self, record: &R) -> Result<bool, EvalError> {
+        eval::eval_bool(&self.expr, record)
+    }
+}
