@@ -98,7 +98,7 @@ impl Checker {
         Ok((editor, args))
     }
 
-    fn expr(&self, e: &ast::Expr) -> Result<(Expr, Type), Error> {
+    pub(crate) fn expr(&self, e: &ast::Expr) -> Result<(Expr, Type), Error> {
         let constant = |v: Value<'static>| {
             let ty = v.ty();
             Ok((Expr::Const(v), ty))
@@ -554,3 +554,7 @@ fn require_bool(ty: Type, e: &ast::Expr) -> Result<(), Error> {
         ),
     ))
 }
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;
