@@ -189,3 +189,7 @@ pub(crate) fn eval_arg<'a, R: Record + ?Sized>(
         None => Ok(Value::Nil),
     }
 }
+
+#[cfg(test)]
+#[path = "eval_tests.rs"]
+mod tests;
