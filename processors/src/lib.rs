@@ -2,9 +2,17 @@
 
 pub mod attributes;
 pub mod batch;
+mod error_mode;
+pub mod filter;
 pub mod memory_limiter;
 pub mod redaction;
 pub mod resource;
+
+/// Generated OTLP requests for property tests, shared with the core crate's own.
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../core/src/batch/testgen.rs"]
+pub(crate) mod testgen;
 
 use weir_core::component::Registry;
 
@@ -12,6 +20,7 @@ use weir_core::component::Registry;
 pub fn register(registry: &mut Registry) {
     registry.processor(attributes::AttributesFactory);
     registry.processor(batch::BatchFactory);
+    registry.processor(filter::FilterFactory);
     registry.processor(memory_limiter::MemoryLimiterFactory);
     registry.processor(redaction::RedactionFactory);
     registry.processor(resource::ResourceFactory);

@@ -30,9 +30,7 @@ use weir_core::component::ComponentConfig;
 
 use super::*;
 
-#[allow(dead_code)]
-#[path = "../../../core/src/batch/testgen.rs"]
-mod testgen;
+use crate::testgen;
 
 // ---- the model: otelcol's semantics on decoded attributes ----------------------------------
 

@@ -1,0 +1,339 @@
+//! OTTL's [`Record`] over the encoded batch: a condition reads a span, span event, metric,
+//! data point or log record straight from its protobuf bytes ([`ItemView`]), so `filter`
+//! decides without decoding the request.
+//!
+//! The fields conditions read most (attributes with their keys, names, kinds, status, ids,
+//! times, severities, bodies, resource and scope attributes) are read on the wire, strings and
+//! bytes borrowed from the request. Any other path decodes the one message it needs (the
+//! item, its metric, scope or resource) and asks the decoded record, so every path answers
+//! exactly what the decoded record would; a test holds the two to that.
+
+use std::borrow::Cow;
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::metrics::v1::Metric;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use weir_core::batch::rewrite::{ValueRef, read_value};
+use weir_core::batch::select::{ItemKind, ItemView};
+use weir_ottl::decoded::{DataPointView, LogView, MetricView, SpanEventView, SpanView};
+use weir_ottl::{EvalError, Field, Key, Path, Record, Value, hex, index_value};
+
+/// One record on the wire: the item (and around it) and, for the span event context, the
+/// event with its index in the span; for data points, the point's index in its metric.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WireRecord<'a> {
+    pub(crate) view: ItemView<'a>,
+    /// The span event (its bytes) being looked at, for span event conditions.
+    pub(crate) event: Option<&'a [u8]>,
+    /// The event's index in its span, or the data point's in its metric.
+    pub(crate) index: usize,
+}
+
+impl Record for WireRecord<'_> {
+    fn get(&self, path: &Path) -> Result<Value<'_>, EvalError> {
+        match self.on_wire(path) {
+            Some(value) => value,
+            None => self.decoded(path),
+        }
+    }
+}
+
+/// What a field holds on the wire.
+#[derive(Clone, Copy)]
+enum Wire<'a> {
+    Varint(u64),
+    Fixed64(u64),
+    Fixed32(u32),
+    Len(&'a [u8]),
+}
+
+/// The fields of a message, in order; stops at anything it cannot read (groups, bad bytes),
+/// which the wire walk already refused for batches.
+fn fields(mut bytes: &[u8]) -> impl Iterator<Item = (u32, Wire<'_>)> {
+    std::iter::from_fn(move || {
+        if bytes.is_empty() {
+            return None;
+        }
+        let key = prost::encoding::decode_varint(&mut bytes).ok()?;
+        let number = u32::try_from(key >> 3).ok()?;
+        let value = match key & 7 {
+            0 => Wire::Varint(prost::encoding::decode_varint(&mut bytes).ok()?),
+            1 => {
+                let (head, rest) = bytes.split_first_chunk::<8>()?;
+                bytes = rest;
+                Wire::Fixed64(u64::from_le_bytes(*head))
+            }
+            5 => {
+                let (head, rest) = bytes.split_first_chunk::<4>()?;
+                bytes = rest;
+                Wire::Fixed32(u32::from_le_bytes(*head))
+            }
+            2 => {
+                let len = usize::try_from(prost::encoding::decode_varint(&mut bytes).ok()?).ok()?;
+                let (content, rest) = bytes.split_at_checked(len)?;
+                bytes = rest;
+                Wire::Len(content)
+            }
+            _ => return None,
+        };
+        Some((number, value))
+    })
+}
+
+/// The last occurrence of field `number` (prost keeps the last scalar).
+fn last(bytes: &[u8], number: u32) -> Option<Wire<'_>> {
+    fields(bytes)
+        .filter(|(n, _)| *n == number)
+        .map(|(_, w)| w)
+        .last()
+}
+
+fn string(bytes: &[u8], number: u32) -> Value<'_> {
+    match last(bytes, number) {
+        Some(Wire::Len(b)) => std::str::from_utf8(b).map_or(Value::str(""), Value::str),
+        _ => Value::str(""),
+    }
+}
+
+fn id(bytes: &[u8], number: u32) -> &[u8] {
+    match last(bytes, number) {
+        Some(Wire::Len(b)) => b,
+        _ => &[],
+    }
+}
+
+fn varint(bytes: &[u8], number: u32) -> u64 {
+    match last(bytes, number) {
+        Some(Wire::Varint(v)) => v,
+        _ => 0,
+    }
+}
+
+fn fixed64(bytes: &[u8], number: u32) -> u64 {
+    match last(bytes, number) {
+        Some(Wire::Fixed64(v)) => v,
+        _ => 0,
+    }
+}
+
+fn fixed32(bytes: &[u8], number: u32) -> u32 {
+    match last(bytes, number) {
+        Some(Wire::Fixed32(v)) => v,
+        _ => 0,
+    }
+}
+
+fn int(u: u64) -> Value<'static> {
+    Value::Int(i64::try_from(u).unwrap_or(i64::MAX))
+}
+
+/// An enum (int32) field as the decoded record gives it.
+fn enum_int(bytes: &[u8], number: u32) -> Value<'static> {
+    Value::Int(i64::from(varint(bytes, number) as i32))
+}
+
+/// An encoded `AnyValue` as a value: scalars borrowed, arrays and maps decoded.
+fn any_value(content: &[u8]) -> Option<Value<'_>> {
+    Some(match read_value(content) {
+        ValueRef::String(s) => Value::Str(Cow::Borrowed(std::str::from_utf8(s).ok()?)),
+        ValueRef::Bool(b) => Value::Bool(b),
+        ValueRef::Int(i) => Value::Int(i),
+        ValueRef::Double(d) => Value::Double(d),
+        ValueRef::Bytes(b) => Value::Bytes(Cow::Borrowed(b)),
+        ValueRef::Empty => Value::Nil,
+        ValueRef::Composite => Value::from_any(&AnyValue::decode(content).ok()?).into_owned(),
+    })
+}
+
+/// `attributes[keys...]` of the `KeyValue` list in field `number` of `message`; `None` when
+/// it must be answered decoded (the whole map, or bytes it cannot read).
+fn attribute<'a>(
+    message: &'a [u8],
+    number: u32,
+    keys: &[Key],
+) -> Option<Result<Value<'a>, EvalError>> {
+    let (Key::Str(wanted), rest) = keys.split_first()? else {
+        return None;
+    };
+    let mut found = Value::Nil;
+    for (n, wire) in fields(message) {
+        let (true, Wire::Len(kv)) = (n == number, wire) else {
+            continue;
+        };
+        let mut key: &[u8] = &[];
+        let mut value: Option<&[u8]> = None;
+        let mut values = 0;
+        for (field, wire) in fields(kv) {
+            match (field, wire) {
+                (1, Wire::Len(k)) => key = k,
+                (2, Wire::Len(v)) => {
+                    value = Some(v);
+                    values += 1;
+                }
+                _ => {}
+            }
+        }
+        if key == wanted.as_bytes() {
+            if values > 1 {
+                return None; // merged values: the decoded record reads them as prost does
+            }
+            found = match value {
+                Some(v) => any_value(v)?,
+                None => Value::Nil,
+            };
+            break;
+        }
+    }
+    Some(rest.iter().try_fold(found, |v, key| index_value(v, key)))
+}
+
+/// Attribute fields per data point kind.
+fn point_attributes(kind: ItemKind) -> u32 {
+    match kind {
+        ItemKind::ExponentialHistogramPoint => 1,
+        ItemKind::HistogramPoint => 9,
+        _ => 7,
+    }
+}
+
+impl<'a> WireRecord<'a> {
+    /// The fields read on the wire; `None` for those answered decoded.
+    fn on_wire(&self, path: &Path) -> Option<Result<Value<'a>, EvalError>> {
+        use Field::*;
+        let v = &self.view;
+        let keys = &path.keys;
+        if !keys.is_empty() {
+            return match path.field {
+                ResourceAttributes => attribute(v.resource, 1, keys),
+                ScopeAttributes => attribute(v.scope, 3, keys),
+                SpanAttributes if v.kind == ItemKind::Span => attribute(v.item, 9, keys),
+                EventAttributes => attribute(self.event?, 3, keys),
+                LogAttributes if v.kind == ItemKind::Log => attribute(v.item, 6, keys),
+                DataPointAttributes if v.kind != ItemKind::Metric => {
+                    attribute(v.item, point_attributes(v.kind), keys)
+                }
+                _ => None,
+            };
+        }
+        let span = || (v.kind == ItemKind::Span).then_some(v.item);
+        let log = || (v.kind == ItemKind::Log).then_some(v.item);
+        Some(Ok(match path.field {
+            ScopeName => string(v.scope, 1),
+            ScopeVersion => string(v.scope, 2),
+            SpanName => string(span()?, 5),
+            SpanKind => enum_int(span()?, 6),
+            SpanTraceId => Value::Bytes(Cow::Borrowed(id(span()?, 1))),
+            SpanSpanId => Value::Bytes(Cow::Borrowed(id(span()?, 2))),
+            SpanParentSpanId => Value::Bytes(Cow::Borrowed(id(span()?, 4))),
+            SpanTraceIdString => Value::Str(Cow::Owned(hex(id(span()?, 1)))),
+            SpanSpanIdString => Value::Str(Cow::Owned(hex(id(span()?, 2)))),
+            SpanStartTimeUnixNano => int(fixed64(span()?, 7)),
+            SpanEndTimeUnixNano => int(fixed64(span()?, 8)),
+            SpanStatusCode | SpanStatusMessage => {
+                // `status` may come more than once (prost merges): decoded then.
+                let mut statuses = fields(span()?).filter(|(n, _)| *n == 15);
+                let status = match (statuses.next(), statuses.next()) {
+                    (None, _) => &[][..],
+                    (Some((_, Wire::Len(s))), None) => s,
+                    _ => return None,
+                };
+                if path.field == SpanStatusCode {
+                    enum_int(status, 3)
+                } else {
+                    string(status, 2)
+                }
+            }
+            EventName => string(self.event?, 2),
+            EventTimeUnixNano => int(fixed64(self.event?, 1)),
+            MetricName => string(v.metric, 1),
+            MetricDescription => string(v.metric, 2),
+            MetricUnit => string(v.metric, 3),
+            LogSeverityNumber => enum_int(log()?, 2),
+            LogSeverityText => string(log()?, 3),
+            LogTimeUnixNano => int(fixed64(log()?, 1)),
+            LogObservedTimeUnixNano => int(fixed64(log()?, 11)),
+            LogFlags => int(u64::from(fixed32(log()?, 8))),
+            LogEventName => string(log()?, 12),
+            LogTraceId => Value::Bytes(Cow::Borrowed(id(log()?, 9))),
+            LogSpanId => Value::Bytes(Cow::Borrowed(id(log()?, 10))),
+            LogBody => {
+                let mut bodies = fields(log()?).filter(|(n, _)| *n == 5);
+                match (bodies.next(), bodies.next()) {
+                    (None, _) => Value::Nil,
+                    (Some((_, Wire::Len(b))), None) => any_value(b)?,
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }))
+    }
+
+    /// Any path, from the decoded messages around the item.
+    fn decoded(&self, path: &Path) -> Result<Value<'static>, EvalError> {
+        let bad = |what: &str| EvalError::Unsupported(format!("the {what} could not be decoded"));
+        let v = &self.view;
+        let resource = Resource::decode(v.resource).map_err(|_| bad("resource"))?;
+        let scope = InstrumentationScope::decode(v.scope).map_err(|_| bad("scope"))?;
+        let (resource, scope) = (&resource, &scope);
+        let value = match v.kind {
+            ItemKind::Span => {
+                let span = Span::decode(v.item).map_err(|_| bad("span"))?;
+                match self.event {
+                    Some(_) => SpanEventView {
+                        resource,
+                        scope,
+                        span: &span,
+                        index: self.index,
+                    }
+                    .get(path)?
+                    .into_owned(),
+                    None => SpanView {
+                        resource,
+                        scope,
+                        span: &span,
+                    }
+                    .get(path)?
+                    .into_owned(),
+                }
+            }
+            ItemKind::Log => {
+                let log = LogRecord::decode(v.item).map_err(|_| bad("log record"))?;
+                LogView {
+                    resource,
+                    scope,
+                    log: &log,
+                }
+                .get(path)?
+                .into_owned()
+            }
+            ItemKind::Metric => {
+                let metric = Metric::decode(v.metric).map_err(|_| bad("metric"))?;
+                MetricView {
+                    resource,
+                    scope,
+                    metric: &metric,
+                }
+                .get(path)?
+                .into_owned()
+            }
+            _ => {
+                let metric = Metric::decode(v.metric).map_err(|_| bad("metric"))?;
+                DataPointView {
+                    resource,
+                    scope,
+                    metric: &metric,
+                    index: self.index,
+                }
+                .get(path)?
+                .into_owned()
+            }
+        };
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests;
