@@ -209,3 +209,53 @@ impl Condition {
         eval::eval_bool(&self.expr, record)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLES: &[&str] = &[
+        r#"set(attributes["http.route"], "/users/{id}") where kind == SPAN_KIND_SERVER and IsMatch(name, "^GET ")"#,
+        r#"replace_pattern(name, "^kube_([0-9A-Za-z]+_)", "$1.", SHA256, "k8s.%s")"#,
+        r#"merge_maps(log.attributes, ParseJSON(log.body), "upsert") where IsString(log.body)"#,
+        r#"datapoint.value_int * 2 >= 10 or metric.type == METRIC_DATA_TYPE_SUM"#,
+        r#"set(attributes["m"], {"k": [1, -2.5, "s\né", true, nil, 0xff]}) where Split(name, "é")[1] != nil"#,
+        r#"limit(attributes, 2, ["a"]) where end_time - start_time > Duration("1s")"#,
+    ];
+
+    /// The fuzz target's invariant on stable: every prefix of real statements, in every
+    /// context, compiles or fails with a position inside the text.
+    #[test]
+    fn every_prefix_compiles_or_fails_with_a_position_inside_it() {
+        for sample in SAMPLES {
+            for (end, _) in sample.char_indices().chain([(sample.len(), ' ')]) {
+                let text = &sample[..end];
+                for ctx in Context::ALL {
+                    let results = [
+                        Statement::compile(text, ctx).err(),
+                        Condition::compile(text, ctx).err(),
+                        infer_context(&[text]).err(),
+                    ];
+                    for e in results.into_iter().flatten() {
+                        assert!(text.is_char_boundary(e.offset), "{text:?}: {e:?}");
+                        assert!(
+                            e.column >= 1 && e.column <= text.chars().count() + 1,
+                            "{text:?}: {e:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn statement_and_condition_remember_text_and_context() {
+        let s = Statement::compile(r#"set(name, "x")"#, Context::Span).unwrap();
+        assert_eq!(
+            (s.text(), s.context()),
+            (r#"set(name, "x")"#, Context::Span)
+        );
+        let c = Condition::compile("true", Context::Log).unwrap();
+        assert_eq!((c.text(), c.context()), ("true", Context::Log));
+    }
+}
