@@ -7,6 +7,7 @@ pub mod filter;
 pub mod memory_limiter;
 pub mod redaction;
 pub mod resource;
+pub mod transform;
 
 /// Generated OTLP requests for property tests, shared with the core crate's own.
 #[cfg(test)]
@@ -24,4 +25,5 @@ pub fn register(registry: &mut Registry) {
     registry.processor(memory_limiter::MemoryLimiterFactory);
     registry.processor(redaction::RedactionFactory);
     registry.processor(resource::ResourceFactory);
+    registry.processor(transform::TransformFactory);
 }

@@ -1,0 +1,213 @@
+//! Running compiled groups over a decoded request: each group in order, over every record of
+//! its context, its statements in order per record (otelcol's transform semantics).
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::metrics::v1::{Metric, metric};
+use weir_ottl::decoded::{
+    DataPointCtx, LogCtx, MetricCtx, ResourceCtx, ScopeCtx, SpanCtx, SpanEventCtx,
+};
+use weir_ottl::{Context, RecordMut};
+
+use super::config::Group;
+use crate::error_mode::{ErrorMode, ErrorPolicy};
+
+/// One group with its error policy.
+pub(crate) struct Runner {
+    pub(crate) group: Group,
+    pub(crate) policy: ErrorPolicy,
+}
+
+/// Stops the run: the first failure under `propagate`.
+pub(crate) struct Refused(pub(crate) String);
+
+impl Runner {
+    /// The group on one record.
+    fn record<R: RecordMut>(&mut self, record: &mut R) -> Result<(), Refused> {
+        let propagate = self.policy.mode() == ErrorMode::Propagate;
+        if !self.group.conditions.is_empty() {
+            let mut any = false;
+            for condition in &self.group.conditions {
+                match condition.evaluate(&*record) {
+                    Ok(true) => {
+                        any = true;
+                        break;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.policy.failed(condition.text(), &e);
+                        if propagate {
+                            return Err(Refused(format!(
+                                "transform condition `{}` failed: {e} (error_mode: propagate)",
+                                condition.text()
+                            )));
+                        }
+                    }
+                }
+            }
+            if !any {
+                return Ok(());
+            }
+        }
+        for statement in &self.group.statements {
+            if let Err(e) = statement.execute(record) {
+                self.policy.failed(statement.text(), &e);
+                if propagate {
+                    return Err(Refused(format!(
+                        "transform statement `{}` failed: {e} (error_mode: propagate)",
+                        statement.text()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` on the value of `slot`, an absent one as its default; writes it back unless it
+/// was absent and is still the default (so an untouched absent resource stays absent).
+fn with_default<T: Default + PartialEq, R>(slot: &mut Option<T>, f: impl FnOnce(&mut T) -> R) -> R {
+    let was_some = slot.is_some();
+    let mut value = slot.take().unwrap_or_default();
+    let out = f(&mut value);
+    if was_some || value != T::default() {
+        *slot = Some(value);
+    }
+    out
+}
+
+fn points(metric: &Metric) -> usize {
+    match &metric.data {
+        Some(metric::Data::Gauge(g)) => g.data_points.len(),
+        Some(metric::Data::Sum(s)) => s.data_points.len(),
+        Some(metric::Data::Histogram(h)) => h.data_points.len(),
+        Some(metric::Data::ExponentialHistogram(h)) => h.data_points.len(),
+        Some(metric::Data::Summary(s)) => s.data_points.len(),
+        None => 0,
+    }
+}
+
+/// A group over traces.
+pub(crate) fn traces(
+    run: &mut Runner,
+    request: &mut ExportTraceServiceRequest,
+) -> Result<(), Refused> {
+    let context = run.group.context;
+    for rs in &mut request.resource_spans {
+        let scopes = &mut rs.scope_spans;
+        with_default(&mut rs.resource, |resource| {
+            if context == Context::Resource {
+                return run.record(&mut ResourceCtx { resource });
+            }
+            for ss in scopes.iter_mut() {
+                let spans = &mut ss.spans;
+                with_default(&mut ss.scope, |scope| {
+                    if context == Context::Scope {
+                        return run.record(&mut ScopeCtx { resource, scope });
+                    }
+                    for span in spans.iter_mut() {
+                        if context == Context::Span {
+                            run.record(&mut SpanCtx {
+                                resource,
+                                scope,
+                                span,
+                            })?;
+                            continue;
+                        }
+                        for index in 0..span.events.len() {
+                            run.record(&mut SpanEventCtx {
+                                resource,
+                                scope,
+                                span,
+                                index,
+                            })?;
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// A group over metrics.
+pub(crate) fn metrics(
+    run: &mut Runner,
+    request: &mut ExportMetricsServiceRequest,
+) -> Result<(), Refused> {
+    let context = run.group.context;
+    for rm in &mut request.resource_metrics {
+        let scopes = &mut rm.scope_metrics;
+        with_default(&mut rm.resource, |resource| {
+            if context == Context::Resource {
+                return run.record(&mut ResourceCtx { resource });
+            }
+            for sm in scopes.iter_mut() {
+                let metrics = &mut sm.metrics;
+                with_default(&mut sm.scope, |scope| {
+                    if context == Context::Scope {
+                        return run.record(&mut ScopeCtx { resource, scope });
+                    }
+                    for metric in metrics.iter_mut() {
+                        if context == Context::Metric {
+                            run.record(&mut MetricCtx {
+                                resource,
+                                scope,
+                                metric,
+                            })?;
+                            continue;
+                        }
+                        for index in 0..points(metric) {
+                            run.record(&mut DataPointCtx {
+                                resource,
+                                scope,
+                                metric,
+                                index,
+                            })?;
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// A group over logs.
+pub(crate) fn logs(
+    run: &mut Runner,
+    request: &mut ExportLogsServiceRequest,
+) -> Result<(), Refused> {
+    let context = run.group.context;
+    for rl in &mut request.resource_logs {
+        let scopes = &mut rl.scope_logs;
+        with_default(&mut rl.resource, |resource| {
+            if context == Context::Resource {
+                return run.record(&mut ResourceCtx { resource });
+            }
+            for sl in scopes.iter_mut() {
+                let records = &mut sl.log_records;
+                with_default(&mut sl.scope, |scope| {
+                    if context == Context::Scope {
+                        return run.record(&mut ScopeCtx { resource, scope });
+                    }
+                    for log in records.iter_mut() {
+                        run.record(&mut LogCtx {
+                            resource,
+                            scope,
+                            log,
+                        })?;
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
