@@ -159,6 +159,25 @@ impl Statement {
         self.context
     }
 
+    /// The fields the editor writes (its target paths): a caller can tell whether running it
+    /// on a span may change the span's resource or scope.
+    pub fn writes(&self) -> impl Iterator<Item = Field> + '_ {
+        self.args.iter().filter_map(|arg| match arg {
+            eval::Arg::Target(target) => Some(target.path.field),
+            _ => None,
+        })
+    }
+
+    /// Whether the statement's `where` holds for `record` (true when it has none), without
+    /// running the editor: a reader that cannot be written (the wire view of an encoded
+    /// record) can tell whether the statement would do anything.
+    pub fn applies<R: Record + ?Sized>(&self, record: &R) -> Result<bool, EvalError> {
+        match &self.condition {
+            Some(c) => eval::eval_bool(c, record),
+            None => Ok(true),
+        }
+    }
+
     /// Runs the statement on one record: `Ok(true)` if the condition held (or there is none)
     /// and the editor ran, `Ok(false)` if the condition was false.
     pub fn execute<R: RecordMut + ?Sized>(&self, record: &mut R) -> Result<bool, EvalError> {
@@ -246,6 +265,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn applies_tells_whether_the_where_holds_without_running_the_editor() {
+        use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+        use opentelemetry_proto::tonic::resource::v1::Resource;
+        use opentelemetry_proto::tonic::trace::v1::Span;
+        let (resource, scope) = (Resource::default(), InstrumentationScope::default());
+        let span = Span {
+            name: "GET /a".into(),
+            ..Default::default()
+        };
+        let view = decoded::SpanView {
+            resource: &resource,
+            scope: &scope,
+            span: &span,
+        };
+        let with = |text| Statement::compile(text, Context::Span).unwrap();
+        assert!(with(r#"set(name, "x") where name == "GET /a""#).applies(&view).unwrap());
+        assert!(!with(r#"set(name, "x") where name == "b""#).applies(&view).unwrap());
+        assert!(with(r#"set(name, "x")"#).applies(&view).unwrap(), "no where");
+        assert!(with(r#"set(name, "x") where 1 / 0 == 1"#).applies(&view).is_err());
+        assert_eq!(span.name, "GET /a");
+    }
+
+    #[test]
+    fn writes_names_the_fields_an_editor_targets() {
+        let writes = |text| {
+            Statement::compile(text, Context::Span)
+                .unwrap()
+                .writes()
+                .map(Field::context)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(writes(r#"set(attributes["a"], name)"#), [Context::Span]);
+        assert_eq!(
+            writes(r#"set(resource.attributes["a"], name)"#),
+            [Context::Resource]
+        );
+        assert_eq!(
+            writes(r#"merge_maps(instrumentation_scope.attributes, attributes, "upsert")"#),
+            [Context::Scope]
+        );
     }
 
     #[test]

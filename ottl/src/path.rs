@@ -122,6 +122,13 @@ pub enum Field {
     LogEventName,
 }
 
+impl Field {
+    /// The context whose record holds this field (`ResourceAttributes`: the resource).
+    pub fn context(self) -> crate::Context {
+        crate::decoded::owner(self)
+    }
+}
+
 impl Path {
     /// A path without keys.
     pub fn new(field: Field) -> Self {

@@ -8,6 +8,7 @@ pub mod memory_limiter;
 pub mod redaction;
 pub mod resource;
 pub mod transform;
+mod wire_record;
 
 /// Generated OTLP requests for property tests, shared with the core crate's own.
 #[cfg(test)]

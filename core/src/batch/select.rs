@@ -1,6 +1,7 @@
 //! Leaving items out of an encoded request without decoding it: the `filter` processor's
 //! (and later the samplers' and the routing connector's) way of dropping spans, span events,
-//! metrics, data points and log records.
+//! metrics, data points and log records; and writing single items anew (the `transform`
+//! processor's way of changing only the records its statements touch).
 //!
 //! A [`Selector`] is shown each item as an [`ItemView`]: the item's own bytes beside those of
 //! its resource, its scope and (for data points) its metric, so a condition can read any of
@@ -94,6 +95,27 @@ pub trait Selector {
     fn selects_events(&self) -> bool {
         false
     }
+
+    /// A new encoding (the message content) for a span, data point or log record that stays,
+    /// or `None` to keep its bytes. A replaced span's events are not shown.
+    fn replace(&mut self, item: &ItemView<'_>) -> Option<Vec<u8>> {
+        let _ = item;
+        None
+    }
+
+    /// Whether to call [`Selector::replace`].
+    fn replaces_items(&self) -> bool {
+        false
+    }
+}
+
+/// A field of the input the second pass writes otherwise: left out, or with a new content.
+#[derive(Debug)]
+struct Edit {
+    /// The whole field (key to end of content).
+    whole: Range<usize>,
+    /// `None`: left out.
+    with: Option<Vec<u8>>,
 }
 
 /// What [`select`] left.
@@ -106,6 +128,8 @@ pub struct Selected {
     pub dropped_items: usize,
     /// Span events dropped from spans that stayed.
     pub dropped_events: usize,
+    /// Items given a new encoding by [`Selector::replace`].
+    pub replaced_items: usize,
 }
 
 /// A request [`select`] could not read.
@@ -137,6 +161,7 @@ pub fn select(
         drops: Vec::new(),
         dropped_items: 0,
         dropped_events: 0,
+        replaced_items: 0,
         at: 0,
         selector,
     };
@@ -155,12 +180,17 @@ pub fn select(
     {
         return Err(unreadable(decide.at));
     }
-    let (dropped_items, dropped_events) = (decide.dropped_items, decide.dropped_events);
+    let (dropped_items, dropped_events, replaced_items) = (
+        decide.dropped_items,
+        decide.dropped_events,
+        decide.replaced_items,
+    );
     if decide.drops.is_empty() {
         return Ok(Selected {
             request: None,
             dropped_items,
             dropped_events,
+            replaced_items,
         });
     }
     let mut write = Write {
@@ -174,6 +204,7 @@ pub fn select(
             request: Some(write.out),
             dropped_items,
             dropped_events,
+            replaced_items,
         }),
         None => Err(unreadable(0)),
     }
@@ -190,10 +221,11 @@ struct Around<'a> {
 /// The first pass: shows records to the selector and notes the fields to leave out.
 struct Decide<'a, 's, S> {
     input: &'a [u8],
-    /// Whole fields (key to end of content) to leave out, in input order.
-    drops: Vec<Range<usize>>,
+    /// Fields to leave out or write anew, in input order.
+    drops: Vec<Edit>,
     dropped_items: usize,
     dropped_events: usize,
+    replaced_items: usize,
     at: usize,
     selector: &'s mut S,
 }
@@ -243,7 +275,7 @@ impl<'a, S: Selector> Decide<'a, '_, S> {
                 };
                 if self.selector.selects_metrics() && !self.selector.keep_metric(&view) {
                     self.dropped_items += items_in(input, child, content, depth + 1)?;
-                    self.drops.push(whole);
+                    self.drops.push(Edit { whole, with: None });
                 } else {
                     let inner = Around { metric, ..around };
                     self.container(child, content, inner, depth + 1)?;
@@ -270,7 +302,17 @@ impl<'a, S: Selector> Decide<'a, '_, S> {
         };
         if self.selector.selects_items() && !self.selector.keep(&view) {
             self.dropped_items += 1;
-            self.drops.push(whole);
+            self.drops.push(Edit { whole, with: None });
+            return Some(());
+        }
+        if self.selector.replaces_items()
+            && let Some(with) = self.selector.replace(&view)
+        {
+            self.replaced_items += 1;
+            self.drops.push(Edit {
+                whole,
+                with: Some(with),
+            });
             return Some(());
         }
         if view.kind == ItemKind::Span && self.selector.selects_events() {
@@ -284,7 +326,10 @@ impl<'a, S: Selector> Decide<'a, '_, S> {
                     let event = delimited(bytes, &mut pos)?;
                     if !self.selector.keep_event(&view, self.input.get(event)?) {
                         self.dropped_events += 1;
-                        self.drops.push(start..pos);
+                        self.drops.push(Edit {
+                            whole: start..pos,
+                            with: None,
+                        });
                     }
                 } else {
                     fast_skip(bytes, &mut pos, number, wire_type, RECURSION_LIMIT)?;
@@ -379,8 +424,8 @@ fn kind_of(message: &'static Message) -> Option<ItemKind> {
 /// The second pass: writes the request again without the dropped fields.
 struct Write<'a> {
     input: &'a [u8],
-    drops: &'a [Range<usize>],
-    /// The first drop not passed yet.
+    drops: &'a [Edit],
+    /// The first edit not passed yet.
     next: usize,
     out: Vec<u8>,
 }
@@ -414,8 +459,13 @@ impl Write<'_> {
             };
             let content = delimited(bytes, &mut pos)?;
             let whole = start..pos;
-            if self.drops.get(self.next) == Some(&whole) {
+            if let Some(edit) = self.drops.get(self.next).filter(|e| e.whole == whole) {
                 self.next += 1;
+                if let Some(with) = &edit.with {
+                    wire::put_delimited_header(&mut self.out, number, with.len());
+                    self.out.extend_from_slice(with);
+                    kept = true;
+                }
                 continue;
             }
             if !self.drop_inside(&content) {
@@ -457,7 +507,11 @@ impl Write<'_> {
             let start = pos;
             let (number, wire_type) = fast_key(bytes, &mut pos)?;
             fast_skip(bytes, &mut pos, number, wire_type, RECURSION_LIMIT)?;
-            if self.drops.get(self.next) == Some(&(start..pos)) {
+            if self
+                .drops
+                .get(self.next)
+                .is_some_and(|e| e.whole == (start..pos))
+            {
                 self.next += 1;
             } else {
                 self.copy(start..pos)?;
@@ -470,7 +524,7 @@ impl Write<'_> {
     fn drop_inside(&self, content: &Range<usize>) -> bool {
         self.drops
             .get(self.next)
-            .is_some_and(|d| d.start >= content.start && d.end <= content.end)
+            .is_some_and(|e| e.whole.start >= content.start && e.whole.end <= content.end)
     }
 
     fn copy(&mut self, range: Range<usize>) -> Option<()> {

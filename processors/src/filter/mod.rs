@@ -5,7 +5,7 @@
 //! left empty go too.
 //!
 //! It decides on the encoded batch: conditions read each record on the wire
-//! ([`wire::WireRecord`]) and the request is written again without what goes
+//! ([`crate::wire_record`]) and the request is written again without what goes
 //! ([`weir_core::batch::select`]); a batch nothing matches passes as the same bytes. Drops are
 //! counted with otelcol's names: `otelcol_processor_filter_spans_filtered_total`,
 //! `…_datapoints_filtered_total`, `…_logs_filtered_total`, labelled `filter` with the
@@ -15,7 +15,6 @@
 //! `exclude` matching (otelcol deprecates it for these conditions).
 
 mod config;
-mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,9 +30,9 @@ use weir_core::telemetry;
 use weir_ottl::Condition;
 
 pub use config::{FilterConfig, LogsConditions, MetricsConditions, TracesConditions};
-use wire::WireRecord;
 
 use crate::error_mode::{ErrorMode, ErrorPolicy};
+use crate::wire_record::WireRecord;
 
 /// Factory of the `filter` processor.
 pub struct FilterFactory;

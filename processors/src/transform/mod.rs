@@ -3,13 +3,18 @@
 //! form). Each group runs in order over every record of its context, its statements in order
 //! per record, each with its own `where`; a group's `conditions` select the records it runs on.
 //!
-//! It decodes the batch into structs (statements change structure: maps, bodies, names) and
-//! encodes it once on the way out. A batch whose signal has no statements passes untouched.
+//! When every group runs in the span or log context and writes only the record itself, it
+//! works on the encoded batch and decodes only the records a statement applies to
+//! ([`per_record`]); otherwise it decodes the batch into structs and encodes it once on the
+//! way out. A batch whose signal has no statements passes untouched.
 
 mod config;
+mod per_record;
 mod run;
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use weir_core::batch::select::select;
 use weir_core::batch::{Batch, Request, Signal};
 use weir_core::component::{
     BuildError, CreateSettings, ProcessError, Processor, ProcessorFactory, Stability,
@@ -76,6 +81,28 @@ impl TransformProcessor {
         };
         if runners.is_empty() {
             return Ok(batch);
+        }
+        let signal = batch.signal();
+        if per_record::possible(signal, runners) {
+            let bytes = batch.to_bytes();
+            let mut per = per_record::PerRecord {
+                runners,
+                refused: None,
+            };
+            let selected =
+                select(signal, &bytes, &mut per).map_err(|e| ProcessError(e.to_string()))?;
+            if let Some(why) = per.refused {
+                return Err(ProcessError(why));
+            }
+            return Ok(match selected.request {
+                None => batch,
+                Some(out) => Batch::from_walked(
+                    signal,
+                    Bytes::from(out),
+                    batch.items(),
+                    batch.meta().clone(),
+                ),
+            });
         }
         let request = batch
             .decoded_mut()

@@ -24,7 +24,7 @@ pub(crate) struct Refused(pub(crate) String);
 
 impl Runner {
     /// The group on one record.
-    fn record<R: RecordMut>(&mut self, record: &mut R) -> Result<(), Refused> {
+    pub(crate) fn record<R: RecordMut>(&mut self, record: &mut R) -> Result<(), Refused> {
         let propagate = self.policy.mode() == ErrorMode::Propagate;
         if !self.group.conditions.is_empty() {
             let mut any = false;

@@ -16,6 +16,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::Event;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use proptest::prelude::Strategy;
 use serde_json::json;
 use weir_core::batch::{BatchMeta, Request};
 use weir_core::component::ComponentConfig;
@@ -322,5 +323,126 @@ fn statements_that_do_not_compile_are_config_errors_that_say_where() {
     assert!(
         unknown.to_string().contains("unknown field `statement`"),
         "{unknown}"
+    );
+}
+
+// ---- record by record on the wire, against the decoded run -------------------------------
+
+/// Runs `config`'s trace or log groups the decoded way, group by group over the request.
+fn decoded_run(config: &TransformConfig, request: &Request) -> Request {
+    let mut request = request.clone();
+    let mut problems = Vec::new();
+    let (at, signal, groups) = match &request {
+        Request::Traces(_) => config.lists()[0],
+        Request::Logs(_) => config.lists()[2],
+        Request::Metrics(_) => config.lists()[1],
+    };
+    for group in config::compile(at, signal, groups, &mut problems) {
+        let mut runner = run::Runner {
+            policy: crate::error_mode::ErrorPolicy::new(config.error_mode, "transform/model"),
+            group,
+        };
+        let done = match &mut request {
+            Request::Traces(r) => run::traces(&mut runner, r),
+            Request::Logs(r) => run::logs(&mut runner, r),
+            Request::Metrics(r) => run::metrics(&mut runner, r),
+        };
+        assert!(done.is_ok());
+    }
+    assert!(problems.is_empty(), "{problems:?}");
+    request
+}
+
+fn per_record_config() -> TransformConfig {
+    config(json!({
+        "error_mode": "ignore",
+        "trace_statements": [
+            { "context": "span", "statements": [
+                r#"set(attributes["fast"], true) where kind == SPAN_KIND_SERVER"#,
+                r#"set(name, Concat([name, "x"], "-")) where attributes["fast"] == true"#,
+                r#"delete_matching_keys(attributes, "^a") where IsMatch(name, "^[a-m]")"#,
+            ]},
+            { "context": "span", "conditions": ["status.code == STATUS_CODE_ERROR"], "statements": [
+                r#"set(attributes["error"], 1 / attributes["zero"])"#,
+            ]},
+        ],
+        "log_statements": [{ "context": "log", "statements": [
+            r#"set(severity_text, "high") where severity_number > 12"#,
+            r#"set(attributes["copied"], body) where severity_text == "high""#,
+        ]}],
+    }))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 96, ..Default::default() })]
+
+    /// Record by record on the wire gives what the decoded run gives, for spans and logs.
+    #[test]
+    fn record_by_record_on_the_wire_matches_the_decoded_run(
+        request in proptest::prop_oneof![
+            crate::testgen::traces_request(crate::testgen::Size::SMALL).prop_map(Request::Traces),
+            crate::testgen::logs_request(crate::testgen::Size::SMALL).prop_map(Request::Logs),
+        ]
+    ) {
+        let config = per_record_config();
+        let mut processor = TransformProcessor::new(&config, "transform/prop").unwrap();
+        let signal = request.signal();
+        let slot = if signal == Signal::Traces { 0 } else { 2 };
+        let possible = per_record::possible(signal, &processor.runners[slot]);
+        proptest::prop_assert!(possible, "record by record");
+        let batch = Batch::from_encoded(signal, request.encode_to_bytes(), Arc::new(BatchMeta::default())).unwrap();
+        let out = processor.apply(batch).unwrap();
+        let got = Request::decode(signal, &out.to_bytes()).unwrap();
+        proptest::prop_assert_eq!(got, decoded_run(&config, &request));
+    }
+}
+
+#[test]
+fn records_no_statement_applies_to_are_copied_and_a_batch_of_them_is_not() {
+    let config = config(
+        json!({ "trace_statements": [{ "context": "span", "statements": [
+            r#"set(attributes["x"], 1) where name == "hit""#,
+        ]}]}),
+    );
+    let request = traces(None, vec![server("miss")]);
+    let input = Batch::from_encoded(
+        Signal::Traces,
+        request.encode_to_bytes(),
+        Arc::new(BatchMeta::default()),
+    )
+    .unwrap();
+    let bytes = input.to_bytes();
+    let out = TransformProcessor::new(&config, "transform/copy")
+        .unwrap()
+        .apply(input)
+        .unwrap();
+    assert_eq!(out.to_bytes().as_ptr(), bytes.as_ptr(), "not copied");
+
+    let request = traces(None, vec![server("miss"), server("hit")]);
+    let out = run(&config, &request).unwrap();
+    assert_eq!(spans(&out)[0], server("miss"));
+    assert_eq!(
+        spans(&out)[1].attributes.last(),
+        Some(&kv("x", Value::IntValue(1)))
+    );
+}
+
+#[test]
+fn statements_that_write_the_resource_from_a_span_run_on_the_decoded_batch() {
+    let config = config(
+        json!({ "trace_statements": [{ "context": "span", "statements": [
+            r#"set(resource.attributes["seen"], name)"#,
+        ]}]}),
+    );
+    let processor = TransformProcessor::new(&config, "transform/upper").unwrap();
+    assert!(!per_record::possible(Signal::Traces, &processor.runners[0]));
+    let out = run(&config, &traces(None, vec![server("a"), server("b")])).unwrap();
+    let Request::Traces(r) = &out else {
+        unreachable!()
+    };
+    assert_eq!(
+        r.resource_spans[0].resource.as_ref().unwrap().attributes,
+        vec![kv("seen", s("b"))],
+        "the last span's name, as the group runs over every span"
     );
 }

@@ -119,7 +119,8 @@ fn a_request_nothing_is_dropped_from_is_not_copied() {
         Selected {
             request: None,
             dropped_items: 0,
-            dropped_events: 0
+            dropped_events: 0,
+            replaced_items: 0,
         }
     );
 }
@@ -306,6 +307,35 @@ fn length_prefixes_that_shrink_are_rewritten() {
     assert_eq!(
         selected.request.unwrap(),
         traces(vec![vec![vec![span("short")]]]).encode_to_vec()
+    );
+}
+
+/// Items given a new encoding are written with it, the rest copied; lengths around them fixed.
+#[test]
+fn replaced_items_are_written_anew_and_the_rest_copied() {
+    struct Rename;
+    impl Selector for Rename {
+        fn keep(&mut self, v: &ItemView<'_>) -> bool {
+            !named(v, "gone")
+        }
+        fn replace(&mut self, v: &ItemView<'_>) -> Option<Vec<u8>> {
+            let mut span = Span::decode(v.item).ok()?;
+            (span.name == "old").then(|| {
+                span.name = "a much longer new name than before".repeat(5);
+                span.encode_to_vec()
+            })
+        }
+        fn replaces_items(&self) -> bool {
+            true
+        }
+    }
+    let request = traces(vec![vec![vec![span("old"), span("gone"), span("kept")]]]);
+    let selected = select(Signal::Traces, &request.encode_to_vec(), &mut Rename).unwrap();
+    assert_eq!((selected.dropped_items, selected.replaced_items), (1, 1));
+    let long = "a much longer new name than before".repeat(5);
+    assert_eq!(
+        selected.request.unwrap(),
+        traces(vec![vec![vec![span(&long), span("kept")]]]).encode_to_vec()
     );
 }
 

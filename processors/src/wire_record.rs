@@ -1,6 +1,7 @@
 //! OTTL's [`Record`] over the encoded batch: a condition reads a span, span event, metric,
 //! data point or log record straight from its protobuf bytes ([`ItemView`]), so `filter`
-//! decides without decoding the request.
+//! decides without decoding the request, and `transform` decodes only the records one of its
+//! statements applies to.
 //!
 //! The fields conditions read most (attributes with their keys, names, kinds, status, ids,
 //! times, severities, bodies, resource and scope attributes) are read on the wire, strings and
