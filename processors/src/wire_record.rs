@@ -51,6 +51,19 @@ enum Wire<'a> {
     Len(&'a [u8]),
 }
 
+/// A varint at the front of `bytes`, which it advances; one-byte ones (nearly every key and
+/// length here) read inline.
+#[inline]
+fn varint(bytes: &mut &[u8]) -> Option<u64> {
+    match bytes.first() {
+        Some(&b) if b < 0x80 => {
+            *bytes = &bytes[1..];
+            Some(u64::from(b))
+        }
+        _ => prost::encoding::decode_varint(bytes).ok(),
+    }
+}
+
 /// The fields of a message, in order; stops at anything it cannot read (groups, bad bytes),
 /// which the wire walk already refused for batches.
 fn fields(mut bytes: &[u8]) -> impl Iterator<Item = (u32, Wire<'_>)> {
@@ -58,10 +71,10 @@ fn fields(mut bytes: &[u8]) -> impl Iterator<Item = (u32, Wire<'_>)> {
         if bytes.is_empty() {
             return None;
         }
-        let key = prost::encoding::decode_varint(&mut bytes).ok()?;
+        let key = varint(&mut bytes)?;
         let number = u32::try_from(key >> 3).ok()?;
         let value = match key & 7 {
-            0 => Wire::Varint(prost::encoding::decode_varint(&mut bytes).ok()?),
+            0 => Wire::Varint(varint(&mut bytes)?),
             1 => {
                 let (head, rest) = bytes.split_first_chunk::<8>()?;
                 bytes = rest;
@@ -73,7 +86,7 @@ fn fields(mut bytes: &[u8]) -> impl Iterator<Item = (u32, Wire<'_>)> {
                 Wire::Fixed32(u32::from_le_bytes(*head))
             }
             2 => {
-                let len = usize::try_from(prost::encoding::decode_varint(&mut bytes).ok()?).ok()?;
+                let len = usize::try_from(varint(&mut bytes)?).ok()?;
                 let (content, rest) = bytes.split_at_checked(len)?;
                 bytes = rest;
                 Wire::Len(content)
@@ -106,7 +119,7 @@ fn id(bytes: &[u8], number: u32) -> &[u8] {
     }
 }
 
-fn varint(bytes: &[u8], number: u32) -> u64 {
+fn varint_field(bytes: &[u8], number: u32) -> u64 {
     match last(bytes, number) {
         Some(Wire::Varint(v)) => v,
         _ => 0,
@@ -133,7 +146,7 @@ fn int(u: u64) -> Value<'static> {
 
 /// An enum (int32) field as the decoded record gives it.
 fn enum_int(bytes: &[u8], number: u32) -> Value<'static> {
-    Value::Int(i64::from(varint(bytes, number) as i32))
+    Value::Int(i64::from(varint_field(bytes, number) as i32))
 }
 
 /// An encoded `AnyValue` as a value: scalars borrowed, arrays and maps decoded.
