@@ -283,10 +283,25 @@ mod tests {
             span: &span,
         };
         let with = |text| Statement::compile(text, Context::Span).unwrap();
-        assert!(with(r#"set(name, "x") where name == "GET /a""#).applies(&view).unwrap());
-        assert!(!with(r#"set(name, "x") where name == "b""#).applies(&view).unwrap());
-        assert!(with(r#"set(name, "x")"#).applies(&view).unwrap(), "no where");
-        assert!(with(r#"set(name, "x") where 1 / 0 == 1"#).applies(&view).is_err());
+        assert!(
+            with(r#"set(name, "x") where name == "GET /a""#)
+                .applies(&view)
+                .unwrap()
+        );
+        assert!(
+            !with(r#"set(name, "x") where name == "b""#)
+                .applies(&view)
+                .unwrap()
+        );
+        assert!(
+            with(r#"set(name, "x")"#).applies(&view).unwrap(),
+            "no where"
+        );
+        assert!(
+            with(r#"set(name, "x") where 1 / 0 == 1"#)
+                .applies(&view)
+                .is_err()
+        );
         assert_eq!(span.name, "GET /a");
     }
 
