@@ -88,6 +88,7 @@ impl TransformProcessor {
             let mut per = per_record::PerRecord {
                 runners,
                 refused: None,
+                around: None,
             };
             let selected =
                 select(signal, &bytes, &mut per).map_err(|e| ProcessError(e.to_string()))?;

@@ -44,6 +44,21 @@ pub(crate) struct PerRecord<'r> {
     pub(crate) runners: &'r mut [Runner],
     /// The first failure under `propagate`.
     pub(crate) refused: Option<String>,
+    /// The resource and scope last decoded, by the bytes they came from: the records of one
+    /// scope share them, and no statement here writes them (see [`possible`]).
+    pub(crate) around: Option<Around>,
+}
+
+/// A decoded resource and scope and where their bytes were.
+pub(crate) struct Around {
+    resource_at: (usize, usize),
+    scope_at: (usize, usize),
+    resource: Resource,
+    scope: InstrumentationScope,
+}
+
+fn at(bytes: &[u8]) -> (usize, usize) {
+    (bytes.as_ptr() as usize, bytes.len())
 }
 
 impl PerRecord<'_> {
@@ -65,9 +80,22 @@ impl PerRecord<'_> {
     }
 
     fn run(&mut self, view: &ItemView<'_>) -> Result<Option<Vec<u8>>, Refused> {
-        let mut resource = Resource::decode(view.resource).unwrap_or_default();
-        let mut scope = InstrumentationScope::decode(view.scope).unwrap_or_default();
-        let (resource, scope) = (&mut resource, &mut scope);
+        let fresh = self
+            .around
+            .as_ref()
+            .is_none_or(|a| a.resource_at != at(view.resource) || a.scope_at != at(view.scope));
+        if fresh {
+            self.around = Some(Around {
+                resource_at: at(view.resource),
+                scope_at: at(view.scope),
+                resource: Resource::decode(view.resource).unwrap_or_default(),
+                scope: InstrumentationScope::decode(view.scope).unwrap_or_default(),
+            });
+        }
+        let Some(around) = self.around.as_mut() else {
+            return Ok(None);
+        };
+        let (resource, scope) = (&mut around.resource, &mut around.scope);
         Ok(match view.kind {
             ItemKind::Span => {
                 let Ok(mut span) = Span::decode(view.item) else {
