@@ -11,6 +11,7 @@
 mod config;
 mod per_record;
 mod run;
+mod wire_set;
 
 use async_trait::async_trait;
 use bytes::Bytes;

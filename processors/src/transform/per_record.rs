@@ -7,7 +7,8 @@
 //! ([`weir_core::batch::select`] writes them in place). That is exact: if no `where` holds on
 //! the record as it arrived, the first statement does not run, so the record is still as it
 //! arrived for the second, and so on. A `where` that fails on the wire sends the record to
-//! the decoded run, which applies the error mode as usual.
+//! the decoded run, which applies the error mode as usual. A record whose statements only set
+//! attributes by a constant key is not even decoded ([`super::wire_set`]).
 
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
@@ -20,6 +21,7 @@ use weir_ottl::Context;
 use weir_ottl::decoded::{LogCtx, SpanCtx};
 
 use super::run::{Refused, Runner};
+use super::wire_set::WireItemMut;
 use crate::wire_record::WireRecord;
 
 /// Whether `runners` (the groups of one signal) can run record by record.
@@ -148,6 +150,18 @@ impl Selector for PerRecord<'_> {
         };
         if !self.applies(&record) {
             return None;
+        }
+        if let Some(mut wire) = WireItemMut::new(record) {
+            let failures: Vec<_> = self.runners.iter().map(|r| r.attempt(&mut wire)).collect();
+            if wire.supported() {
+                for (runner, failures) in self.runners.iter_mut().zip(failures) {
+                    if let Err(Refused(why)) = runner.report(failures) {
+                        self.refused = Some(why);
+                        return None;
+                    }
+                }
+                return wire.encode();
+            }
         }
         match self.run(item) {
             Ok(bytes) => bytes,

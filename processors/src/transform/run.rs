@@ -22,10 +22,26 @@ pub(crate) struct Runner {
 /// Stops the run: the first failure under `propagate`.
 pub(crate) struct Refused(pub(crate) String);
 
+/// A condition or statement that failed on a record: its text, what it said, and whether it
+/// was a condition.
+pub(crate) struct Failure {
+    text: String,
+    error: weir_ottl::EvalError,
+    condition: bool,
+}
+
 impl Runner {
-    /// The group on one record.
+    /// The group on one record, failures reported as the error mode says.
     pub(crate) fn record<R: RecordMut>(&mut self, record: &mut R) -> Result<(), Refused> {
+        let failures = self.attempt(record);
+        self.report(failures)
+    }
+
+    /// The group on one record, failures collected, not reported (under `propagate` it stops
+    /// at the first): a caller that may throw the attempt away reports them only if it keeps it.
+    pub(crate) fn attempt<R: RecordMut>(&self, record: &mut R) -> Vec<Failure> {
         let propagate = self.policy.mode() == ErrorMode::Propagate;
+        let mut failures = Vec::new();
         if !self.group.conditions.is_empty() {
             let mut any = false;
             for condition in &self.group.conditions {
@@ -35,30 +51,51 @@ impl Runner {
                         break;
                     }
                     Ok(false) => {}
-                    Err(e) => {
-                        self.policy.failed(condition.text(), &e);
+                    Err(error) => {
+                        failures.push(Failure {
+                            text: condition.text().to_string(),
+                            error,
+                            condition: true,
+                        });
                         if propagate {
-                            return Err(Refused(format!(
-                                "transform condition `{}` failed: {e} (error_mode: propagate)",
-                                condition.text()
-                            )));
+                            return failures;
                         }
                     }
                 }
             }
             if !any {
-                return Ok(());
+                return failures;
             }
         }
         for statement in &self.group.statements {
-            if let Err(e) = statement.execute(record) {
-                self.policy.failed(statement.text(), &e);
+            if let Err(error) = statement.execute(record) {
+                failures.push(Failure {
+                    text: statement.text().to_string(),
+                    error,
+                    condition: false,
+                });
                 if propagate {
-                    return Err(Refused(format!(
-                        "transform statement `{}` failed: {e} (error_mode: propagate)",
-                        statement.text()
-                    )));
+                    return failures;
                 }
+            }
+        }
+        failures
+    }
+
+    /// Counts and logs `failures`; under `propagate` the first refuses the batch.
+    pub(crate) fn report(&mut self, failures: Vec<Failure>) -> Result<(), Refused> {
+        for failure in failures {
+            self.policy.failed(&failure.text, &failure.error);
+            if self.policy.mode() == ErrorMode::Propagate {
+                let what = if failure.condition {
+                    "condition"
+                } else {
+                    "statement"
+                };
+                return Err(Refused(format!(
+                    "transform {what} `{}` failed: {} (error_mode: propagate)",
+                    failure.text, failure.error
+                )));
             }
         }
         Ok(())

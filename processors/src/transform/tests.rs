@@ -397,6 +397,46 @@ proptest::proptest! {
     }
 }
 
+/// Statements that only set attributes by constant keys, reading what earlier ones set: run
+/// on the bytes without decoding.
+fn attribute_sets_config() -> TransformConfig {
+    config(json!({
+        "error_mode": "ignore",
+        "trace_statements": [{ "context": "span", "statements": [
+            r#"set(attributes["a"], "server") where kind == SPAN_KIND_SERVER"#,
+            r#"set(attributes["b"], attributes["a"]) where attributes["a"] != nil"#,
+            r#"set(attributes["c"], name)"#,
+            r#"set(attributes["d"], attributes["missing"])"#,
+        ]}],
+        "log_statements": [{ "context": "log", "statements": [
+            r#"set(attributes["a"], severity_number) where severity_number > 0"#,
+            r#"set(attributes["k"], Concat([severity_text, "!"], ""))"#,
+        ]}],
+    }))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 96, ..Default::default() })]
+
+    /// Attribute sets on the wire give what the decoded run gives, keys already present
+    /// (replaced where they first appear) and absent (appended) alike.
+    #[test]
+    fn attribute_sets_on_the_wire_match_the_decoded_run(
+        request in proptest::prop_oneof![
+            crate::testgen::traces_request(crate::testgen::Size::SMALL).prop_map(Request::Traces),
+            crate::testgen::logs_request(crate::testgen::Size::SMALL).prop_map(Request::Logs),
+        ]
+    ) {
+        let config = attribute_sets_config();
+        let mut processor = TransformProcessor::new(&config, "transform/sets").unwrap();
+        let signal = request.signal();
+        let batch = Batch::from_encoded(signal, request.encode_to_bytes(), Arc::new(BatchMeta::default())).unwrap();
+        let out = processor.apply(batch).unwrap();
+        let got = Request::decode(signal, &out.to_bytes()).unwrap();
+        proptest::prop_assert_eq!(got, decoded_run(&config, &request));
+    }
+}
+
 #[test]
 fn records_no_statement_applies_to_are_copied_and_a_batch_of_them_is_not() {
     let config = config(
@@ -444,5 +484,36 @@ fn statements_that_write_the_resource_from_a_span_run_on_the_decoded_batch() {
         r.resource_spans[0].resource.as_ref().unwrap().attributes,
         vec![kv("seen", s("b"))],
         "the last span's name, as the group runs over every span"
+    );
+}
+
+/// A key already present is set where it first appears (a repeated key keeps its later
+/// copies), an absent one is appended, as the decoded run does; the span is never decoded
+/// whole for it, and what it holds besides comes out as it went in.
+#[test]
+fn attribute_sets_on_the_wire_replace_the_first_copy_and_append_the_rest() {
+    let config = attribute_sets_config();
+    let span = Span {
+        name: "GET /".into(),
+        kind: 2,
+        attributes: vec![
+            kv("a", Value::IntValue(1)),
+            kv("x", Value::IntValue(2)),
+            kv("a", Value::IntValue(3)),
+        ],
+        ..Default::default()
+    };
+    let request = traces(None, vec![span.clone()]);
+    let out = run(&config, &request).unwrap();
+    assert_eq!(out, decoded_run(&config, &request));
+    assert_eq!(
+        spans(&out)[0].attributes,
+        vec![
+            kv("a", s("server")),
+            kv("x", Value::IntValue(2)),
+            kv("a", Value::IntValue(3)),
+            kv("b", s("server")),
+            kv("c", s("GET /")),
+        ]
     );
 }
