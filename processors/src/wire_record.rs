@@ -162,6 +162,77 @@ fn any_value(content: &[u8]) -> Option<Value<'_>> {
     })
 }
 
+/// The contents of the length-delimited fields numbered `number` of `message`, the others
+/// skipped without being read: attribute lookups run per record, so this is on the filter's
+/// hot path.
+fn delimited_fields(message: &[u8], number: u32) -> impl Iterator<Item = &[u8]> {
+    let mut bytes = message;
+    std::iter::from_fn(move || {
+        loop {
+            let key = varint(&mut bytes)?;
+            match key & 7 {
+                2 => {
+                    let len = usize::try_from(varint(&mut bytes)?).ok()?;
+                    let (content, rest) = bytes.split_at_checked(len)?;
+                    bytes = rest;
+                    if key >> 3 == u64::from(number) {
+                        return Some(content);
+                    }
+                }
+                0 => {
+                    let end = bytes.iter().position(|b| b & 0x80 == 0)?;
+                    bytes = bytes.get(end + 1..)?;
+                }
+                1 => bytes = bytes.get(8..)?,
+                5 => bytes = bytes.get(4..)?,
+                _ => return None,
+            }
+        }
+    })
+}
+
+/// The key and value of a `KeyValue` encoded as SDKs and prost write it (`key`, then at most
+/// one `value`, short lengths); `None` for anything else, which is read field by field.
+fn plain_entry(kv: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let [0x0a, key_len, rest @ ..] = kv else {
+        return None;
+    };
+    if *key_len >= 0x80 {
+        return None;
+    }
+    let (key, after) = rest.split_at_checked(usize::from(*key_len))?;
+    match after {
+        [] => Some((key, None)),
+        [0x12, value_len, value @ ..]
+            if *value_len < 0x80 && value.len() == usize::from(*value_len) =>
+        {
+            Some((key, Some(value)))
+        }
+        _ => None,
+    }
+}
+
+/// The key (the last, as prost keeps), the value and how many value fields a `KeyValue` has.
+fn entry(kv: &[u8]) -> (&[u8], Option<&[u8]>, usize) {
+    if let Some((key, value)) = plain_entry(kv) {
+        return (key, value, usize::from(value.is_some()));
+    }
+    let mut key: &[u8] = &[];
+    let mut value: Option<&[u8]> = None;
+    let mut values = 0;
+    for (field, wire) in fields(kv) {
+        match (field, wire) {
+            (1, Wire::Len(k)) => key = k,
+            (2, Wire::Len(v)) => {
+                value = Some(v);
+                values += 1;
+            }
+            _ => {}
+        }
+    }
+    (key, value, values)
+}
+
 /// `attributes[keys...]` of the `KeyValue` list in field `number` of `message`; `None` when
 /// it must be answered decoded (the whole map, or bytes it cannot read).
 fn attribute<'a>(
@@ -173,23 +244,8 @@ fn attribute<'a>(
         return None;
     };
     let mut found = Value::Nil;
-    for (n, wire) in fields(message) {
-        let (true, Wire::Len(kv)) = (n == number, wire) else {
-            continue;
-        };
-        let mut key: &[u8] = &[];
-        let mut value: Option<&[u8]> = None;
-        let mut values = 0;
-        for (field, wire) in fields(kv) {
-            match (field, wire) {
-                (1, Wire::Len(k)) => key = k,
-                (2, Wire::Len(v)) => {
-                    value = Some(v);
-                    values += 1;
-                }
-                _ => {}
-            }
-        }
+    for kv in delimited_fields(message, number) {
+        let (key, value, values) = entry(kv);
         if key == wanted.as_bytes() {
             if values > 1 {
                 return None; // merged values: the decoded record reads them as prost does
