@@ -213,7 +213,7 @@ fn plain_entry(kv: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
 }
 
 /// The key (the last, as prost keeps), the value and how many value fields a `KeyValue` has.
-fn entry(kv: &[u8]) -> (&[u8], Option<&[u8]>, usize) {
+pub(crate) fn entry(kv: &[u8]) -> (&[u8], Option<&[u8]>, usize) {
     if let Some((key, value)) = plain_entry(kv) {
         return (key, value, usize::from(value.is_some()));
     }

@@ -178,6 +178,16 @@ impl Batch {
         }
     }
 
+    /// The batch an in-place edit made of this one: itself when `rewritten` is `None` (nothing
+    /// changed), else the new bytes with the same signal, metadata and `items` (an edit that
+    /// drops records says how many are left), accounted anew.
+    pub fn rewritten(self, rewritten: Option<Vec<u8>>, items: usize) -> Batch {
+        match rewritten {
+            None => self,
+            Some(out) => Batch::from_walked(self.signal, Bytes::from(out), items, self.meta),
+        }
+    }
+
     /// Replaces the metadata (used when batches from several clients are merged).
     pub fn with_meta(mut self, meta: Arc<BatchMeta>) -> Batch {
         self.meta = meta;

@@ -12,7 +12,6 @@ mod config;
 mod convert;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use weir_core::batch::rewrite::AttributeRewriter;
 use weir_core::batch::{Batch, Signal};
 use weir_core::component::{
@@ -76,15 +75,8 @@ impl AttributesProcessor {
                 }
             })
             .map_err(|e| ProcessError(e.to_string()))?;
-        Ok(match rewritten {
-            None => batch,
-            Some(out) => Batch::from_walked(
-                batch.signal(),
-                Bytes::from(out),
-                batch.items(),
-                batch.meta().clone(),
-            ),
-        })
+        let items = batch.items();
+        Ok(batch.rewritten(rewritten, items))
     }
 }
 

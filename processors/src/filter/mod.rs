@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use weir_core::batch::select::{ItemKind, ItemView, Selector, select};
 use weir_core::batch::{Batch, Signal};
 use weir_core::component::{
@@ -141,19 +140,11 @@ impl FilterProcessor {
             Signal::Logs => &self.filtered[2],
         };
         counter.fetch_add(selected.dropped_items as u64, Ordering::Relaxed);
-        let Some(out) = selected.request else {
-            return Ok(Some(batch));
-        };
         let items = batch.items().saturating_sub(selected.dropped_items);
-        if items == 0 && out.is_empty() {
+        if items == 0 && selected.request.as_ref().is_some_and(Vec::is_empty) {
             return Ok(None);
         }
-        Ok(Some(Batch::from_walked(
-            signal,
-            Bytes::from(out),
-            items,
-            batch.meta().clone(),
-        )))
+        Ok(Some(batch.rewritten(selected.request, items)))
     }
 }
 

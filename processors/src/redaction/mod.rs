@@ -18,7 +18,6 @@ mod redactor;
 mod text;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use weir_core::batch::rewrite::{AttributeRewriter, Level};
 use weir_core::batch::{Batch, Signal};
 use weir_core::component::{
@@ -86,15 +85,8 @@ impl RedactionProcessor {
                 current = rewritten;
             }
         }
-        Ok(match current {
-            None => batch,
-            Some(out) => Batch::from_walked(
-                batch.signal(),
-                Bytes::from(out),
-                batch.items(),
-                batch.meta().clone(),
-            ),
-        })
+        let items = batch.items();
+        Ok(batch.rewritten(current, items))
     }
 }
 

@@ -4,6 +4,7 @@
 //! matches passes as the very same bytes, bad bytes are errors, and config errors name the
 //! field.
 
+use bytes::Bytes;
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;

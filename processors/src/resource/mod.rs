@@ -8,7 +8,6 @@
 mod config;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use weir_core::batch::rewrite::{AttributeRewriter, Level};
 use weir_core::batch::{Batch, Signal};
 use weir_core::component::{
@@ -73,15 +72,8 @@ impl ResourceProcessor {
                 }
             })
             .map_err(|e| ProcessError(e.to_string()))?;
-        Ok(match rewritten {
-            None => batch,
-            Some(out) => Batch::from_walked(
-                batch.signal(),
-                Bytes::from(out),
-                batch.items(),
-                batch.meta().clone(),
-            ),
-        })
+        let items = batch.items();
+        Ok(batch.rewritten(rewritten, items))
     }
 }
 

@@ -143,23 +143,16 @@ pub(crate) fn compile(
     let allowed = contexts(signal);
     let mut out = Vec::new();
     for (i, group) in groups.iter().enumerate() {
-        let (place, context, statements, conditions, error_mode): (String, _, _, &[String], _) =
-            match group {
-                StatementGroup::Flat(text) => (
-                    format!("{at}.{i}"),
-                    None,
-                    std::slice::from_ref(text),
-                    &[],
-                    None,
-                ),
-                StatementGroup::Structured(g) => (
-                    format!("{at}.{i}"),
-                    g.context.as_deref(),
-                    g.statements.as_slice(),
-                    g.conditions.as_slice(),
-                    g.error_mode,
-                ),
-            };
+        let place = format!("{at}.{i}");
+        let (context, statements, conditions, error_mode): (_, _, &[String], _) = match group {
+            StatementGroup::Flat(text) => (None, std::slice::from_ref(text), &[], None),
+            StatementGroup::Structured(g) => (
+                g.context.as_deref(),
+                g.statements.as_slice(),
+                g.conditions.as_slice(),
+                g.error_mode,
+            ),
+        };
         if statements.is_empty() {
             problems.push(format!(
                 "{place}.statements must list at least one statement"

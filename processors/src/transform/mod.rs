@@ -14,7 +14,6 @@ mod run;
 mod wire_set;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use weir_core::batch::select::select;
 use weir_core::batch::{Batch, Request, Signal};
 use weir_core::component::{
@@ -96,15 +95,8 @@ impl TransformProcessor {
             if let Some(why) = per.refused {
                 return Err(ProcessError(why));
             }
-            return Ok(match selected.request {
-                None => batch,
-                Some(out) => Batch::from_walked(
-                    signal,
-                    Bytes::from(out),
-                    batch.items(),
-                    batch.meta().clone(),
-                ),
-            });
+            let items = batch.items();
+            return Ok(batch.rewritten(selected.request, items));
         }
         let request = batch
             .decoded_mut()

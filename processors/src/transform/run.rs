@@ -4,7 +4,9 @@
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::metrics::v1::{Metric, metric};
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use weir_ottl::decoded::{
     DataPointCtx, LogCtx, MetricCtx, ResourceCtx, ScopeCtx, SpanCtx, SpanEventCtx,
 };
@@ -125,47 +127,71 @@ fn points(metric: &Metric) -> usize {
     }
 }
 
+/// The group over one resource and its scopes: the resource and scope contexts here, the
+/// records of each scope (`split` takes them out beside its scope) handed to `item`.
+fn over<S, T>(
+    run: &mut Runner,
+    resource: &mut Option<Resource>,
+    scopes: &mut [S],
+    split: fn(&mut S) -> (&mut Option<InstrumentationScope>, &mut Vec<T>),
+    mut item: impl FnMut(
+        &mut Runner,
+        &mut Resource,
+        &mut InstrumentationScope,
+        &mut T,
+    ) -> Result<(), Refused>,
+) -> Result<(), Refused> {
+    let context = run.group.context;
+    with_default(resource, |resource| {
+        if context == Context::Resource {
+            return run.record(&mut ResourceCtx { resource });
+        }
+        for s in scopes.iter_mut() {
+            let (scope, items) = split(s);
+            with_default(scope, |scope| {
+                if context == Context::Scope {
+                    return run.record(&mut ScopeCtx { resource, scope });
+                }
+                for t in items.iter_mut() {
+                    item(run, resource, scope, t)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    })
+}
+
 /// A group over traces.
 pub(crate) fn traces(
     run: &mut Runner,
     request: &mut ExportTraceServiceRequest,
 ) -> Result<(), Refused> {
-    let context = run.group.context;
     for rs in &mut request.resource_spans {
-        let scopes = &mut rs.scope_spans;
-        with_default(&mut rs.resource, |resource| {
-            if context == Context::Resource {
-                return run.record(&mut ResourceCtx { resource });
-            }
-            for ss in scopes.iter_mut() {
-                let spans = &mut ss.spans;
-                with_default(&mut ss.scope, |scope| {
-                    if context == Context::Scope {
-                        return run.record(&mut ScopeCtx { resource, scope });
-                    }
-                    for span in spans.iter_mut() {
-                        if context == Context::Span {
-                            run.record(&mut SpanCtx {
-                                resource,
-                                scope,
-                                span,
-                            })?;
-                            continue;
-                        }
-                        for index in 0..span.events.len() {
-                            run.record(&mut SpanEventCtx {
-                                resource,
-                                scope,
-                                span,
-                                index,
-                            })?;
-                        }
-                    }
-                    Ok(())
-                })?;
-            }
-            Ok(())
-        })?;
+        over(
+            run,
+            &mut rs.resource,
+            &mut rs.scope_spans,
+            |ss| (&mut ss.scope, &mut ss.spans),
+            |run, resource, scope, span| {
+                if run.group.context == Context::Span {
+                    return run.record(&mut SpanCtx {
+                        resource,
+                        scope,
+                        span,
+                    });
+                }
+                for index in 0..span.events.len() {
+                    run.record(&mut SpanEventCtx {
+                        resource,
+                        scope,
+                        span,
+                        index,
+                    })?;
+                }
+                Ok(())
+            },
+        )?;
     }
     Ok(())
 }
@@ -175,42 +201,31 @@ pub(crate) fn metrics(
     run: &mut Runner,
     request: &mut ExportMetricsServiceRequest,
 ) -> Result<(), Refused> {
-    let context = run.group.context;
     for rm in &mut request.resource_metrics {
-        let scopes = &mut rm.scope_metrics;
-        with_default(&mut rm.resource, |resource| {
-            if context == Context::Resource {
-                return run.record(&mut ResourceCtx { resource });
-            }
-            for sm in scopes.iter_mut() {
-                let metrics = &mut sm.metrics;
-                with_default(&mut sm.scope, |scope| {
-                    if context == Context::Scope {
-                        return run.record(&mut ScopeCtx { resource, scope });
-                    }
-                    for metric in metrics.iter_mut() {
-                        if context == Context::Metric {
-                            run.record(&mut MetricCtx {
-                                resource,
-                                scope,
-                                metric,
-                            })?;
-                            continue;
-                        }
-                        for index in 0..points(metric) {
-                            run.record(&mut DataPointCtx {
-                                resource,
-                                scope,
-                                metric,
-                                index,
-                            })?;
-                        }
-                    }
-                    Ok(())
-                })?;
-            }
-            Ok(())
-        })?;
+        over(
+            run,
+            &mut rm.resource,
+            &mut rm.scope_metrics,
+            |sm| (&mut sm.scope, &mut sm.metrics),
+            |run, resource, scope, metric| {
+                if run.group.context == Context::Metric {
+                    return run.record(&mut MetricCtx {
+                        resource,
+                        scope,
+                        metric,
+                    });
+                }
+                for index in 0..points(metric) {
+                    run.record(&mut DataPointCtx {
+                        resource,
+                        scope,
+                        metric,
+                        index,
+                    })?;
+                }
+                Ok(())
+            },
+        )?;
     }
     Ok(())
 }
@@ -220,31 +235,20 @@ pub(crate) fn logs(
     run: &mut Runner,
     request: &mut ExportLogsServiceRequest,
 ) -> Result<(), Refused> {
-    let context = run.group.context;
     for rl in &mut request.resource_logs {
-        let scopes = &mut rl.scope_logs;
-        with_default(&mut rl.resource, |resource| {
-            if context == Context::Resource {
-                return run.record(&mut ResourceCtx { resource });
-            }
-            for sl in scopes.iter_mut() {
-                let records = &mut sl.log_records;
-                with_default(&mut sl.scope, |scope| {
-                    if context == Context::Scope {
-                        return run.record(&mut ScopeCtx { resource, scope });
-                    }
-                    for log in records.iter_mut() {
-                        run.record(&mut LogCtx {
-                            resource,
-                            scope,
-                            log,
-                        })?;
-                    }
-                    Ok(())
-                })?;
-            }
-            Ok(())
-        })?;
+        over(
+            run,
+            &mut rl.resource,
+            &mut rl.scope_logs,
+            |sl| (&mut sl.scope, &mut sl.log_records),
+            |run, resource, scope, log| {
+                run.record(&mut LogCtx {
+                    resource,
+                    scope,
+                    log,
+                })
+            },
+        )?;
     }
     Ok(())
 }

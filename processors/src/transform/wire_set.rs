@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::common::v1::AnyValue;
 use weir_core::batch::select::ItemKind;
 use weir_ottl::{EvalError, Field, Key, Path, Record, RecordMut, Value, index_value};
 
-use crate::wire_record::WireRecord;
+use crate::wire_record::{WireRecord, entry};
 
 /// A span or log record on the wire, with the attributes statements have set.
 pub(crate) struct WireItemMut<'a> {
@@ -71,12 +71,9 @@ impl<'a> WireItemMut<'a> {
                 let len = usize::try_from(prost::encoding::decode_varint(&mut rest).ok()?).ok()?;
                 let (kv, after) = rest.split_at_checked(len)?;
                 rest = after;
-                let which = key_of(kv).and_then(|k| {
-                    self.sets
-                        .iter()
-                        .enumerate()
-                        .position(|(i, (set, _))| !placed[i] && set.as_bytes() == k)
-                });
+                let key = entry(kv).0;
+                let which =
+                    (0..self.sets.len()).find(|&i| !placed[i] && self.sets[i].0.as_bytes() == key);
                 match which {
                     Some(i) => {
                         placed[i] = true;
@@ -108,32 +105,6 @@ impl<'a> WireItemMut<'a> {
         }
         Some(out)
     }
-}
-
-/// The `key` of an encoded `KeyValue` (the last one, as prost keeps).
-fn key_of(kv: &[u8]) -> Option<&[u8]> {
-    let mut rest = kv;
-    let mut key = None;
-    while !rest.is_empty() {
-        let tag = prost::encoding::decode_varint(&mut rest).ok()?;
-        let wire_type = prost::encoding::WireType::try_from(tag & 7).ok()?;
-        if tag >> 3 == 1 && wire_type == prost::encoding::WireType::LengthDelimited {
-            let len = usize::try_from(prost::encoding::decode_varint(&mut rest).ok()?).ok()?;
-            let (k, after) = rest.split_at_checked(len)?;
-            key = Some(k);
-            rest = after;
-        } else {
-            let number = u32::try_from(tag >> 3).ok()?;
-            prost::encoding::skip_field(
-                wire_type,
-                number,
-                &mut rest,
-                prost::encoding::DecodeContext::default(),
-            )
-            .ok()?;
-        }
-    }
-    key
 }
 
 /// Writes the `KeyValue` `kv` again with `value` in place of its value fields, its other
