@@ -2,7 +2,8 @@
 //! backend with keys not allowed deleted, card numbers masked in place, a token key's value
 //! masked whole, an ignored key untouched and otelcol's debug summary written (in the
 //! resource's attributes too); logs sent over OTLP/HTTP through a second `redaction` have the
-//! e-mail addresses in their values replaced by their HMAC-SHA256, keyed from the environment.
+//! e-mail addresses in their attribute values and inside their map bodies replaced by their
+//! HMAC-SHA256, keyed from the environment.
 
 mod common;
 
@@ -14,8 +15,8 @@ use common::weir::Weir;
 use common::{DEADLINE, Ports};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValueList};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use prost::Message as _;
 
@@ -63,6 +64,15 @@ service:
     )
 }
 
+/// A map body with the recipient `to` nested under `mail`, beside a number.
+fn body(to: Value) -> Value {
+    let map = |values| Value::KvlistValue(KeyValueList { values });
+    map(vec![
+        kv("mail", map(vec![kv("to", to), kv("n", Value::IntValue(1))])),
+        kv("level", s("info")),
+    ])
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_and_logs_arrive_redacted_masked_hashed_and_summarized() {
     let capture = Capture::start();
@@ -101,7 +111,7 @@ async fn spans_and_logs_arrive_redacted_masked_hashed_and_summarized() {
             scope_logs: vec![ScopeLogs {
                 log_records: vec![LogRecord {
                     body: Some(AnyValue {
-                        value: Some(s("hello")),
+                        value: Some(body(s("alice@example.com"))),
                     }),
                     attributes: vec![
                         kv("from", s("alice@example.com to bob@example.com")),
@@ -184,7 +194,7 @@ async fn spans_and_logs_arrive_redacted_masked_hashed_and_summarized() {
     );
     assert_eq!(
         log.body.as_ref().and_then(|b| b.value.clone()),
-        Some(s("hello"))
+        Some(body(s(alice)))
     );
     weir.stop();
 }

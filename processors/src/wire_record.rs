@@ -105,6 +105,14 @@ fn last(bytes: &[u8], number: u32) -> Option<Wire<'_>> {
         .last()
 }
 
+/// The content of the last length-delimited field `number` of a message, if any.
+pub(crate) fn last_delimited(bytes: &[u8], number: u32) -> Option<&[u8]> {
+    match last(bytes, number) {
+        Some(Wire::Len(content)) => Some(content),
+        _ => None,
+    }
+}
+
 fn string(bytes: &[u8], number: u32) -> Value<'_> {
     match last(bytes, number) {
         Some(Wire::Len(b)) => std::str::from_utf8(b).map_or(Value::str(""), Value::str),

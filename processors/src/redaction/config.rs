@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use weir_core::component::ComponentConfig;
 use weir_core::config::Secret;
 
-/// Deletes the attributes of resources, scopes, spans, log records and metric data points whose
-/// keys are not allowed, and masks the parts of values that match blocked patterns, editing the
-/// encoded batch without decoding it.
+/// Deletes the attributes of resources, scopes, spans, span events, log records and metric data
+/// points whose keys are not allowed, and masks the parts of values that match blocked
+/// patterns, editing the encoded batch without decoding it; log record bodies too (the keys of
+/// map bodies, nested ones included, and the values inside them).
 // No printing `Debug`: `hmac_key` is a secret (and `Secret`'s own `Debug` hides it anyway).
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]

@@ -25,8 +25,8 @@ pub(crate) const MASKED_COUNT: &str = "redaction.masked.count";
 pub(crate) const ALLOWED_KEYS: &str = "redaction.allowed.keys";
 pub(crate) const ALLOWED_COUNT: &str = "redaction.allowed.count";
 pub(crate) const IGNORED_COUNT: &str = "redaction.ignored.count";
-/// Written by otelcol's log body redaction, which Weir does not do yet; allowed all the same.
-const BODY_KEYS: [&str; 7] = [
+/// Written on log records by the log body redaction ([`super::body`]).
+pub(crate) const BODY_KEYS: [&str; 7] = [
     "redaction.body.redacted.keys",
     "redaction.body.redacted.count",
     "redaction.body.masked.keys",
@@ -122,7 +122,36 @@ impl Redactor {
         })
     }
 
-    fn is_ignored(&self, key: &[u8]) -> bool {
+    pub(super) fn summary(&self) -> Summary {
+        self.summary
+    }
+
+    /// Whether a key not ignored is deleted.
+    pub(super) fn redacts_key(&self, key: &[u8]) -> bool {
+        !self.allow_all_keys && !self.allowed.contains(key)
+    }
+
+    /// Whether a kept key has its whole value masked.
+    pub(super) fn masks_key(&self, key: &[u8]) -> bool {
+        !self.blocked_keys.is_empty() && self.blocked_keys.is_match(&String::from_utf8_lossy(key))
+    }
+
+    /// Whether `text` is kept as it is by `allowed_values`.
+    pub(super) fn allows_value(&self, text: &str) -> bool {
+        !self.allowed_values.is_empty() && self.allowed_values.is_match(text)
+    }
+
+    /// Whether some `blocked_values` pattern matches `text`.
+    pub(super) fn blocks_value(&self, text: &str) -> bool {
+        !self.blocked_values.is_empty() && self.blocked_any.is_match(text)
+    }
+
+    /// `text` wholly masked (as a blocked key's value), into `out`.
+    pub(super) fn mask_whole(&self, text: &str, out: &mut String) {
+        self.masker.replace_all(text, &self.whole, out);
+    }
+
+    pub(super) fn is_ignored(&self, key: &[u8]) -> bool {
         self.ignored.contains(key)
             || (!self.ignored_patterns.is_empty()
                 && self
@@ -145,7 +174,7 @@ impl Redactor {
                 scratch.ignored += 1;
                 continue;
             }
-            if !self.allow_all_keys && !self.allowed.contains(key) {
+            if self.redacts_key(key) {
                 scratch.redacted.push(i);
                 continue;
             }
@@ -177,18 +206,15 @@ impl Redactor {
             }
             _ => "",
         };
-        if !self.allowed_values.is_empty() && self.allowed_values.is_match(text) {
+        if self.allows_value(text) {
             scratch.allowed.push(i);
             return;
         }
         let key = attributes.key(i);
-        let masked = if !self.blocked_keys.is_empty()
-            && self.blocked_keys.is_match(&String::from_utf8_lossy(key))
-        {
-            self.masker
-                .replace_all(text, &self.whole, &mut scratch.masked_text);
+        let masked = if self.masks_key(key) {
+            self.mask_whole(text, &mut scratch.masked_text);
             true
-        } else if !self.blocked_values.is_empty() && self.blocked_any.is_match(text) {
+        } else if self.blocks_value(text) {
             self.mask_blocked(text, &mut scratch.masked_text, &mut scratch.swap);
             scratch.masked_text != text
         } else {
@@ -203,7 +229,7 @@ impl Redactor {
     }
 
     /// `text` through every blocked value in order, into `current` (`swap` is scratch).
-    fn mask_blocked(&self, text: &str, current: &mut String, swap: &mut String) {
+    pub(super) fn mask_blocked(&self, text: &str, current: &mut String, swap: &mut String) {
         current.clear();
         current.push_str(text);
         for pattern in &self.blocked_values {

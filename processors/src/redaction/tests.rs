@@ -794,7 +794,7 @@ fn a_second_redaction_adds_to_the_first_ones_summary() {
 // ---- what is not reached, what is not copied, what is refused ------------------------------------
 
 #[test]
-fn span_event_attributes_are_redacted_and_log_bodies_not_yet() {
+fn span_event_attributes_are_redacted() {
     let config = config(json!({ "allowed_keys": ["user"], "blocked_values": ["secret"] }));
     let out = run(
         &config,
@@ -805,15 +805,6 @@ fn span_event_attributes_are_redacted_and_log_bodies_not_yet() {
     };
     let event = &r.resource_spans[0].scope_spans[0].spans[0].events[0];
     assert_eq!(event.attributes, vec![kv("user", s("a ****"))]);
-    let out = run(&config, &logs(vec![], s("a secret body")));
-    let Request::Logs(r) = &out else {
-        unreachable!()
-    };
-    let body = r.resource_logs[0].scope_logs[0].log_records[0]
-        .body
-        .as_ref()
-        .unwrap();
-    assert_eq!(body.value, Some(s("a secret body")));
 }
 
 #[test]
@@ -825,7 +816,7 @@ fn a_batch_nothing_matches_passes_as_the_same_bytes() {
     }));
     for request in [
         traces(vec![kv("a", s("x")), kv("b", Value::IntValue(1))]),
-        logs(vec![kv("a", s("x"))], s("4111111111111111 in the body")),
+        logs(vec![kv("a", s("x"))], s("no card number in the body")),
         metrics(vec![]),
     ] {
         let mut processor = RedactionProcessor::new(&config).unwrap();
@@ -916,3 +907,5 @@ fn config_errors_name_the_field() {
         );
     }
 }
+
+mod body;

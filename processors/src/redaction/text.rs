@@ -38,6 +38,26 @@ pub(crate) fn push_value_text(value: Option<&[u8]>, out: &mut String) {
     }
 }
 
+/// Appends the text of the decoded value `value` (none: the empty string) to `out`.
+pub(crate) fn push_decoded_text(value: Option<&Value>, out: &mut String) {
+    match value {
+        None => {}
+        Some(Value::StringValue(text)) => out.push_str(text),
+        Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Some(Value::IntValue(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Some(Value::DoubleValue(d)) => push_double(*d, out),
+        Some(Value::BytesValue(bytes)) => STANDARD.encode_string(bytes, out),
+        Some(composite) => {
+            let mut json = String::new();
+            if push_json(Some(composite), &mut json).is_some() {
+                out.push_str(&json);
+            }
+        }
+    }
+}
+
 /// A double as Go's `strconv.FormatFloat(f, 'f' or 'e', -1, 64)` with JavaScript's cut-offs,
 /// which is how pdata turns doubles into text.
 fn push_double(d: f64, out: &mut String) {
