@@ -66,3 +66,34 @@ impl Drop for Receiving {
         HELD_BYTES.fetch_sub(self.0, Ordering::Relaxed);
     }
 }
+
+/// Bytes a component keeps outside batches (the tail sampler's held spans): they count as held
+/// from [`Holding::add`] until [`Holding::release`] or the drop of this.
+#[derive(Debug, Default)]
+pub struct Holding(usize);
+
+impl Holding {
+    /// Counts `bytes` more.
+    pub fn add(&mut self, bytes: usize) {
+        HELD_BYTES.fetch_add(bytes, Ordering::Relaxed);
+        self.0 += bytes;
+    }
+
+    /// Counts `bytes` fewer (at most what is counted).
+    pub fn release(&mut self, bytes: usize) {
+        let bytes = bytes.min(self.0);
+        HELD_BYTES.fetch_sub(bytes, Ordering::Relaxed);
+        self.0 -= bytes;
+    }
+
+    /// The bytes counted.
+    pub fn bytes(&self) -> usize {
+        self.0
+    }
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        HELD_BYTES.fetch_sub(self.0, Ordering::Relaxed);
+    }
+}

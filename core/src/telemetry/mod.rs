@@ -9,6 +9,8 @@ mod prometheus;
 mod server;
 
 pub use auth::{unauthenticated_counter, unauthenticated_counts};
-pub use counters::{CounterSample, counter, counters};
+pub use counters::{
+    CounterSample, Histogram, HistogramSample, counter, counters, gauge, histogram, histograms,
+};
 pub use prometheus::render;
 pub use server::serve_metrics;

@@ -141,7 +141,7 @@ fn render_with(stats: &GraphStats, plugin_counters: &[PluginCounter]) -> String 
             .collect();
         add(
             sample.name.into(),
-            "counter",
+            sample.kind,
             sample.help,
             labels(&pairs),
             sample.value,
@@ -169,8 +169,35 @@ fn render_with(stats: &GraphStats, plugin_counters: &[PluginCounter]) -> String 
             let _ = writeln!(out, "{name}{label} {value}");
         }
     }
+    render_histograms(&mut out);
     super::process::render(&mut out);
     out
+}
+
+/// The histograms components keep, each series as its cumulative buckets, sum and count.
+fn render_histograms(out: &mut String) {
+    let mut last = "";
+    for sample in super::counters::histograms() {
+        if sample.name != last {
+            let _ = writeln!(out, "# HELP {} {}", sample.name, sample.help);
+            let _ = writeln!(out, "# TYPE {} histogram", sample.name);
+            last = sample.name;
+        }
+        let pairs: Vec<(&str, &str)> = sample
+            .labels
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        for (bound, count) in &sample.buckets {
+            let le = bound.map_or_else(|| "+Inf".to_string(), |b| b.to_string());
+            let mut with_le = pairs.clone();
+            with_le.push(("le", &le));
+            let _ = writeln!(out, "{}_bucket{} {count}", sample.name, labels(&with_le));
+        }
+        let l = labels(&pairs);
+        let _ = writeln!(out, "{}_sum{l} {}", sample.name, sample.sum);
+        let _ = writeln!(out, "{}_count{l} {}", sample.name, sample.count);
+    }
 }
 
 /// A receiver's samples for one signal: one series per transport that has counted something
