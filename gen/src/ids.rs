@@ -2,7 +2,8 @@
 //! log records and metric points, and read back by the sink.
 //!
 //! - Spans: `trace_id` = run id (8 bytes big-endian) ‖ seq (8 bytes big-endian); `span_id` = seq
-//!   with the top bit set (big-endian). Both are fixed-width bytes fields, so patching them never
+//!   with the top bit set (big-endian). With `--trace-spans N` the spans of N consecutive
+//!   requests share trace ids ([`trace_seq`]): the trace id carries the seq of its first span. Both are fixed-width bytes fields, so patching them never
 //!   moves other bytes. The top bit keeps `span_id` non-zero (all-zero ids are invalid in OTLP)
 //!   and, with the repeated seq in the `trace_id`, lets the sink tell the generator's spans from
 //!   anyone else's.
@@ -40,6 +41,18 @@ pub fn span_id(seq: u64) -> [u8; 8] {
     (seq | SPAN_MARK).to_be_bytes()
 }
 
+/// The seq in the trace id of span `seq` when each trace has `spans` spans, one in each of
+/// `spans` consecutive requests of `batch` spans: the span at the same place in each request of
+/// a group shares the trace of the group's first request.
+pub fn trace_seq(seq: u64, batch: u64, spans: u64) -> u64 {
+    let (batch, spans) = (batch.max(1), spans.max(1));
+    let group = batch.saturating_mul(spans);
+    seq / group * group + seq % batch
+}
+
+/// Most spans a generated trace holds (so the trace's seq lies this close below the span's).
+pub const MAX_TRACE_SPREAD: u64 = 1 << 32;
+
 /// The (run, seq) a generated span carries, or `None` when the ids do not follow the scheme.
 pub fn span_ids(trace_id: &[u8], span_id: &[u8]) -> Option<(u64, u64)> {
     let trace: [u8; 16] = trace_id.try_into().ok()?;
@@ -47,7 +60,11 @@ pub fn span_ids(trace_id: &[u8], span_id: &[u8]) -> Option<(u64, u64)> {
     let (run, seq_in_trace) = trace.split_at(8);
     let run = u64::from_be_bytes(run.try_into().ok()?);
     let seq_in_trace = u64::from_be_bytes(seq_in_trace.try_into().ok()?);
-    (span & SPAN_MARK != 0 && span & !SPAN_MARK == seq_in_trace).then_some((run, seq_in_trace))
+    let seq = span & !SPAN_MARK;
+    let in_trace = seq
+        .checked_sub(seq_in_trace)
+        .is_some_and(|spread| spread < MAX_TRACE_SPREAD);
+    (span & SPAN_MARK != 0 && in_trace).then_some((run, seq))
 }
 
 /// Writes `value` as a varint of exactly [`SEQ_VARINT_LEN`] bytes.
@@ -121,6 +138,17 @@ mod tests {
         assert_eq!(span_ids(&[7; 16], &[7; 8]), None);
         assert_eq!(span_ids(&trace_id(1, 5), &6u64.to_be_bytes()), None);
         assert_eq!(span_ids(&[1; 15], &span_id(1)), None);
+        // A span later in a generated trace than the trace's first span is the generator's.
+        assert_eq!(span_ids(&trace_id(run, 5), &span_id(205)), Some((run, 205)));
+        assert_eq!(span_ids(&trace_id(run, 206), &span_id(205)), None);
+    }
+
+    #[test]
+    fn trace_spans_group_the_same_place_of_consecutive_requests() {
+        // Requests of 3 spans, traces of 2: seqs 0..3 and 3..6 make traces 0, 1, 2.
+        let traces: Vec<u64> = (0..12).map(|seq| trace_seq(seq, 3, 2)).collect();
+        assert_eq!(traces, vec![0, 1, 2, 0, 1, 2, 6, 7, 8, 6, 7, 8]);
+        assert_eq!(trace_seq(41, 10, 1), 41);
     }
 
     #[test]

@@ -81,6 +81,10 @@ struct GenArgs {
     /// Run id stamped on every item (default: random).
     #[arg(long)]
     run_id: Option<u64>,
+    /// Spans per trace (traces only): each trace gets one span in each of this many
+    /// consecutive requests, so that its spans arrive over several connections.
+    #[arg(long, default_value_t = 1)]
+    trace_spans: usize,
     /// Test hook: never send this seq.
     #[arg(long, hide = true)]
     skip_seq: Option<u64>,
@@ -215,6 +219,7 @@ async fn generate(signal: Signal, args: GenArgs) -> anyhow::Result<()> {
             skip: args.skip_seq,
             repeat: args.repeat_seq,
         },
+        trace_spans: args.trace_spans.max(1),
     };
     let stop = CancellationToken::new();
     let on_signal = stop.clone();

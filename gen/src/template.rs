@@ -74,6 +74,8 @@ pub struct Template {
     /// The request as last rendered, shared with the request sent from it.
     bytes: Bytes,
     items: Vec<ItemPatch>,
+    /// `(batch, spans)`: spans of `spans` consecutive `batch`-span requests share trace ids.
+    traces: (u64, u64),
 }
 
 impl Template {
@@ -99,7 +101,15 @@ impl Template {
             signal,
             bytes: Bytes::from(bytes),
             items,
+            traces: (1, 1),
         })
+    }
+
+    /// Makes each trace `spans` spans long, one span in each of `spans` consecutive requests of
+    /// `batch` spans ([`ids::trace_seq`]).
+    pub fn with_trace_spans(mut self, batch: usize, spans: usize) -> Template {
+        self.traces = (batch as u64, spans as u64);
+        self
     }
 
     /// The signal of the request.
@@ -139,7 +149,12 @@ impl Template {
             // The slots were checked for width when the template was built, so the patches
             // cannot fail; their results only guard against a builder bug.
             if let Some(at) = &item.trace_id {
-                ids::patch(buf, at, &ids::trace_id(run, seq));
+                let (batch, spans) = self.traces;
+                ids::patch(
+                    buf,
+                    at,
+                    &ids::trace_id(run, ids::trace_seq(seq, batch, spans)),
+                );
             }
             if let Some(at) = &item.span_id {
                 ids::patch(buf, at, &ids::span_id(seq));

@@ -60,6 +60,7 @@ pub(crate) fn config(
         timeout: Duration::from_secs(10),
         run_id: generator::new_run_id(),
         seq_map: SeqMap::default(),
+        trace_spans: 1,
     }
 }
 
@@ -125,6 +126,18 @@ async fn every_signal_transport_and_compression_counts_exactly() {
         let stats = sink.shutdown().await;
         assert_exactly_once(stats.signal(signal), &report, 2_003);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_of_multi_span_traces_are_counted_exactly_once_by_the_sink() {
+    let sink = sink_with(ModeSettings::default(), true).await;
+    let report = generate(GenConfig {
+        trace_spans: 10,
+        ..config(Signal::Traces, Protocol::Grpc, &sink, 2_000)
+    })
+    .await;
+    let stats = sink.shutdown().await;
+    assert_exactly_once(stats.signal(Signal::Traces), &report, 2_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -499,6 +512,7 @@ async fn an_unreachable_server_is_an_error_not_a_refusal() {
             timeout: Duration::from_secs(5),
             run_id: 1,
             seq_map: SeqMap::default(),
+            trace_spans: 1,
         })
         .await;
         assert_eq!(

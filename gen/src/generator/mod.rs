@@ -59,6 +59,9 @@ pub struct GenConfig {
     pub run_id: u64,
     /// Test hooks that skip or repeat a seq.
     pub seq_map: SeqMap,
+    /// Spans per trace (traces only): each trace has one span in each of this many
+    /// consecutive requests, so its spans come over several connections. 1: a trace per span.
+    pub trace_spans: usize,
 }
 
 /// Why a run could not start.
@@ -203,7 +206,8 @@ pub async fn run(config: GenConfig, stop: CancellationToken) -> Result<Report, G
             "give --duration or --total (or both)".into(),
         ));
     }
-    let template = Template::build(config.signal, config.batch, config.run_id)?;
+    let template = Template::build(config.signal, config.batch, config.run_id)?
+        .with_trace_spans(config.batch, config.trace_spans);
     let mut senders = Vec::with_capacity(config.workers);
     for _ in 0..config.workers {
         senders.push(Sender::new(
@@ -318,7 +322,8 @@ async fn worker(
         } else {
             // Only the last request of a `--total` run is short; building it once is cheap.
             let short = usize::try_from(items).unwrap_or(config.batch);
-            let mut last = Template::build(config.signal, short, config.run_id)?;
+            let mut last = Template::build(config.signal, short, config.run_id)?
+                .with_trace_spans(config.batch, config.trace_spans);
             last.render(config.run_id, seq_of, now_unix_ns())
         };
         // gRPC compresses in tonic; HTTP bodies are compressed here.
