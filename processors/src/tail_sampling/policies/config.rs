@@ -203,9 +203,10 @@ policy_shape! {
 #[serde(deny_unknown_fields)]
 pub struct LatencyConfig {
     /// The lower bound, in milliseconds. Without `upper_threshold_ms` a trace lasting at least
-    /// this long is sampled; with it, one lasting more than this. Required.
+    /// this long is sampled; with it, one lasting more than this. One of the two bounds is
+    /// required.
     #[serde(default)]
-    pub threshold_ms: Option<i64>,
+    pub threshold_ms: i64,
     /// The upper bound, in milliseconds: a trace lasting more than `threshold_ms` and at most
     /// this long is sampled. 0 (the default) is no upper bound.
     #[serde(default)]
@@ -317,9 +318,9 @@ pub struct BytesLimitingConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpanCountConfig {
-    /// The fewest spans sampled, from 0. Required.
+    /// The fewest spans sampled. One of `min_spans` and `max_spans` is required.
     #[serde(default)]
-    pub min_spans: Option<i32>,
+    pub min_spans: i32,
     /// The most spans sampled; 0 (the default) is no upper bound.
     #[serde(default)]
     pub max_spans: i32,

@@ -6,6 +6,7 @@
 //!   ASCII classes Go means (Go's `\s` has no vertical tab, Rust's ASCII one has).
 //! - `\b` and `\B` are ASCII word boundaries in Go: written `(?-u:\b)`.
 //! - `\Q…\E` quotes literal text in Go; Rust has none: the text is escaped.
+//! - `\<` and `\>` are the characters in Go, word boundaries in Rust: written unescaped.
 //! - A `{` that does not start a repetition is a literal in Go, an error in Rust: escaped.
 //! - Inside a class, Go takes `[`, `&&`, `~~` and `--` literally; Rust nests classes and sets
 //!   with them: escaped.
@@ -95,6 +96,9 @@ pub(super) fn translate(go: &str) -> String {
             i += 2;
             if let Some(class) = perl_class(next) {
                 out.push_str(class);
+            } else if next == '<' || next == '>' {
+                // Word-boundary assertions in Rust.
+                out.push(next);
             } else if !in_class && (next == 'b' || next == 'B') {
                 out.push_str("(?-u:\\");
                 out.push(next);

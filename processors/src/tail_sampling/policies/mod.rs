@@ -123,7 +123,7 @@ fn shared(s: Shared<'_>) -> Result<Box<dyn Evaluate>, String> {
         PolicyType::Latency => {
             let c = s.latency.ok_or_else(|| none("latency"))?;
             Box::new(span::Latency {
-                threshold_ms: c.threshold_ms.unwrap_or(0),
+                threshold_ms: c.threshold_ms,
                 upper_threshold_ms: c.upper_threshold_ms,
             })
         }
@@ -190,7 +190,7 @@ fn shared(s: Shared<'_>) -> Result<Box<dyn Evaluate>, String> {
         PolicyType::SpanCount => {
             let c = s.span_count.ok_or_else(|| none("span_count"))?;
             Box::new(span::SpanCount {
-                min: c.min_spans.unwrap_or(0),
+                min: c.min_spans,
                 max: c.max_spans,
             })
         }

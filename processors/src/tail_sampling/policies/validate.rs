@@ -235,9 +235,8 @@ fn composite_sub(at: &str, sub: &CompositeSubPolicyConfig, problems: &mut Vec<St
 }
 
 /// The checks of a shared (non-compound) policy's block.
-fn shared(at: &str, s: Shared<'_>, problems: &mut Vec<String>) {
+fn shared(at: &str, s: Shared<'_>, out: &mut Vec<String>) {
     let b = format!("{at}.{}", s.kind.as_str());
-    let out = problems;
     macro_rules! block {
         ($field:ident) => {
             match s.$field {
@@ -250,19 +249,18 @@ fn shared(at: &str, s: Shared<'_>, problems: &mut Vec<String>) {
         PolicyType::AlwaysSample => {}
         PolicyType::Latency => {
             let c = block!(latency);
-            match c.threshold_ms {
-                None => out.push(format!("{b}.threshold_ms is required")),
-                Some(t) if t < 0 => out.push(format!("{b}.threshold_ms must not be negative")),
-                Some(t) => {
-                    if c.upper_threshold_ms < 0 {
-                        out.push(format!("{b}.upper_threshold_ms must not be negative"));
-                    } else if c.upper_threshold_ms != 0 && c.upper_threshold_ms <= t {
-                        out.push(format!(
-                            "{b}.upper_threshold_ms must be more than threshold_ms ({t}), \
-                                 or 0 for no upper bound"
-                        ));
-                    }
-                }
+            let (lower, upper) = (c.threshold_ms, c.upper_threshold_ms);
+            if lower < 0 || upper < 0 {
+                out.push(format!(
+                    "{b}.threshold_ms and upper_threshold_ms must not be negative"
+                ));
+            } else if lower == 0 && upper == 0 {
+                out.push(format!("{b} needs threshold_ms or upper_threshold_ms"));
+            } else if upper != 0 && upper <= lower {
+                out.push(format!(
+                    "{b}.upper_threshold_ms must be more than threshold_ms ({lower}), or 0 for \
+                     no upper bound"
+                ));
             }
         }
         PolicyType::NumericAttribute => {
@@ -285,7 +283,7 @@ fn shared(at: &str, s: Shared<'_>, problems: &mut Vec<String>) {
                 None => out.push(format!("{b}.sampling_percentage is required")),
                 Some(p) if p.is_nan() || p < 0.0 => out.push(format!(
                     "{b}.sampling_percentage must be a number from 0 (100 or more samples \
-                         every trace)"
+                     every trace)"
                 )),
                 Some(_) => {}
             }
@@ -353,19 +351,15 @@ fn shared(at: &str, s: Shared<'_>, problems: &mut Vec<String>) {
         }
         PolicyType::SpanCount => {
             let c = block!(span_count);
-            match c.min_spans {
-                None => out.push(format!("{b}.min_spans is required")),
-                Some(min) if min < 0 => out.push(format!("{b}.min_spans must not be negative")),
-                Some(min) => {
-                    if c.max_spans < 0 {
-                        out.push(format!("{b}.max_spans must not be negative"));
-                    } else if c.max_spans != 0 && c.max_spans < min {
-                        out.push(format!(
-                            "{b}.max_spans must be at least min_spans ({min}), or 0 for no \
-                                 upper bound"
-                        ));
-                    }
-                }
+            let (min, max) = (c.min_spans, c.max_spans);
+            if min < 0 || max < 0 {
+                out.push(format!("{b}.min_spans and max_spans must not be negative"));
+            } else if min == 0 && max == 0 {
+                out.push(format!("{b} needs min_spans or max_spans"));
+            } else if max != 0 && max < min {
+                out.push(format!(
+                    "{b}.max_spans must be at least min_spans ({min}), or 0 for no upper bound"
+                ));
             }
         }
         PolicyType::TraceState => {

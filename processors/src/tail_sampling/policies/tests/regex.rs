@@ -58,6 +58,12 @@ fn literal_text_goes_through_as_in_go() {
     assert!(matches(r"^\p{Greek}+$", "αβ"));
     assert!(matches(r"^\x{41}$", "A"));
     assert!(matches(r"(?i)^ABC$", "abc"));
+    assert!(matches(r"^\<a\>$", "<a>"), "escaped punctuation is itself");
+    assert!(matches(r"^[\<]$", "<"));
+    assert!(
+        matches(r"^a\b{start}$", "a{start}"),
+        "no Rust boundary names in Go"
+    );
 }
 
 #[test]

@@ -34,7 +34,8 @@ fn a_valid_config_has_no_problems() {
                               "cache_max_size": 10}},
         {"name": "rate", "type": "rate_limiting", "rate_limiting": {"spans_per_second": 5}},
         {"name": "bytes", "type": "bytes_limiting", "bytes_limiting": {"bytes_per_second": 5}},
-        {"name": "count", "type": "span_count", "span_count": {"min_spans": 0, "max_spans": 9}},
+        {"name": "count", "type": "span_count", "span_count": {"max_spans": 9}},
+        {"name": "fast", "type": "latency", "latency": {"upper_threshold_ms": 10}},
         {"name": "ts", "type": "trace_state", "trace_state": {"key": "k", "values": ["v"]}},
         {"name": "bool", "type": "boolean_attribute",
          "boolean_attribute": {"key": "k", "value": false}},
@@ -107,7 +108,7 @@ fn the_block_of_the_type_is_required() {
 fn each_block_says_what_is_missing_or_wrong() {
     only(
         of_block("latency", json!({})),
-        "policies.0.latency.threshold_ms is required",
+        "policies.0.latency needs threshold_ms or upper_threshold_ms",
     );
     only(
         of_block(
@@ -171,7 +172,7 @@ fn each_block_says_what_is_missing_or_wrong() {
     );
     only(
         of_block("span_count", json!({})),
-        "policies.0.span_count.min_spans is required",
+        "policies.0.span_count needs min_spans or max_spans",
     );
     only(
         of_block("span_count", json!({"min_spans": 5, "max_spans": 2})),
