@@ -199,6 +199,37 @@ fn delimited_fields(message: &[u8], number: u32) -> impl Iterator<Item = &[u8]> 
     })
 }
 
+/// The first `KeyValue` in field `number` of `message` whose key is `key` (its content), as
+/// pdata's `Get` finds it; `None` when there is none.
+pub(crate) fn find_attribute<'a>(message: &'a [u8], number: u32, key: &[u8]) -> Option<&'a [u8]> {
+    delimited_fields(message, number).find(|kv| entry(kv).0 == key)
+}
+
+/// Each field of `message` with its number and its whole encoding (key to end), in order; a
+/// field it cannot read ends the walk, so callers compare the lengths to tell.
+pub(crate) fn whole_fields(message: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
+    let mut rest = message;
+    std::iter::from_fn(move || {
+        let start = rest;
+        let mut bytes = rest;
+        let key = varint(&mut bytes)?;
+        let number = u32::try_from(key >> 3).ok()?;
+        let skip = match key & 7 {
+            0 => {
+                varint(&mut bytes)?;
+                0
+            }
+            1 => 8,
+            5 => 4,
+            2 => usize::try_from(varint(&mut bytes)?).ok()?,
+            _ => return None,
+        };
+        bytes = bytes.get(skip..)?;
+        rest = bytes;
+        Some((number, &start[..start.len() - bytes.len()]))
+    })
+}
+
 /// The key and value of a `KeyValue` encoded as SDKs and prost write it (`key`, then at most
 /// one `value`, short lengths); `None` for anything else, which is read field by field.
 fn plain_entry(kv: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
