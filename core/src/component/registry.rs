@@ -106,6 +106,10 @@ pub(crate) fn parse_config<C: ComponentConfig>(
             Ok(_) => return Err(errors),
             Err(e) => {
                 let error = field_error(&e);
+                if missing_because_removed(&error, &errors) {
+                    // Its own bad value is already reported; "missing" would only mislead.
+                    break;
+                }
                 let removed = remove_field(&mut value, &error);
                 errors.push(error);
                 if !removed {
@@ -115,6 +119,23 @@ pub(crate) fn parse_config<C: ComponentConfig>(
         }
     }
     Err(errors)
+}
+
+/// Whether `error` says a field is missing that was taken out after an earlier error about it.
+fn missing_because_removed(error: &FieldError, earlier: &[FieldError]) -> bool {
+    let Some(name) = error
+        .message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name)
+    else {
+        return false;
+    };
+    earlier.iter().any(|e| {
+        e.path.len() == error.path.len() + 1
+            && e.path.starts_with(&error.path)
+            && e.path.last().is_some_and(|last| last == name)
+    })
 }
 
 /// How many bad fields of one component are reported before giving up.

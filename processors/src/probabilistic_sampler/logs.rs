@@ -13,7 +13,7 @@ use super::hash;
 use super::sampler::{self, Carrier, Decision, Inconsistent, Mode, Policy, Reading, Source};
 use super::spans::trace_id;
 use super::threshold::{Randomness, Threshold, ValueError};
-use super::value_text::push_value_text;
+use crate::value_text::push_value_text;
 use crate::wire_record::{entry, last_delimited, whole_fields};
 
 /// `LogRecord` field numbers.

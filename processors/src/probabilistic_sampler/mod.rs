@@ -34,13 +34,6 @@ mod spans;
 mod threshold;
 mod tracestate;
 
-/// pcommon's `AsString`, for hashing `from_attribute` values that are not strings or bytes.
-/// The one implementation lives with the `redaction` processor, private to it; it is
-/// compiled here too rather than written a second time, until it moves where both can use it.
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "../redaction/text.rs"]
-mod value_text;
-
 use async_trait::async_trait;
 use weir_core::batch::select::{ItemKind, ItemView, Selector, select};
 use weir_core::batch::{Batch, Signal};

@@ -23,7 +23,7 @@ use weir_core::batch::select::{ItemKind, ItemView, Selector};
 
 use super::config::Summary;
 use super::redactor::{BODY_KEYS, Redactor};
-use super::text::{push_decoded_text, push_value_text};
+use crate::value_text::{push_decoded_text, push_value_text};
 use crate::wire_record::last_delimited;
 
 /// Field number of `body` in `LogRecord`.

@@ -17,7 +17,6 @@ mod body;
 mod config;
 mod mask;
 mod redactor;
-mod text;
 
 use async_trait::async_trait;
 use weir_core::batch::rewrite::{AttributeRewriter, Level};

@@ -14,7 +14,7 @@ use weir_core::batch::rewrite::{
 
 use super::config::{RedactionConfig, Summary, regex_reason};
 use super::mask::Masker;
-use super::text::push_value_text;
+use crate::value_text::push_value_text;
 
 /// The summary attributes otelcol writes; the processor's own are always allowed, so that data
 /// passing a second `redaction` processor keeps (and adds to) them.

@@ -609,7 +609,7 @@ fn redact_all_types_reads_every_value_as_otelcols_as_string_and_masks_it_to_a_st
 
 #[test]
 fn the_text_of_values_is_otelcols() {
-    use super::text::push_value_text;
+    use crate::value_text::push_value_text;
     let text = |value: Value| {
         let mut encoded = Vec::new();
         prost::Message::encode(&AnyValue { value: Some(value) }, &mut encoded).unwrap();

@@ -1,5 +1,6 @@
-//! An attribute value as text, the way otelcol's `pcommon.Value.AsString` writes it, for
-//! `redact_all_types`: ints in decimal, doubles as JavaScript prints numbers, bools as
+//! An attribute value as text, the way otelcol's `pcommon.Value.AsString` writes it (for the
+//! `redaction` processor's `redact_all_types` and log bodies, and the probabilistic sampler's
+//! `from_attribute`): ints in decimal, doubles as JavaScript prints numbers, bools as
 //! `true`/`false`, bytes in standard base64, arrays and maps as Go's `encoding/json` writes
 //! them (map keys sorted, `<`, `>` and `&` escaped), an empty value as the empty string.
 
