@@ -5,9 +5,12 @@ pub mod batch;
 mod error_mode;
 pub mod filter;
 pub mod memory_limiter;
+pub mod probabilistic_sampler;
 pub mod redaction;
 pub mod resource;
+pub mod tail_sampling;
 pub mod transform;
+mod value_text;
 mod wire_record;
 
 /// Generated OTLP requests for property tests, shared with the core crate's own.
@@ -24,7 +27,9 @@ pub fn register(registry: &mut Registry) {
     registry.processor(batch::BatchFactory);
     registry.processor(filter::FilterFactory);
     registry.processor(memory_limiter::MemoryLimiterFactory);
+    registry.processor(probabilistic_sampler::ProbabilisticSamplerFactory);
     registry.processor(redaction::RedactionFactory);
     registry.processor(resource::ResourceFactory);
+    registry.processor(tail_sampling::TailSamplingFactory);
     registry.processor(transform::TransformFactory);
 }
