@@ -1,25 +1,38 @@
 //! Held spans, as their encoded bytes: a request is cut into one [`Piece`] per trace and
-//! scope, each keeping its spans' fields exactly as they arrived beside a shared copy of the
-//! resource's and scope's own fields ([`Headers`]). A decided trace is written back into an
-//! export request from those bytes, with nothing decoded.
+//! scope, each pointing at its spans in the request as it arrived ([`Source`]: no copy) beside
+//! a shared copy of the resource's and scope's own fields ([`Headers`]). The request's bytes
+//! count as held until the last piece cut from it is gone. A decided trace is written back into
+//! an export request from those bytes, with nothing decoded. The fields the policies read on
+//! every span (times and status) are read once, while cutting ([`SpanFacts`]).
 
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use prost::encoding::{decode_varint, encode_varint, encoded_len_varint};
+use smallvec::SmallVec;
+use weir_core::batch::accounting::Holding;
 use weir_core::batch::select::{ItemKind, ItemView};
 
 /// A trace id as the span carries it (all zero when the span has none, as otelcol groups
 /// such spans under the empty id).
 pub(crate) type TraceId = [u8; 16];
 
+/// A table keyed by trace id.
+pub(crate) type IdMap<V> = HashMap<TraceId, V, foldhash::fast::RandomState>;
+
 /// `scope_spans` in `ResourceSpans`, `spans` in `ScopeSpans`.
 const CHILDREN: u32 = 2;
 /// `resource` in `ResourceSpans`, `scope` in `ScopeSpans`.
 const HEADER: u32 = 1;
-/// `trace_id` in `Span`.
+/// `trace_id`, `start_time_unix_nano`, `end_time_unix_nano` and `status` in `Span`.
 const TRACE_ID: u32 = 1;
+const START: u32 = 7;
+const END: u32 = 8;
+const STATUS: u32 = 15;
+/// `code` in `Status`.
+const STATUS_CODE: u32 = 3;
 /// `resource_spans` in the request.
 const RESOURCE_SPANS: u32 = 1;
 
@@ -51,33 +64,67 @@ impl Headers {
     }
 }
 
+/// A request as received, which the pieces cut from it point into.
+#[derive(Debug)]
+struct Source {
+    bytes: Bytes,
+    /// Its bytes, counted as held for the memory limiter while a piece needs them.
+    _holding: Holding,
+}
+
+/// What the policies read of every span, read once while cutting: the last `start` and `end`
+/// times (0 when absent) and the status code, merged over repeated `status` fields as
+/// protobuf merges them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SpanFacts {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) status: i32,
+}
+
+#[derive(Clone, Debug)]
+struct HeldSpan {
+    /// The span's content in the source.
+    at: Range<usize>,
+    facts: SpanFacts,
+}
+
 /// Spans of one trace from one scope of one request.
 #[derive(Debug)]
 pub(crate) struct Piece {
     pub(crate) headers: Arc<Headers>,
-    /// `spans` fields (key, length, content), concatenated.
-    spans: Vec<u8>,
-    count: usize,
+    source: Arc<Source>,
+    /// Most pieces hold one span (a trace's spans spread over many requests), or a few.
+    spans: SmallVec<[HeldSpan; 1]>,
 }
 
 impl Piece {
     /// The spans' contents, in order.
     pub(crate) fn spans(&self) -> impl Iterator<Item = &[u8]> {
-        fields(&self.spans).filter_map(|(number, value)| match value {
-            Value::Len(content) if number == CHILDREN => Some(content),
-            _ => None,
-        })
+        self.spans.iter().map(|s| &self.source.bytes[s.at.clone()])
+    }
+
+    /// What the policies read of each span, in order.
+    pub(crate) fn facts(&self) -> impl Iterator<Item = SpanFacts> + '_ {
+        self.spans.iter().map(|s| s.facts)
     }
 
     /// Spans in the piece.
     pub(crate) fn len(&self) -> usize {
-        self.count
+        self.spans.len()
     }
 
-    /// Bytes it holds: its spans and its share of the headers (counted once per piece, which
-    /// over-counts headers shared between the traces of one scope, never under-counts).
+    /// Bytes of its spans and its headers (the headers counted once per piece).
     pub(crate) fn bytes(&self) -> usize {
-        self.spans.len() + self.headers.bytes()
+        self.spans.iter().map(|s| s.at.len()).sum::<usize>() + self.headers.bytes()
+    }
+
+    /// Bytes of its spans as written into a request (key and length prefix each).
+    fn encoded_len(&self) -> usize {
+        self.spans
+            .iter()
+            .map(|s| 1 + encoded_len_varint(s.at.len() as u64) + s.at.len())
+            .sum()
     }
 }
 
@@ -87,26 +134,23 @@ impl Piece {
 pub(crate) struct Unreadable(usize);
 
 /// Cuts an encoded traces request into pieces by trace id, in the order spans come.
-pub(crate) fn cut(request: &[u8]) -> Result<Vec<(TraceId, Piece)>, Unreadable> {
+pub(crate) fn cut(bytes: &Bytes) -> Result<Vec<(TraceId, Piece)>, Unreadable> {
+    let mut holding = Holding::default();
+    holding.add(bytes.len());
+    let source = Arc::new(Source {
+        bytes: bytes.clone(),
+        _holding: holding,
+    });
+    let request: &[u8] = bytes;
     let mut out: Vec<(TraceId, Piece)> = Vec::new();
-    let mut at: HashMap<TraceId, usize> = HashMap::new();
-    for (number, value) in fields_checked(request, 0)? {
-        let Value::Len(resource_spans) = value else {
-            continue;
-        };
-        if number != RESOURCE_SPANS {
-            continue;
-        }
+    let mut at: IdMap<usize> = IdMap::default();
+    for resource_spans in children(request, RESOURCE_SPANS, 0) {
+        let resource_spans = resource_spans?;
         let offset = offset_in(request, resource_spans);
         let (resource_header, resource) = header(resource_spans, offset)?;
         let resource_header: Arc<[u8]> = resource_header.into();
-        for (number, value) in fields_checked(resource_spans, offset)? {
-            let Value::Len(scope_spans) = value else {
-                continue;
-            };
-            if number != CHILDREN {
-                continue;
-            }
+        for scope_spans in children(resource_spans, CHILDREN, offset) {
+            let scope_spans = scope_spans?;
             let offset = offset_in(request, scope_spans);
             let (scope_header, scope) = header(scope_spans, offset)?;
             let headers = Arc::new(Headers {
@@ -116,41 +160,55 @@ pub(crate) fn cut(request: &[u8]) -> Result<Vec<(TraceId, Piece)>, Unreadable> {
                 scope,
             });
             at.clear();
-            for (number, value) in fields_checked(scope_spans, offset)? {
-                let Value::Len(span) = value else { continue };
-                if number != CHILDREN {
-                    continue;
-                }
-                let id = trace_id(span);
+            for span in children(scope_spans, CHILDREN, offset) {
+                let span = span?;
+                let (id, facts) = read_span(span);
                 let index = *at.entry(id).or_insert_with(|| {
                     out.push((
                         id,
                         Piece {
                             headers: headers.clone(),
-                            spans: Vec::new(),
-                            count: 0,
+                            source: source.clone(),
+                            spans: SmallVec::new(),
                         },
                     ));
                     out.len() - 1
                 });
-                let piece = &mut out[index].1;
-                put_delimited(&mut piece.spans, CHILDREN, span);
-                piece.count += 1;
+                let start = offset_in(request, span);
+                out[index].1.spans.push(HeldSpan {
+                    at: start..start + span.len(),
+                    facts,
+                });
             }
         }
     }
     Ok(out)
 }
 
-/// The trace id of a span: its last `trace_id` field if that is 16 bytes, else all zero.
-pub(crate) fn trace_id(span: &[u8]) -> TraceId {
+/// The trace id of a span (its last `trace_id` field if that is 16 bytes, else all zero) and
+/// the facts the policies read, in one pass over its fields.
+pub(crate) fn read_span(span: &[u8]) -> (TraceId, SpanFacts) {
     let mut id = [0; 16];
-    for (number, value) in fields(span) {
-        if let (TRACE_ID, Value::Len(bytes)) = (number, value) {
-            id = bytes.try_into().unwrap_or([0; 16]);
+    let mut facts = SpanFacts::default();
+    let mut rest = span;
+    while let Some((number, value)) = next_field(&mut rest) {
+        match (number, value) {
+            (TRACE_ID, Value::Len(bytes)) => id = bytes.try_into().unwrap_or([0; 16]),
+            (START, Value::Fixed(v)) => facts.start = v,
+            (END, Value::Fixed(v)) => facts.end = v,
+            (STATUS, Value::Len(status)) => {
+                let mut inner = status;
+                while let Some((number, value)) = next_field(&mut inner) {
+                    if let (STATUS_CODE, Value::Varint(code)) = (number, value) {
+                        // An int32 enum: the low 32 bits, as protobuf reads it.
+                        facts.status = code as i32;
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    id
+    (id, facts)
 }
 
 /// The pieces written as one export request; pieces sharing headers share a `ScopeSpans`.
@@ -159,10 +217,10 @@ pub(crate) fn assemble<'a>(pieces: impl IntoIterator<Item = &'a Piece>) -> Vec<u
     let mut pieces = pieces.into_iter().peekable();
     while let Some(first) = pieces.next() {
         let headers = &first.headers;
-        let mut spans_len = first.spans.len();
+        let mut spans_len = first.encoded_len();
         let mut group = vec![first];
         while let Some(next) = pieces.next_if(|p| Arc::ptr_eq(&p.headers, headers)) {
-            spans_len += next.spans.len();
+            spans_len += next.encoded_len();
             group.push(next);
         }
         let scope_len = headers.scope_spans.len() + spans_len;
@@ -173,7 +231,9 @@ pub(crate) fn assemble<'a>(pieces: impl IntoIterator<Item = &'a Piece>) -> Vec<u
         put_header(&mut out, CHILDREN, scope_len);
         out.extend_from_slice(&headers.scope_spans);
         for piece in group {
-            out.extend_from_slice(&piece.spans);
+            for span in piece.spans() {
+                put_delimited(&mut out, CHILDREN, span);
+            }
         }
     }
     out
@@ -214,29 +274,40 @@ pub(crate) fn view<'a>(headers: &'a Headers, span: &'a [u8]) -> ItemView<'a> {
 
 #[derive(Clone, Copy)]
 enum Value<'a> {
-    Varint,
-    Fixed,
+    Varint(u64),
+    Fixed(u64),
     Len(&'a [u8]),
 }
 
+/// A varint at the front of `bytes`, which it advances; one-byte ones read inline.
+#[inline]
+fn varint(bytes: &mut &[u8]) -> Option<u64> {
+    match bytes.first() {
+        Some(&b) if b < 0x80 => {
+            *bytes = &bytes[1..];
+            Some(u64::from(b))
+        }
+        _ => decode_varint(bytes).ok(),
+    }
+}
+
 fn next_field<'a>(bytes: &mut &'a [u8]) -> Option<(u32, Value<'a>)> {
-    let key = decode_varint(bytes).ok()?;
+    let key = varint(bytes)?;
     let number = u32::try_from(key >> 3).ok()?;
     let value = match key & 7 {
-        0 => {
-            decode_varint(bytes).ok()?;
-            Value::Varint
-        }
+        0 => Value::Varint(varint(bytes)?),
         1 => {
-            *bytes = bytes.get(8..)?;
-            Value::Fixed
+            let (head, rest) = bytes.split_first_chunk::<8>()?;
+            *bytes = rest;
+            Value::Fixed(u64::from_le_bytes(*head))
         }
         5 => {
-            *bytes = bytes.get(4..)?;
-            Value::Fixed
+            let (head, rest) = bytes.split_first_chunk::<4>()?;
+            *bytes = rest;
+            Value::Fixed(u64::from(u32::from_le_bytes(*head)))
         }
         2 => {
-            let len = usize::try_from(decode_varint(bytes).ok()?).ok()?;
+            let len = usize::try_from(varint(bytes)?).ok()?;
             let (content, rest) = bytes.split_at_checked(len)?;
             *bytes = rest;
             Value::Len(content)
@@ -246,27 +317,30 @@ fn next_field<'a>(bytes: &mut &'a [u8]) -> Option<(u32, Value<'a>)> {
     Some((number, value))
 }
 
-/// The fields of a message the walk accepted; stops at anything else.
-fn fields(mut bytes: &[u8]) -> impl Iterator<Item = (u32, Value<'_>)> {
+/// The length-delimited fields `number` of a message, or where reading failed (`offset`: the
+/// message's place in the request, for the error).
+fn children(
+    message: &[u8],
+    number: u32,
+    offset: usize,
+) -> impl Iterator<Item = Result<&[u8], Unreadable>> {
+    let mut rest = message;
     std::iter::from_fn(move || {
-        if bytes.is_empty() {
-            None
-        } else {
-            next_field(&mut bytes)
+        loop {
+            if rest.is_empty() {
+                return None;
+            }
+            let at = offset + message.len() - rest.len();
+            match next_field(&mut rest) {
+                None => {
+                    rest = &[];
+                    return Some(Err(Unreadable(at)));
+                }
+                Some((n, Value::Len(content))) if n == number => return Some(Ok(content)),
+                Some(_) => {}
+            }
         }
     })
-}
-
-/// The fields of a message, or where reading them failed (`offset`: the message's place in
-/// the request, for the error).
-fn fields_checked(message: &[u8], offset: usize) -> Result<Vec<(u32, Value<'_>)>, Unreadable> {
-    let mut out = Vec::new();
-    let mut rest = message;
-    while !rest.is_empty() {
-        let at = offset + message.len() - rest.len();
-        out.push(next_field(&mut rest).ok_or(Unreadable(at))?);
-    }
-    Ok(out)
 }
 
 fn offset_in(outer: &[u8], inner: &[u8]) -> usize {

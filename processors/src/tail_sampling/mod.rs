@@ -104,7 +104,8 @@ impl TailSamplingProcessor {
     fn ingest(&mut self, batch: Batch, now: Instant) -> Result<Vec<Piece>, ProcessError> {
         let bytes = batch.to_bytes();
         let pieces = held::cut(&bytes).map_err(|e| ProcessError(e.to_string()))?;
-        // The spans are copied out: the request is acknowledged now (see the module docs).
+        // The pieces hold the request's bytes (and count them); the request is acknowledged
+        // now (see the module docs).
         drop(bytes);
         drop(batch);
         let mut out = Vec::new();

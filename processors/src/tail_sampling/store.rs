@@ -3,14 +3,13 @@
 //! decision caches. At most `num_traces` traces are in memory, held or decided: a new one
 //! pushes out the oldest, which is decided at once if it was still held.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use hashlink::LruCache;
 use tokio::time::Instant;
-use weir_core::batch::accounting::Holding;
 
-use super::held::{Piece, TraceId};
+use super::held::{IdMap, Piece, TraceId};
 use super::trace::Trace;
 
 /// What the store knows of a trace id.
@@ -24,19 +23,22 @@ pub(crate) enum Known {
     New,
 }
 
+type Cache = LruCache<TraceId, (), foldhash::fast::RandomState>;
+
 pub(crate) struct Store {
-    held: HashMap<TraceId, Trace>,
-    decided: HashMap<TraceId, bool>,
+    held: IdMap<Trace>,
+    decided: IdMap<bool>,
     /// Every trace in memory, held or decided, oldest first.
     ring: VecDeque<TraceId>,
     /// Held traces by arrival (entries of traces decided early stay until they reach the
     /// front).
     pending: VecDeque<(Instant, TraceId)>,
-    sampled: Option<LruCache<TraceId, ()>>,
-    non_sampled: Option<LruCache<TraceId, ()>>,
+    sampled: Option<Cache>,
+    non_sampled: Option<Cache>,
     num_traces: usize,
-    /// The held spans' bytes, counted as held for the memory limiter.
-    holding: Holding,
+    /// Bytes of the held spans and their headers (the requests they point into are what the
+    /// memory limiter counts, see [`super::held`]).
+    held_bytes: usize,
 }
 
 impl Store {
@@ -46,17 +48,17 @@ impl Store {
         sampled_cache: usize,
         non_sampled_cache: usize,
     ) -> Store {
-        let cache = |size: usize| (size > 0).then(|| LruCache::new(size));
+        let cache = |size: usize| (size > 0).then(|| Cache::with_hasher(size, Default::default()));
         let expected = expected.min(num_traces);
         Store {
-            held: HashMap::with_capacity(expected),
-            decided: HashMap::with_capacity(expected),
+            held: IdMap::with_capacity_and_hasher(expected, Default::default()),
+            decided: IdMap::with_capacity_and_hasher(expected, Default::default()),
             ring: VecDeque::with_capacity(expected),
             pending: VecDeque::with_capacity(expected),
             sampled: cache(sampled_cache),
             non_sampled: cache(non_sampled_cache),
             num_traces,
-            holding: Holding::default(),
+            held_bytes: 0,
         }
     }
 
@@ -102,7 +104,7 @@ impl Store {
             Trace::new(now)
         });
         let bytes = trace.push(piece);
-        self.holding.add(bytes);
+        self.held_bytes += bytes;
     }
 
     /// The next held trace whose wait is over at `now`.
@@ -162,12 +164,12 @@ impl Store {
 
     /// Bytes held.
     pub(crate) fn held_bytes(&self) -> usize {
-        self.holding.bytes()
+        self.held_bytes
     }
 
     fn take(&mut self, id: &TraceId) -> Option<Trace> {
         let trace = self.held.remove(id)?;
-        self.holding.release(trace.bytes);
+        self.held_bytes -= trace.bytes;
         Some(trace)
     }
 }

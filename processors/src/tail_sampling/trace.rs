@@ -3,7 +3,7 @@
 use tokio::time::Instant;
 use weir_core::batch::select::ItemView;
 
-use super::held::{Piece, TraceId, view};
+use super::held::{Piece, SpanFacts, TraceId, view};
 
 /// What a policy, or the processor in the end, decided for a trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -90,6 +90,11 @@ impl<'a> TraceView<'a> {
     /// (otelcol's "resource spans" of the batches it received).
     pub(crate) fn pieces(&self) -> &'a [Piece] {
         &self.trace.pieces
+    }
+
+    /// The times and status of every span, in arrival order (read while cutting).
+    pub(crate) fn facts(&self) -> impl Iterator<Item = SpanFacts> + 'a {
+        self.trace.pieces.iter().flat_map(Piece::facts)
     }
 
     /// Every span, with its resource and scope, in arrival order.

@@ -3,7 +3,7 @@
 
 use tokio::time::Instant;
 
-use super::wire::{SPAN_END, SPAN_START, SPAN_TRACE_STATE, last_bytes, last_fixed64, status_code};
+use super::wire::{SPAN_TRACE_STATE, last_bytes};
 use crate::tail_sampling::trace::{Decision, Evaluate, TraceView};
 
 /// `always_sample`.
@@ -39,11 +39,8 @@ impl Evaluate for Latency {
     /// would have taken past the bound.
     fn evaluate(&mut self, trace: &TraceView<'_>, _: Instant) -> Result<Decision, String> {
         let (mut min, mut max) = (0u64, 0u64);
-        for span in trace.spans() {
-            let (start, end) = (
-                last_fixed64(span.item, SPAN_START),
-                last_fixed64(span.item, SPAN_END),
-            );
+        for facts in trace.facts() {
+            let (start, end) = (facts.start, facts.end);
             if min == 0 || start < min {
                 min = start;
             }
@@ -78,8 +75,8 @@ pub(super) fn status_number(name: &str) -> Option<i32> {
 impl Evaluate for StatusCode {
     fn evaluate(&mut self, trace: &TraceView<'_>, _: Instant) -> Result<Decision, String> {
         let any = trace
-            .spans()
-            .any(|span| self.codes.contains(&status_code(span.item)));
+            .facts()
+            .any(|facts| self.codes.contains(&facts.status));
         Ok(if any {
             Decision::Sampled
         } else {

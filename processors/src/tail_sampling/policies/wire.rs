@@ -16,15 +16,12 @@ pub(super) const SCOPE_ATTRIBUTES: u32 = 3;
 /// Fields of `Span`.
 pub(super) const SPAN_TRACE_STATE: u32 = 3;
 pub(super) const SPAN_NAME: u32 = 5;
-pub(super) const SPAN_START: u32 = 7;
-pub(super) const SPAN_END: u32 = 8;
 pub(super) const SPAN_ATTRIBUTES: u32 = 9;
 pub(super) const SPAN_EVENTS: u32 = 11;
 pub(super) const SPAN_LINKS: u32 = 13;
 pub(super) const SPAN_STATUS: u32 = 15;
 /// Fields of `Status`.
 const STATUS_MESSAGE: u32 = 2;
-const STATUS_CODE: u32 = 3;
 /// Fields of `Span.Event`.
 pub(super) const EVENT_NAME: u32 = 2;
 pub(super) const EVENT_ATTRIBUTES: u32 = 3;
@@ -35,10 +32,22 @@ pub(super) const LINK_ATTRIBUTES: u32 = 4;
 /// A field's value as encoded.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Wire<'a> {
-    Varint(u64),
-    Fixed64(u64),
-    Fixed32,
+    /// A varint, fixed64 or fixed32 (none of which the policies read here).
+    Scalar,
     Len(&'a [u8]),
+}
+
+/// A varint at the front of `bytes`, which it advances; the one-byte ones (nearly every key
+/// and most lengths) read inline, as they are most of what a policy reads.
+#[inline]
+fn varint(bytes: &mut &[u8]) -> Option<u64> {
+    match bytes.first() {
+        Some(&b) if b < 0x80 => {
+            *bytes = &bytes[1..];
+            Some(u64::from(b))
+        }
+        _ => prost::encoding::decode_varint(bytes).ok(),
+    }
 }
 
 /// The fields of a message in order; stops at bytes it cannot read, which the receivers'
@@ -48,21 +57,23 @@ pub(super) fn fields(mut bytes: &[u8]) -> impl Iterator<Item = (u32, Wire<'_>)> 
         if bytes.is_empty() {
             return None;
         }
-        let key = prost::encoding::decode_varint(&mut bytes).ok()?;
+        let key = varint(&mut bytes)?;
         let number = u32::try_from(key >> 3).ok()?;
         let value = match key & 7 {
-            0 => Wire::Varint(prost::encoding::decode_varint(&mut bytes).ok()?),
+            0 => {
+                varint(&mut bytes)?;
+                Wire::Scalar
+            }
             1 => {
-                let (head, rest) = bytes.split_first_chunk::<8>()?;
-                bytes = rest;
-                Wire::Fixed64(u64::from_le_bytes(*head))
+                bytes = bytes.get(8..)?;
+                Wire::Scalar
             }
             5 => {
                 bytes = bytes.get(4..)?;
-                Wire::Fixed32
+                Wire::Scalar
             }
             2 => {
-                let len = usize::try_from(prost::encoding::decode_varint(&mut bytes).ok()?).ok()?;
+                let len = usize::try_from(varint(&mut bytes)?).ok()?;
                 let (content, rest) = bytes.split_at_checked(len)?;
                 bytes = rest;
                 Wire::Len(content)
@@ -86,32 +97,7 @@ pub(super) fn last_bytes(message: &[u8], number: u32) -> &[u8] {
     repeated(message, number).last().unwrap_or(&[])
 }
 
-/// The last fixed64 field `number`, or 0.
-pub(super) fn last_fixed64(message: &[u8], number: u32) -> u64 {
-    fields(message)
-        .filter_map(|(n, wire)| match wire {
-            Wire::Fixed64(v) if n == number => Some(v),
-            _ => None,
-        })
-        .last()
-        .unwrap_or(0)
-}
-
-/// The span's status code (`Status.code`, an int32 enum), merged over repeated `status`
-/// fields as protobuf merges them.
-pub(super) fn status_code(span: &[u8]) -> i32 {
-    let mut code = 0;
-    for status in repeated(span, SPAN_STATUS) {
-        for (n, wire) in fields(status) {
-            if let (STATUS_CODE, Wire::Varint(v)) = (n, wire) {
-                code = v as i32;
-            }
-        }
-    }
-    code
-}
-
-/// The span's status message, merged as [`status_code`] is.
+/// The span's status message, merged over repeated `status` fields as protobuf merges them.
 pub(super) fn status_message(span: &[u8]) -> &[u8] {
     let mut message: &[u8] = &[];
     for status in repeated(span, SPAN_STATUS) {

@@ -108,7 +108,7 @@ pub(super) fn request(resources: Vec<Res>) -> ExportTraceServiceRequest {
 pub(super) fn held(requests: &[ExportTraceServiceRequest]) -> Trace {
     let mut trace = Trace::new(Instant::now());
     for request in requests {
-        for (id, piece) in cut(&request.encode_to_vec()).expect("cuts") {
+        for (id, piece) in cut(&request.encode_to_vec().into()).expect("cuts") {
             if id == ID {
                 trace.push(piece);
             }
@@ -129,7 +129,7 @@ pub(super) fn held_raw(span: &[u8]) -> Trace {
     }
     let request = delimited(1, &delimited(2, &delimited(2, span)));
     let mut trace = Trace::new(Instant::now());
-    for (_, piece) in cut(&request).expect("cuts") {
+    for (_, piece) in cut(&request.into()).expect("cuts") {
         trace.push(piece);
     }
     trace

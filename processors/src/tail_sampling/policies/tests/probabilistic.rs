@@ -77,7 +77,9 @@ fn with_id(id: TraceId) -> Trace {
     let mut s = span("a");
     s.trace_id = id.to_vec();
     let mut trace = Trace::new(Instant::now());
-    for (_, piece) in cut(&request(vec![Res(vec![], vec![s])]).encode_to_vec()).expect("cuts") {
+    for (_, piece) in
+        cut(&request(vec![Res(vec![], vec![s])]).encode_to_vec().into()).expect("cuts")
+    {
         trace.push(piece);
     }
     trace
