@@ -2,6 +2,7 @@
 //! description) from the config JSON Schema, whose descriptions are the config structs' doc
 //! comments.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde_json::{Map, Value};
@@ -192,7 +193,8 @@ fn default_text(node: &Value) -> String {
 
 fn table(out: &mut String, defs: &Map<String, Value>, def: &Value, skip: &[&str]) {
     let mut rows = Vec::new();
-    collect(defs, def, "", skip, &mut rows, 0);
+    let mut seen = BTreeMap::new();
+    collect(defs, def, "", skip, &mut rows, &mut seen, 0);
     if rows.is_empty() {
         out.push_str("No options.\n\n");
         return;
@@ -210,12 +212,28 @@ fn table(out: &mut String, defs: &Map<String, Value>, def: &Value, skip: &[&str]
 
 type Row = (String, String, String, String);
 
+/// The definition a property refers to (directly or as the non-null side of an `anyOf`).
+fn def_name(node: &Value) -> Option<&str> {
+    if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+        return Some(r.trim_start_matches("#/$defs/"));
+    }
+    node.get("anyOf")?
+        .as_array()?
+        .iter()
+        .find_map(|v| v.get("$ref").and_then(Value::as_str))
+        .map(|r| r.trim_start_matches("#/$defs/"))
+}
+
+/// Rows for the options under `node`. A block whose definition was already listed in this
+/// table (the same policy block under `and`, `drop` and `composite`) gets one row pointing at
+/// the first listing instead of its fields again.
 fn collect(
     defs: &Map<String, Value>,
     node: &Value,
     prefix: &str,
     skip: &[&str],
     rows: &mut Vec<Row>,
+    seen: &mut BTreeMap<String, String>,
     depth: usize,
 ) {
     let node = resolve(defs, node);
@@ -229,6 +247,7 @@ fn collect(
         if depth == 0 && skip.contains(&name.as_str()) {
             continue;
         }
+        let def = def_name(prop).map(str::to_string);
         let prop = resolve(defs, prop);
         let full = if prefix.is_empty() {
             name.clone()
@@ -251,12 +270,20 @@ fn collect(
                     .and_then(Value::as_object)
                     .is_some_and(|p| !p.is_empty())
             });
-        if let Some(entries) = entries {
+        let first = def.as_ref().and_then(|d| seen.get(d)).cloned();
+        if let (true, Some(first)) = (nested, first) {
+            let desc = format!("{desc} Its fields are those of `{first}`, above.");
+            rows.push((full, "object".to_string(), "—".to_string(), desc));
+        } else if let Some(entries) = entries {
             rows.push((full.clone(), type_name(&prop), default_text(&prop), desc));
-            collect(defs, &entries, &format!("{full}[]"), skip, rows, depth + 1);
+            let entries_prefix = format!("{full}[]");
+            collect(defs, &entries, &entries_prefix, skip, rows, seen, depth + 1);
         } else if nested {
+            if let Some(def) = def {
+                seen.insert(def, full.clone());
+            }
             rows.push((full.clone(), "object".to_string(), "—".to_string(), desc));
-            collect(defs, &prop, &full, skip, rows, depth + 1);
+            collect(defs, &prop, &full, skip, rows, seen, depth + 1);
         } else {
             rows.push((full, type_name(&prop), default_text(&prop), desc));
         }
