@@ -13,5 +13,6 @@ pub fn registry() -> Registry {
     weir_processors::register(&mut registry);
     weir_exporters::register(&mut registry);
     weir_extensions::register(&mut registry);
+    weir_connectors::register(&mut registry);
     registry
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use weir::registry;
-use weir_core::component::Registry;
+use weir_core::component::{Kind, Registry};
 use weir_core::config::{self, Loaded, Source};
 use weir_core::plugin::Registered;
 
@@ -258,7 +258,14 @@ fn print_components(registry: &Registry) {
         "KIND", "TYPE", "SIGNALS", "STABILITY", "ALIASES"
     );
     for f in registry.all() {
-        let signals: Vec<&str> = f.signals().iter().map(|s| s.as_str()).collect();
+        let signals: Vec<String> = if f.kind() == Kind::Connector {
+            f.connector_pairs()
+                .iter()
+                .map(|(from, to)| format!("{from}>{to}"))
+                .collect()
+        } else {
+            f.signals().iter().map(|s| s.to_string()).collect()
+        };
         println!(
             "{:<10} {:<16} {:<22} {:<12} {:<14} {}",
             f.kind().as_str(),

@@ -41,7 +41,19 @@ pub fn markdown(registry: &Registry) -> String {
                 let _ = writeln!(out, "{d}\n");
             }
             let signals: Vec<&str> = f.signals().iter().map(|s| s.as_str()).collect();
-            if signals.is_empty() {
+            let pairs: Vec<String> = f
+                .connector_pairs()
+                .iter()
+                .map(|(from, to)| format!("{from} → {to}"))
+                .collect();
+            if !pairs.is_empty() {
+                let _ = write!(
+                    out,
+                    "Joins: {}. Stability: {}.",
+                    pairs.join(", "),
+                    f.stability().as_str()
+                );
+            } else if signals.is_empty() {
                 let _ = write!(out, "Stability: {}.", f.stability().as_str());
             } else {
                 let _ = write!(

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{AuthSides, ComponentId, Exporter, Extension, Host, Processor, Receiver};
+use super::{AuthSides, ComponentId, Connector, Exporter, Extension, Host, Processor, Receiver};
 use crate::batch::Signal;
 
 /// The kinds of component, as in otelcol.
@@ -195,6 +195,27 @@ pub trait ExporterFactory: Send + Sync + 'static {
     ) -> Result<Arc<dyn Exporter>, BuildError>;
 }
 
+/// A connector type.
+pub trait ConnectorFactory: Send + Sync + 'static {
+    /// Its config.
+    type Config: ComponentConfig;
+    /// Type name in YAML.
+    const TYPE: &'static str;
+    /// Other accepted type names.
+    const ALIASES: &'static [&'static str] = &[];
+    /// The signals it joins: (the signal of a pipeline exporting into it, the signal of a
+    /// pipeline it feeds).
+    const PAIRS: &'static [(Signal, Signal)];
+    /// Stability level.
+    const STABILITY: Stability = Stability::Development;
+    /// Creates the instance, shared by every pipeline that lists it (no I/O).
+    fn create(
+        &self,
+        config: &Self::Config,
+        settings: &CreateSettings,
+    ) -> Result<Arc<dyn Connector>, BuildError>;
+}
+
 /// An extension type.
 pub trait ExtensionFactory: Send + Sync + 'static {
     /// Its config.
@@ -228,6 +249,8 @@ pub enum Built {
     Exporter(Arc<dyn Exporter>),
     /// An extension.
     Extension(Arc<dyn Extension>),
+    /// A connector.
+    Connector(Arc<dyn Connector>),
 }
 
 /// A factory with its types erased, as the registry holds it. Built-ins get this through the
@@ -239,8 +262,12 @@ pub trait DynFactory: Send + Sync + 'static {
     fn type_name(&self) -> &str;
     /// Other accepted type names.
     fn aliases(&self) -> &[&'static str];
-    /// Signals supported.
+    /// Signals supported (for connectors, see [`DynFactory::connector_pairs`]).
     fn signals(&self) -> &[Signal];
+    /// For connectors: the (upstream, downstream) signal pairs it joins.
+    fn connector_pairs(&self) -> &[(Signal, Signal)] {
+        &[]
+    }
     /// Stability level.
     fn stability(&self) -> Stability;
     /// Where it comes from: `built-in`, or a plugin library's path and version.

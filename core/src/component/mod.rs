@@ -2,6 +2,7 @@
 //! authors, an erased form for the runtime, and the one [`Registry`] built-ins and plugins share.
 
 mod auth;
+mod connector;
 mod consumer;
 mod exporter;
 mod extension;
@@ -12,12 +13,14 @@ mod receiver;
 mod registry;
 
 pub use auth::{AuthConfig, AuthError, AuthSides, ClientAuthenticator, Host, ServerAuthenticator};
+pub use connector::{Connector, ConnectorError, Output, Outputs};
 pub use consumer::{Consumer, PushOutcome};
 pub use exporter::{Delivered, ExportError, Exporter};
 pub use extension::{Extension, ExtensionContext, ExtensionError, StatusBoard, Storage};
 pub use factory::{
-    BuildError, Built, ComponentConfig, CreateSettings, DynFactory, ExporterFactory,
-    ExtensionFactory, FieldError, Kind, ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
+    BuildError, Built, ComponentConfig, ConnectorFactory, CreateSettings, DynFactory,
+    ExporterFactory, ExtensionFactory, FieldError, Kind, ParsedConfig, ProcessorFactory,
+    ReceiverFactory, Stability,
 };
 pub use id::{ComponentId, IdError};
 pub use processor::{Admission, ProcessError, Processor, Refusal};

@@ -4,8 +4,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::factory::{
-    BuildError, Built, ComponentConfig, CreateSettings, DynFactory, ExporterFactory,
-    ExtensionFactory, FieldError, Kind, ParsedConfig, ProcessorFactory, ReceiverFactory, Stability,
+    BuildError, Built, ComponentConfig, ConnectorFactory, CreateSettings, DynFactory,
+    ExporterFactory, ExtensionFactory, FieldError, Kind, ParsedConfig, ProcessorFactory,
+    ReceiverFactory, Stability,
 };
 use crate::batch::Signal;
 
@@ -44,6 +45,12 @@ impl Registry {
         self
     }
 
+    /// Adds a connector type.
+    pub fn connector<F: ConnectorFactory>(&mut self, factory: F) -> &mut Self {
+        self.register(Arc::new(Typed::<F, ConnectorMarker>(factory, PhantomData)));
+        self
+    }
+
     /// Adds an extension type.
     pub fn extension<F: ExtensionFactory>(&mut self, factory: F) -> &mut Self {
         self.register(Arc::new(Typed::<F, ExtensionMarker>(factory, PhantomData)));
@@ -77,6 +84,7 @@ struct ReceiverMarker;
 struct ProcessorMarker;
 struct ExporterMarker;
 struct ExtensionMarker;
+struct ConnectorMarker;
 
 /// A typed factory seen through [`DynFactory`].
 struct Typed<F, M>(F, PhantomData<fn() -> M>);
@@ -294,6 +302,16 @@ erase!(
     Kind::Exporter,
     Exporter,
     F::SIGNALS
+);
+erase!(
+    ConnectorFactory,
+    ConnectorMarker,
+    Kind::Connector,
+    Connector,
+    &[],
+    fn connector_pairs(&self) -> &[(Signal, Signal)] {
+        F::PAIRS
+    }
 );
 erase!(
     ExtensionFactory,

@@ -10,6 +10,7 @@
 
 mod auth_refs;
 mod components;
+mod connectors;
 mod error;
 mod expand;
 mod fields;

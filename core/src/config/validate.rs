@@ -75,8 +75,9 @@ pub(crate) fn check(
                 let Some(entry) = config.section(owner).get(&reference.id) else {
                     continue;
                 };
+                // A connector's signals are checked as pairs (`connectors::check`).
                 let signals = entry.factory.signals();
-                if !signals.contains(&signal) {
+                if !connector && !signals.contains(&signal) {
                     let supported: Vec<String> = signals.iter().map(|s| s.to_string()).collect();
                     let problem = Problem::UnsupportedSignal {
                         kind: owner,
@@ -93,6 +94,8 @@ pub(crate) fn check(
             }
         }
     }
+
+    super::connectors::check(config, refs, errors);
 
     let mut seen = BTreeSet::new();
     for reference in &refs.extensions {

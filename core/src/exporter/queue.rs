@@ -16,7 +16,7 @@ use super::drop_log::DropLog;
 use super::retry::{ExportOutcome, RetryPolicy};
 use super::store::{MemoryStore, QueueStore};
 use crate::batch::{Batch, Signal};
-use crate::component::{ComponentId, Exporter};
+use crate::component::{ComponentId, Connector, Exporter, Outputs};
 
 /// Counters of one queue, read by internal telemetry and by receivers deciding how long a
 /// client should wait. Counted per batch, never per item.
@@ -148,6 +148,17 @@ pub enum ExportSink {
     /// Straight to the exporter with retry, the pipeline waiting for the result
     /// (`sending_queue.enabled: false`).
     Direct(Arc<Worker>),
+    /// Into a connector, which passes it on to the pipelines it feeds, waiting for room there.
+    Connector {
+        /// The connector's id, for logs.
+        id: ComponentId,
+        /// The instance.
+        connector: Arc<dyn Connector>,
+        /// The signal of the pipeline exporting into it.
+        signal: Signal,
+        /// The pipelines it feeds.
+        outputs: Arc<Outputs>,
+    },
 }
 
 impl ExportSink {
@@ -167,6 +178,21 @@ impl ExportSink {
                 worker.stats.queued_batches.fetch_add(1, Ordering::Relaxed);
                 worker.export(batch).await;
                 worker.stats.queued_batches.fetch_sub(1, Ordering::Relaxed);
+                Ok(())
+            }
+            ExportSink::Connector {
+                id,
+                connector,
+                signal,
+                outputs,
+            } => {
+                let meta = batch.meta().clone();
+                let items = batch.items();
+                if let Err(e) = connector.consume(*signal, batch, outputs).await {
+                    // Not passed on: the sender hears it, as from an exporter that gave up.
+                    meta.fail_acks(&e.0);
+                    tracing::error!(connector = %id, items, error = %e, "connector dropped a batch");
+                }
                 Ok(())
             }
         }

@@ -5,7 +5,11 @@
 //! Shape of a running graph (DESIGN.md §5):
 //! receiver → [`switch::Switch`] → [`entry::PipelineEntry`] (all-or-nothing admission into each
 //! pipeline's bounded channel) → [`pipeline::PipelineTask`] (processors in order) → one
-//! [`crate::exporter::SendingQueue`] per exporter and signal → the exporter, with retry.
+//! [`crate::exporter::SendingQueue`] per exporter and signal → the exporter, with retry. A
+//! connector in a pipeline's exporters is a sink that hands each batch to the connector, which
+//! sends it into the input channels of the pipelines it feeds (waiting for room there, so
+//! backpressure crosses it); pipelines drain upstream first, so nothing a connector still
+//! carries finds its pipeline gone.
 
 pub mod entry;
 pub mod pipeline;
@@ -22,11 +26,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::batch::Signal;
 use crate::component::{
-    Built, ComponentId, Consumer, CreateSettings, Exporter, Extension, ExtensionContext, Host,
-    Kind, ReceiverContext, ReceiverError, StatusBoard,
+    Built, ComponentId, Connector, Consumer, CreateSettings, Exporter, Extension, ExtensionContext,
+    Host, Kind, Output, Outputs, ReceiverContext, ReceiverError, StatusBoard,
 };
 use crate::config::{ComponentEntry, Config};
-use crate::exporter::{ExporterHelperConfig, QueueStats, SendingQueue};
+use crate::exporter::{ExportSink, ExporterHelperConfig, QueueStats, SendingQueue};
 use entry::{EntryStats, PipelineEntry, PipelinePort};
 use pipeline::{PipelineTask, ProcessorStats, Stage};
 use switch::Switch;
@@ -106,8 +110,8 @@ struct ReceiverSlot {
 /// The pipelines of one config generation, and the entries into them.
 #[derive(Default)]
 struct Pipelines {
-    stop: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
+    /// Each task with its stop and its depth behind connectors (0: fed by receivers only).
+    tasks: Vec<(usize, CancellationToken, JoinHandle<()>)>,
     entries: BTreeMap<(ComponentId, Signal), Arc<PipelineEntry>>,
     processor_stats: Vec<(ComponentId, String, Signal, Arc<ProcessorStats>)>,
 }
@@ -302,6 +306,81 @@ fn build_processors(
     Ok(out)
 }
 
+/// The connectors `config`'s pipelines use, built (no I/O).
+fn build_connectors(
+    config: &Config,
+    host: &Host,
+) -> Result<BTreeMap<ComponentId, Arc<dyn Connector>>, StartError> {
+    let mut out = BTreeMap::new();
+    for (id, entry) in &config.connectors {
+        let used = config
+            .service
+            .pipelines
+            .values()
+            .any(|p| p.exporters.contains(id) || p.receivers.contains(id));
+        if !used {
+            continue;
+        }
+        let Built::Connector(connector) = build(Kind::Connector, id, entry, settings(id, host))?
+        else {
+            return Err(wrong_kind(Kind::Connector, id));
+        };
+        out.insert(id.clone(), connector);
+    }
+    Ok(out)
+}
+
+/// How many connectors deep each pipeline is: 0 when no connector feeds it, else one more than
+/// the deepest pipeline exporting into a connector it takes from. The config has no cycles.
+fn depths(config: &Config) -> BTreeMap<String, usize> {
+    fn depth(
+        name: &str,
+        upstream: &BTreeMap<String, BTreeSet<String>>,
+        memo: &mut BTreeMap<String, usize>,
+        guard: usize,
+    ) -> usize {
+        if let Some(&d) = memo.get(name) {
+            return d;
+        }
+        let d = match upstream.get(name) {
+            Some(ups) if guard < 64 => ups
+                .iter()
+                .map(|u| depth(u, upstream, memo, guard + 1) + 1)
+                .max()
+                .unwrap_or(0),
+            _ => 0,
+        };
+        memo.insert(name.to_string(), d);
+        d
+    }
+    let mut upstream: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (pid, p) in &config.service.pipelines {
+        for (qid, q) in &config.service.pipelines {
+            let joined = p
+                .receivers
+                .iter()
+                .any(|id| config.connectors.contains_key(id) && q.exporters.contains(id));
+            if joined && pid != qid {
+                upstream
+                    .entry(pid.to_string())
+                    .or_default()
+                    .insert(qid.to_string());
+            }
+        }
+    }
+    let mut memo = BTreeMap::new();
+    config
+        .service
+        .pipelines
+        .keys()
+        .map(|pid| {
+            let name = pid.to_string();
+            let d = depth(&name, &upstream, &mut memo, 0);
+            (name, d)
+        })
+        .collect()
+}
+
 impl Running {
     /// Builds and starts everything `config` describes.
     pub async fn start(config: &Config, options: &RuntimeOptions) -> Result<Running, StartError> {
@@ -367,6 +446,7 @@ impl Running {
         }
         // Everything that can fail without I/O first, so a bad config changes nothing.
         let processors = build_processors(config, &self.stats)?;
+        let connectors = build_connectors(config, &self.host)?;
         let (exporter_signals, receiver_signals) = signals_by_component(config);
         let mut new_exporters = BTreeMap::new();
         for id in exporter_signals.keys() {
@@ -506,7 +586,7 @@ impl Running {
             }
         }
         // 5. New pipelines and entries; point the held receivers at them; start the new ones.
-        self.pipelines = self.start_pipelines(config, processors);
+        self.pipelines = self.start_pipelines(config, processors, &connectors);
         for (id, slot) in &self.receivers {
             for (signal, switch) in &slot.switches {
                 if let Some(entry) = self.pipelines.entries.get(&(id.clone(), *signal)) {
@@ -569,11 +649,36 @@ impl Running {
         &self,
         config: &Config,
         mut processors: BTreeMap<String, Vec<Stage>>,
+        connectors: &BTreeMap<ComponentId, Arc<dyn Connector>>,
     ) -> Pipelines {
-        let stop = CancellationToken::new();
         let mut tasks = Vec::new();
         let mut ports: BTreeMap<String, PipelinePort> = BTreeMap::new();
+        let mut inputs = BTreeMap::new();
         let mut processor_stats = Vec::new();
+        // Every pipeline's channel first: connectors send into the pipelines they feed.
+        for pid in config.service.pipelines.keys() {
+            let (tx, rx) = mpsc::channel(self.options.pipeline_capacity.max(1));
+            inputs.insert(pid.to_string(), (tx, rx));
+        }
+        let mut outputs: BTreeMap<&ComponentId, Outputs> = BTreeMap::new();
+        for (pid, pipeline) in &config.service.pipelines {
+            for id in pipeline
+                .receivers
+                .iter()
+                .filter(|id| connectors.contains_key(*id))
+            {
+                let tx = inputs[&pid.to_string()].0.clone();
+                outputs
+                    .entry(id)
+                    .or_default()
+                    .add(pid.signal, Output::new(pid.to_string(), tx));
+            }
+        }
+        let outputs: BTreeMap<&ComponentId, Arc<Outputs>> = outputs
+            .into_iter()
+            .map(|(id, o)| (id, Arc::new(o)))
+            .collect();
+        let depths = depths(config);
         for (pid, pipeline) in &config.service.pipelines {
             let stages = processors.remove(&pid.to_string()).unwrap_or_default();
             for stage in &stages {
@@ -593,11 +698,30 @@ impl Running {
                         .and_then(|slot| slot.queues.get(&pid.signal))
                 })
                 .collect();
+            let sinks: Vec<ExportSink> = pipeline
+                .exporters
+                .iter()
+                .filter_map(|id| match connectors.get(id) {
+                    Some(connector) => Some(ExportSink::Connector {
+                        id: id.clone(),
+                        connector: connector.clone(),
+                        signal: pid.signal,
+                        outputs: outputs.get(id).cloned().unwrap_or_default(),
+                    }),
+                    None => self
+                        .exporters
+                        .get(id)
+                        .and_then(|slot| slot.queues.get(&pid.signal))
+                        .map(SendingQueue::sink),
+                })
+                .collect();
             let admissions = stages
                 .iter()
                 .filter_map(|s| s.processor.admission())
                 .collect();
-            let (tx, rx) = mpsc::channel(self.options.pipeline_capacity.max(1));
+            let Some((tx, rx)) = inputs.remove(&pid.to_string()) else {
+                continue;
+            };
             ports.insert(
                 pid.to_string(),
                 PipelinePort {
@@ -606,18 +730,24 @@ impl Running {
                     queues: queues.iter().map(|q| q.stats()).collect(),
                 },
             );
+            let stop = CancellationToken::new();
             let task = PipelineTask {
                 name: pid.to_string(),
                 input: rx,
                 stages,
-                sinks: queues.iter().map(|q| q.sink()).collect(),
+                sinks,
                 stop: stop.clone(),
             };
-            tasks.push(tokio::spawn(task.run()));
+            let depth = depths.get(&pid.to_string()).copied().unwrap_or(0);
+            tasks.push((depth, stop, tokio::spawn(task.run())));
         }
         let mut fed: BTreeMap<(ComponentId, Signal), Vec<PipelinePort>> = BTreeMap::new();
         for (pid, pipeline) in &config.service.pipelines {
-            for id in &pipeline.receivers {
+            for id in pipeline
+                .receivers
+                .iter()
+                .filter(|id| !connectors.contains_key(*id))
+            {
                 fed.entry((id.clone(), pid.signal))
                     .or_default()
                     .push(ports[&pid.to_string()].clone());
@@ -642,7 +772,6 @@ impl Running {
             })
             .collect();
         Pipelines {
-            stop,
             tasks,
             entries,
             processor_stats,
@@ -698,14 +827,11 @@ impl Running {
 
 impl Pipelines {
     /// Waits until no receiver is inside an entry any more (their last batches are in the
-    /// channels), then lets the tasks take what is buffered, flush their processors and end.
+    /// channels), then lets the tasks take what is buffered, flush their processors and end:
+    /// those no connector feeds first, then the ones they feed through connectors, and so on,
+    /// so that what a pipeline flushes into a connector still finds the pipelines behind it.
     async fn drain(self, until: Instant) {
-        let Pipelines {
-            stop,
-            tasks,
-            entries,
-            ..
-        } = self;
+        let Pipelines { tasks, entries, .. } = self;
         for entry in entries.into_values() {
             // Receivers hold entries only through switches (now pointing elsewhere or held) and
             // in-flight calls; when the count drops to ours, no batch can still arrive.
@@ -713,12 +839,21 @@ impl Pipelines {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
-        stop.cancel();
-        for handle in tasks {
-            let abort = handle.abort_handle();
-            if tokio::time::timeout_at(until, handle).await.is_err() {
-                tracing::warn!("a pipeline did not drain before the deadline");
-                abort.abort();
+        let mut tasks = tasks;
+        tasks.sort_by_key(|(depth, _, _)| *depth);
+        let mut rest = tasks.into_iter().peekable();
+        while let Some(&(depth, _, _)) = rest.peek() {
+            let mut level = Vec::new();
+            while let Some(task) = rest.next_if(|(d, _, _)| *d == depth) {
+                task.1.cancel();
+                level.push(task.2);
+            }
+            for handle in level {
+                let abort = handle.abort_handle();
+                if tokio::time::timeout_at(until, handle).await.is_err() {
+                    tracing::warn!("a pipeline did not drain before the deadline");
+                    abort.abort();
+                }
             }
         }
     }

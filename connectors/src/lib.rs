@@ -1,0 +1,10 @@
+//! Weir's built-in connectors, one module folder each. `register` is this crate's one list.
+
+pub mod forward;
+
+use weir_core::component::Registry;
+
+/// Adds every built-in connector type to `registry`.
+pub fn register(registry: &mut Registry) {
+    registry.connector(forward::ForwardFactory);
+}
