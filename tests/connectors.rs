@@ -241,3 +241,89 @@ fn a_reload_with_connectors_in_the_graph_loses_nothing() {
     );
     weir.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn count_turns_spans_into_sums_by_attribute_in_a_metrics_pipeline() {
+    let capture = Capture::start();
+    let ports = Ports::free();
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: "127.0.0.1:{grpc}" }}
+connectors:
+  count:
+    spans:
+      spans.by.i:
+        description: Spans by their i.
+        attributes: [{{ key: i }}]
+    spanevents: {{}}
+exporters:
+  otlp:
+    endpoint: "{backend}"
+service:
+  telemetry:
+    metrics:
+      address: "127.0.0.1:{metrics}"
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [count]
+    metrics:
+      receivers: [count]
+      exporters: [otlp]
+"#,
+        grpc = ports.grpc,
+        metrics = ports.metrics,
+        backend = capture.grpc_endpoint(),
+    );
+    let weir = Weir::start(&config, &[ports.grpc, ports.metrics]);
+    // Three spans with `i` 0, 1, 2 (ints: counted by their text).
+    TraceServiceClient::new(grpc::channel(ports.grpc))
+        .export(otlp::trace_request(9, 3))
+        .await
+        .expect("export accepted");
+    let arrived = capture
+        .wait_for_items_async(Transport::Grpc, Signal::Metrics, 3, DEADLINE)
+        .await;
+    assert!(arrived, "{}\nlogs:\n{}", capture.summary(), weir.logs());
+    let got = capture.metrics(Transport::Grpc);
+    let rm = &got[0].resource_metrics[0];
+    assert_eq!(
+        rm.resource.as_ref().unwrap().attributes,
+        otlp::resource("e2e").attributes
+    );
+    let m = &rm.scope_metrics[0].metrics[0];
+    assert_eq!(
+        (m.name.as_str(), m.description.as_str()),
+        ("spans.by.i", "Spans by their i.")
+    );
+    let Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Sum(sum)) = &m.data else {
+        panic!("a sum: {m:?}")
+    };
+    let values: Vec<(String, i64)> = sum
+        .data_points
+        .iter()
+        .map(|p| {
+            let i = match &p.attributes[0].value.as_ref().unwrap().value {
+                Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(s)) => {
+                    s.clone()
+                }
+                other => panic!("a string attribute: {other:?}"),
+            };
+            let n = match p.value {
+                Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(
+                    n,
+                )) => n,
+                other => panic!("an int: {other:?}"),
+            };
+            (i, n)
+        })
+        .collect();
+    assert_eq!(
+        values,
+        vec![("0".into(), 1), ("1".into(), 1), ("2".into(), 1)]
+    );
+    weir.stop();
+}

@@ -10,8 +10,8 @@ pub mod redaction;
 pub mod resource;
 pub mod tail_sampling;
 pub mod transform;
-mod value_text;
-mod wire_record;
+pub mod value_text;
+pub mod wire_record;
 
 /// Generated OTLP requests for property tests, shared with the core crate's own.
 #[cfg(test)]

@@ -15,7 +15,7 @@ use prost::Message as _;
 use weir_core::batch::rewrite::{ValueRef, read_value};
 
 /// Appends the text of the encoded `AnyValue` `value` (none: the empty string) to `out`.
-pub(crate) fn push_value_text(value: Option<&[u8]>, out: &mut String) {
+pub fn push_value_text(value: Option<&[u8]>, out: &mut String) {
     let Some(value) = value else { return };
     match read_value(value) {
         ValueRef::String(text) => out.push_str(&String::from_utf8_lossy(text)),
@@ -40,7 +40,7 @@ pub(crate) fn push_value_text(value: Option<&[u8]>, out: &mut String) {
 }
 
 /// Appends the text of the decoded value `value` (none: the empty string) to `out`.
-pub(crate) fn push_decoded_text(value: Option<&Value>, out: &mut String) {
+pub fn push_decoded_text(value: Option<&Value>, out: &mut String) {
     match value {
         None => {}
         Some(Value::StringValue(text)) => out.push_str(text),

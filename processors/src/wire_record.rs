@@ -25,12 +25,13 @@ use weir_ottl::{EvalError, Field, Key, Path, Record, Value, hex, index_value};
 /// One record on the wire: the item (and around it) and, for the span event context, the
 /// event with its index in the span; for data points, the point's index in its metric.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct WireRecord<'a> {
-    pub(crate) view: ItemView<'a>,
+pub struct WireRecord<'a> {
+    /// The item and what surrounds it.
+    pub view: ItemView<'a>,
     /// The span event (its bytes) being looked at, for span event conditions.
-    pub(crate) event: Option<&'a [u8]>,
+    pub event: Option<&'a [u8]>,
     /// The event's index in its span, or the data point's in its metric.
-    pub(crate) index: usize,
+    pub index: usize,
 }
 
 impl Record for WireRecord<'_> {
@@ -201,7 +202,7 @@ fn delimited_fields(message: &[u8], number: u32) -> impl Iterator<Item = &[u8]> 
 
 /// The first `KeyValue` in field `number` of `message` whose key is `key` (its content), as
 /// pdata's `Get` finds it; `None` when there is none.
-pub(crate) fn find_attribute<'a>(message: &'a [u8], number: u32, key: &[u8]) -> Option<&'a [u8]> {
+pub fn find_attribute<'a>(message: &'a [u8], number: u32, key: &[u8]) -> Option<&'a [u8]> {
     delimited_fields(message, number).find(|kv| entry(kv).0 == key)
 }
 
@@ -252,7 +253,7 @@ fn plain_entry(kv: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
 }
 
 /// The key (the last, as prost keeps), the value and how many value fields a `KeyValue` has.
-pub(crate) fn entry(kv: &[u8]) -> (&[u8], Option<&[u8]>, usize) {
+pub fn entry(kv: &[u8]) -> (&[u8], Option<&[u8]>, usize) {
     if let Some((key, value)) = plain_entry(kv) {
         return (key, value, usize::from(value.is_some()));
     }
