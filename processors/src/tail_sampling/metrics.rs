@@ -75,6 +75,7 @@ const AGE_BOUNDS: &[u64] = &[1, 2, 5, 10, 15, 20, 30, 45, 60, 120, 300, 600];
 /// The processor's own counters.
 pub(crate) struct Metrics {
     pub(crate) removal_age: Arc<Histogram>,
+    pub(crate) late_span_age: Arc<Histogram>,
     global: HashMap<Decision, Arc<AtomicU64>>,
     pub(crate) too_early: Arc<AtomicU64>,
     pub(crate) new_traces: Arc<AtomicU64>,
@@ -107,6 +108,13 @@ impl Metrics {
             )
         };
         Metrics {
+            late_span_age: telemetry::histogram(
+                "otelcol_processor_tail_sampling_sampling_late_span_age",
+                "Time (in seconds) from the sampling decision was taken and the arrival of a \
+                 late span.",
+                &[],
+                AGE_BOUNDS,
+            ),
             removal_age: telemetry::histogram(
                 "otelcol_processor_tail_sampling_sampling_trace_removal_age",
                 "Time (in seconds) from arrival of a new trace until its removal from memory.",

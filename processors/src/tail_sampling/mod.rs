@@ -74,7 +74,7 @@ pub struct TailSamplingProcessor {
 impl TailSamplingProcessor {
     /// A processor for `config` (a validated config); `id` names it in logs.
     pub fn new(config: &TailSamplingConfig, id: &str) -> Result<Self, BuildError> {
-        let built = policies::build(&config.policies).map_err(BuildError)?;
+        let built = policies::build(&config.policies, id).map_err(BuildError)?;
         let policies = built
             .into_iter()
             .zip(&config.policies)
@@ -117,13 +117,20 @@ impl TailSamplingProcessor {
             }
             match self.store.known(&id) {
                 Known::Held => self.store.hold(id, piece, now),
-                Known::Decided(true) => {
+                Known::Late { kept, at } => {
+                    let age = now.saturating_duration_since(at).as_secs();
+                    self.metrics.late_span_age.observe(age);
+                    if kept {
+                        out.push(piece);
+                    }
+                }
+                Known::Cached(true) => {
                     self.metrics
                         .released_sampled
                         .fetch_add(piece.len() as u64, Ordering::Relaxed);
                     out.push(piece);
                 }
-                Known::Decided(false) => {
+                Known::Cached(false) => {
                     self.metrics
                         .released_not_sampled
                         .fetch_add(piece.len() as u64, Ordering::Relaxed);
@@ -133,7 +140,7 @@ impl TailSamplingProcessor {
                     if let Some((old, trace)) = self.store.make_room() {
                         self.metrics.too_early.fetch_add(1, Ordering::Relaxed);
                         let kept = self.decider.decide(&old, &trace, now, &self.metrics);
-                        self.store.decided(old, kept, false);
+                        self.store.decided(old, kept, false, now);
                         if kept {
                             out.extend(trace.pieces);
                         }
@@ -154,7 +161,7 @@ impl TailSamplingProcessor {
         let mut out = Vec::new();
         while let Some((id, trace)) = next(&mut self.store) {
             let kept = self.decider.decide(&id, &trace, now, &self.metrics);
-            self.store.decided(id, kept, true);
+            self.store.decided(id, kept, true, now);
             if kept {
                 out.extend(trace.pieces);
             }

@@ -17,8 +17,10 @@ use super::trace::Trace;
 pub(crate) enum Known {
     /// Held, waiting for its decision.
     Held,
-    /// Decided (in memory or in a cache): `true` kept.
-    Decided(bool),
+    /// Decided at `at` and still in memory: `kept` is the decision.
+    Late { kept: bool, at: Instant },
+    /// Decided and forgotten, but remembered by a decision cache: `true` kept.
+    Cached(bool),
     /// Never seen, or forgotten.
     New,
 }
@@ -27,7 +29,8 @@ type Cache = LruCache<TraceId, (), foldhash::fast::RandomState>;
 
 pub(crate) struct Store {
     held: IdMap<Trace>,
-    decided: IdMap<bool>,
+    /// Decided traces still in memory: the decision and when it was made.
+    decided: IdMap<(bool, Instant)>,
     /// Every trace in memory, held or decided, oldest first.
     ring: VecDeque<TraceId>,
     /// Held traces by arrival (entries of traces decided early stay until they reach the
@@ -66,18 +69,18 @@ impl Store {
         if self.held.contains_key(id) {
             return Known::Held;
         }
-        if let Some(&kept) = self.decided.get(id) {
-            return Known::Decided(kept);
+        if let Some(&(kept, at)) = self.decided.get(id) {
+            return Known::Late { kept, at };
         }
         if let Some(cache) = &mut self.sampled
             && cache.get(id).is_some()
         {
-            return Known::Decided(true);
+            return Known::Cached(true);
         }
         if let Some(cache) = &mut self.non_sampled
             && cache.get(id).is_some()
         {
-            return Known::Decided(false);
+            return Known::Cached(false);
         }
         Known::New
     }
@@ -138,9 +141,9 @@ impl Store {
 
     /// Records the decision of a trace taken out of the store. It stays in memory if it still
     /// is in the ring (decided on time), and goes into the cache of its kind.
-    pub(crate) fn decided(&mut self, id: TraceId, kept: bool, in_ring: bool) {
+    pub(crate) fn decided(&mut self, id: TraceId, kept: bool, in_ring: bool, now: Instant) {
         if in_ring {
-            self.decided.insert(id, kept);
+            self.decided.insert(id, (kept, now));
         }
         let cache = if kept {
             &mut self.sampled

@@ -183,12 +183,20 @@ async fn spans_arriving_after_the_decision_follow_it() {
     tokio::time::advance(Duration::from_secs(1)).await;
     assert_eq!(names(&tick(&mut p).await).len(), 1);
     // A late span of the kept trace passes at once; one of the dropped trace is dropped, even
-    // though it is an error span now.
+    // though it is an error span now. Both are counted as late.
+    let late = || {
+        weir_core::telemetry::histograms()
+            .into_iter()
+            .find(|h| h.name == "otelcol_processor_tail_sampling_sampling_late_span_age")
+            .map_or(0, |h| h.count)
+    };
+    let before = late();
     let out = send(
         &mut p,
         &request("a", vec![span(1, 9, false), span(2, 9, true)]),
     )
     .await;
+    assert!(late() >= before + 2, "both late spans are counted");
     assert_eq!(
         names(&out),
         BTreeMap::from([(1, vec!["span 1/9".to_string()])])

@@ -30,7 +30,8 @@ pub(crate) struct Policy {
 }
 
 /// The policies of `policies` (validated here first; the problems joined by `; `), in order.
-pub(crate) fn build(policies: &[PolicyConfig]) -> Result<Vec<Policy>, String> {
+/// `processor` (the processor's id) labels the OTTL failures counted.
+pub(crate) fn build(policies: &[PolicyConfig], processor: &str) -> Result<Vec<Policy>, String> {
     let problems = validate(policies);
     if !problems.is_empty() {
         return Err(problems.join("; "));
@@ -40,19 +41,19 @@ pub(crate) fn build(policies: &[PolicyConfig]) -> Result<Vec<Policy>, String> {
         .map(|p| {
             Ok(Policy {
                 name: p.name.clone(),
-                evaluator: top_level(p)?,
+                evaluator: top_level(p, processor)?,
             })
         })
         .collect()
 }
 
-fn top_level(p: &PolicyConfig) -> Result<Box<dyn Evaluate>, String> {
+fn top_level(p: &PolicyConfig, processor: &str) -> Result<Box<dyn Evaluate>, String> {
     Ok(match p.kind {
-        PolicyType::And => and(p.and.as_ref(), &p.name)?,
+        PolicyType::And => and(p.and.as_ref(), &p.name, processor)?,
         PolicyType::Drop => {
             let drop = p.drop.as_ref().ok_or_else(|| absent(&p.name, "drop"))?;
             Box::new(composite::Drop {
-                subs: subs(&drop.drop_sub_policy)?,
+                subs: subs(&drop.drop_sub_policy, processor)?,
             })
         }
         PolicyType::Composite => {
@@ -60,9 +61,9 @@ fn top_level(p: &PolicyConfig) -> Result<Box<dyn Evaluate>, String> {
                 .composite
                 .as_ref()
                 .ok_or_else(|| absent(&p.name, "composite"))?;
-            composite(c)?
+            composite(c, processor)?
         }
-        _ => shared(p.shared())?,
+        _ => shared(p.shared(), processor)?,
     })
 }
 
@@ -71,19 +72,25 @@ fn absent(name: &str, block: &str) -> String {
     format!("policy `{name}` has no {block} block")
 }
 
-fn and(block: Option<&AndConfig>, name: &str) -> Result<Box<dyn Evaluate>, String> {
+fn and(
+    block: Option<&AndConfig>,
+    name: &str,
+    processor: &str,
+) -> Result<Box<dyn Evaluate>, String> {
     let and = block.ok_or_else(|| absent(name, "and"))?;
     Ok(Box::new(composite::And {
-        subs: subs(&and.and_sub_policy)?,
+        subs: subs(&and.and_sub_policy, processor)?,
     }))
 }
 
-fn subs(list: &[SubPolicyConfig]) -> Result<Vec<Box<dyn Evaluate>>, String> {
-    list.iter().map(|sub| shared(sub.shared())).collect()
+fn subs(list: &[SubPolicyConfig], processor: &str) -> Result<Vec<Box<dyn Evaluate>>, String> {
+    list.iter()
+        .map(|sub| shared(sub.shared(), processor))
+        .collect()
 }
 
 /// `composite`: sub-policies in `policy_order`, then the others in their order.
-fn composite(c: &CompositeConfig) -> Result<Box<dyn Evaluate>, String> {
+fn composite(c: &CompositeConfig, processor: &str) -> Result<Box<dyn Evaluate>, String> {
     let subs = &c.composite_sub_policy;
     let mut order: Vec<usize> = c
         .policy_order
@@ -96,8 +103,8 @@ fn composite(c: &CompositeConfig) -> Result<Box<dyn Evaluate>, String> {
     for i in order {
         let sub = &subs[i];
         let evaluator = match sub.kind {
-            PolicyType::And => and(sub.and.as_ref(), &sub.name)?,
-            _ => shared(sub.shared())?,
+            PolicyType::And => and(sub.and.as_ref(), &sub.name, processor)?,
+            _ => shared(sub.shared(), processor)?,
         };
         // A sub-policy without an entry gets 0, as otelcol's map lookup does.
         let allocation = c
@@ -116,7 +123,7 @@ fn composite(c: &CompositeConfig) -> Result<Box<dyn Evaluate>, String> {
 }
 
 /// A policy that is not compound.
-fn shared(s: Shared<'_>) -> Result<Box<dyn Evaluate>, String> {
+fn shared(s: Shared<'_>, processor: &str) -> Result<Box<dyn Evaluate>, String> {
     let none = |block: &str| absent(s.name, block);
     Ok(match s.kind {
         PolicyType::AlwaysSample => Box::new(span::Always),
@@ -220,7 +227,13 @@ fn shared(s: Shared<'_>) -> Result<Box<dyn Evaluate>, String> {
             if !problems.is_empty() {
                 return Err(problems.join("; "));
             }
-            Box::new(ottl::Ottl::new(s.name, span, spanevent, c.error_mode))
+            Box::new(ottl::Ottl::new(
+                s.name,
+                span,
+                spanevent,
+                c.error_mode,
+                processor,
+            ))
         }
         PolicyType::And | PolicyType::Drop | PolicyType::Composite => {
             return Err(format!(

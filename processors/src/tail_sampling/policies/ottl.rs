@@ -2,9 +2,12 @@
 //! conditions; the first that holds samples the trace. Conditions read the held bytes through
 //! [`WireRecord`], as the `filter` processor's do.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
+use weir_core::telemetry;
 use weir_ottl::{Condition, Context};
 
 use super::wire::{SPAN_EVENTS, repeated};
@@ -22,6 +25,8 @@ pub(super) struct Ottl {
     mode: ErrorMode,
     last_logged: Option<Instant>,
     unlogged: u64,
+    /// `weir_processor_ottl_errors_total{processor}`, as the `filter` processor counts.
+    errors: Arc<AtomicU64>,
 }
 
 /// Compiles `conditions` for `context`; each failure as `at.N …`.
@@ -45,12 +50,13 @@ pub(super) fn compile(
 }
 
 impl Ottl {
-    /// `name` labels the log lines of `ignore`.
+    /// `name` labels the log lines of `ignore`; `processor` the failures counted.
     pub(super) fn new(
         name: &str,
         span: Vec<Condition>,
         spanevent: Vec<Condition>,
         mode: ErrorMode,
+        processor: &str,
     ) -> Ottl {
         Ottl {
             name: name.to_string(),
@@ -59,6 +65,11 @@ impl Ottl {
             mode,
             last_logged: None,
             unlogged: 0,
+            errors: telemetry::counter(
+                "weir_processor_ottl_errors_total",
+                "OTTL conditions and statements that failed on a record at run time.",
+                &[("processor", processor)],
+            ),
         }
     }
 
@@ -93,6 +104,7 @@ impl Ottl {
     }
 
     fn failed(&mut self, text: &str, error: &str, now: Instant) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
         if self.mode != ErrorMode::Ignore {
             return;
         }

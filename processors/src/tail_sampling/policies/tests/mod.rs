@@ -152,7 +152,7 @@ pub(super) fn view(trace: &Trace) -> TraceView<'_> {
 /// Parses one policy (JSON as the YAML config would hold it) and builds it.
 pub(super) fn policy(config: serde_json::Value) -> Box<dyn Evaluate> {
     let config: PolicyConfig = serde_json::from_value(config).expect("parses");
-    let mut built = build(&[config]).expect("builds");
+    let mut built = build(&[config], "tail_sampling").expect("builds");
     built.remove(0).evaluator
 }
 

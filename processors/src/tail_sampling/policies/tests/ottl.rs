@@ -94,3 +94,22 @@ fn ignore_and_silent_count_a_failure_as_false_and_go_on() {
         );
     }
 }
+
+#[test]
+fn failures_under_ignore_and_silent_are_counted_for_the_processor() {
+    let errors = || {
+        weir_core::telemetry::counters()
+            .into_iter()
+            .find(|c| {
+                c.name == "weir_processor_ottl_errors_total"
+                    && c.labels == vec![("processor", "tail_sampling".to_string())]
+            })
+            .map_or(0, |c| c.value)
+    };
+    for mode in ["ignore", "silent"] {
+        let before = errors();
+        let mut p = failing(mode);
+        decide(&mut *p, &spans(vec![with_zero("a")]));
+        assert!(errors() > before, "{mode}: the failure is counted");
+    }
+}

@@ -308,7 +308,7 @@ fn composite_allocations_and_order_must_name_sub_policies() {
 fn build_refuses_what_validate_refuses() {
     let policies: Vec<PolicyConfig> =
         serde_json::from_value(json!([{"name": "p", "type": "latency"}])).expect("parses");
-    let error = build(&policies).err().expect("refused");
+    let error = build(&policies, "tail_sampling").err().expect("refused");
     assert_eq!(error, "policies.0.latency is required by type latency");
 }
 
