@@ -2,7 +2,7 @@
 //! attribute, and the backend receives both copies with every value as sent; a slow backend
 //! behind a connector slows the client to its pace (no buffer without bound in between) and
 //! everything the client was told was accepted arrives once; and a reload with connectors in the graph, under load,
-//! loses nothing.
+//! loses nothing; and what a pipeline flushes into a connector at shutdown still arrives.
 
 mod common;
 // The drills' process guards; this file uses only some of them.
@@ -326,4 +326,56 @@ service:
         vec![("0".into(), 1), ("1".into(), 1), ("2".into(), 1)]
     );
     weir.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_pipeline_flushes_into_a_connector_at_shutdown_still_arrives() {
+    let capture = Capture::start();
+    let ports = Ports::free();
+    // The batch in front of the connector holds everything until shutdown flushes it.
+    let config = format!(
+        r#"
+receivers:
+  otlp:
+    protocols:
+      grpc: {{ endpoint: "127.0.0.1:{grpc}" }}
+processors:
+  batch: {{ send_batch_size: 100000, timeout: 1h }}
+connectors:
+  forward:
+exporters:
+  otlp:
+    endpoint: "{backend}"
+service:
+  telemetry:
+    metrics:
+      address: "127.0.0.1:{metrics}"
+  pipelines:
+    # Named so that the pipeline behind the connector comes first in the config's order.
+    traces/upstream:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [forward]
+    traces/downstream:
+      receivers: [forward]
+      exporters: [otlp]
+"#,
+        grpc = ports.grpc,
+        metrics = ports.metrics,
+        backend = capture.grpc_endpoint(),
+    );
+    let weir = Weir::start(&config, &[ports.grpc, ports.metrics]);
+    TraceServiceClient::new(grpc::channel(ports.grpc))
+        .export(otlp::trace_request(3, 5))
+        .await
+        .expect("export accepted");
+    assert!(capture.traces(Transport::Grpc).is_empty(), "held by batch");
+    let stopped = weir.stop();
+    assert!(
+        capture
+            .wait_for_items_async(Transport::Grpc, Signal::Traces, 5, DEADLINE)
+            .await,
+        "the flushed spans went through the connector:\n{}",
+        stopped.logs
+    );
 }
