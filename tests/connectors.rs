@@ -1,8 +1,9 @@
-//! Connectors through the real binary: `forward` fans one pipeline into two, each adding its own
-//! attribute, and the backend receives both copies with every value as sent; a slow backend
+//! Connectors through the real binary: `forward` fans one pipeline into two, each adding its
+//! own attribute, and the backend receives both copies with every value as sent; a slow backend
 //! behind a connector slows the client to its pace (no buffer without bound in between) and
-//! everything the client was told was accepted arrives once; and a reload with connectors in the graph, under load,
-//! loses nothing; and what a pipeline flushes into a connector at shutdown still arrives.
+//! everything the client was told was accepted arrives once; a reload with connectors in the
+//! graph, under load, loses nothing; what a pipeline flushes into a connector at shutdown still
+//! arrives; and `count` turns spans into sums in a metrics pipeline.
 
 mod common;
 // The drills' process guards; this file uses only some of them.
