@@ -200,6 +200,28 @@ pub struct Condition {
 }
 
 impl Condition {
+    /// Compiles each of `conditions` for `context`, as a config's list of them: the ones that
+    /// compile, in order; each failure added to `problems` as `{at}.{i} is not a valid OTTL
+    /// condition: …` (`at` is the list's place in the config).
+    pub fn compile_list(
+        at: &str,
+        context: Context,
+        conditions: &[String],
+        problems: &mut Vec<String>,
+    ) -> Vec<Condition> {
+        conditions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, text)| match Condition::compile(text, context) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    problems.push(format!("{at}.{i} is not a valid OTTL condition: {e}"));
+                    None
+                }
+            })
+            .collect()
+    }
+
     /// Parses and compiles a boolean expression for `context`.
     pub fn compile(text: &str, context: Context) -> Result<Self, Error> {
         let ast = parse_condition(text)?;

@@ -301,6 +301,16 @@ fn attribute<'a>(
 }
 
 /// Attribute fields per data point kind.
+/// The field number of an item's own attributes (`None` for a metric, which has none).
+pub fn attributes_field(kind: ItemKind) -> Option<u32> {
+    match kind {
+        ItemKind::Span => Some(9),
+        ItemKind::Log => Some(6),
+        ItemKind::Metric => None,
+        _ => Some(point_attributes(kind)),
+    }
+}
+
 fn point_attributes(kind: ItemKind) -> u32 {
     match kind {
         ItemKind::ExponentialHistogramPoint => 1,

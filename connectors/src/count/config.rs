@@ -111,26 +111,6 @@ impl CountConfig {
     }
 }
 
-/// `conditions` compiled for `context`; failures as `at.N …`.
-pub(super) fn compile(
-    at: &str,
-    context: Context,
-    conditions: &[String],
-    problems: &mut Vec<String>,
-) -> Vec<Condition> {
-    conditions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, text)| match Condition::compile(text, context) {
-            Ok(condition) => Some(condition),
-            Err(e) => {
-                problems.push(format!("{at}.{i} is not a valid OTTL condition: {e}"));
-                None
-            }
-        })
-        .collect()
-}
-
 impl ComponentConfig for CountConfig {
     fn validate(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
@@ -140,7 +120,7 @@ impl ComponentConfig for CountConfig {
                     problems.push(format!("{section}: a metric name must not be empty"));
                 }
                 let at = format!("{section}.{name}.conditions");
-                compile(&at, *context, &info.conditions, &mut problems);
+                Condition::compile_list(&at, *context, &info.conditions, &mut problems);
                 if *section == "metrics" && !info.attributes.is_empty() {
                     problems.push(format!(
                         "{section}.{name}.attributes: metrics are not counted by attributes \

@@ -16,9 +16,9 @@ use weir_core::batch::{Batch, Signal};
 use weir_core::component::ConnectorError;
 use weir_ottl::Condition;
 use weir_processors::value_text::push_value_text;
-use weir_processors::wire_record::{WireRecord, entry, find_attribute};
+use weir_processors::wire_record::{WireRecord, attributes_field, entry, find_attribute};
 
-use super::config::{CountConfig, KINDS, compile};
+use super::config::{CountConfig, KINDS};
 
 /// The scope of the metrics, as otelcol names it.
 const SCOPE: &str = "otelcol/countconnector";
@@ -51,7 +51,7 @@ impl Definitions {
                 .map(|(name, info)| Definition {
                     name: name.clone(),
                     description: info.description.clone(),
-                    conditions: compile(
+                    conditions: Condition::compile_list(
                         &format!("{section}.{name}.conditions"),
                         context,
                         &info.conditions,
@@ -96,17 +96,6 @@ struct Counter<'d> {
     index: usize,
 }
 
-/// Field numbers of the attributes of each item kind.
-fn attributes_field(kind: ItemKind) -> u32 {
-    match kind {
-        ItemKind::Span | ItemKind::HistogramPoint => 9,
-        ItemKind::Log => 6,
-        ItemKind::NumberPoint | ItemKind::SummaryPoint => 7,
-        ItemKind::ExponentialHistogramPoint => 1,
-        ItemKind::Metric => 0,
-    }
-}
-
 /// `attributes` of a span event.
 const EVENT_ATTRIBUTES: u32 = 3;
 
@@ -135,8 +124,9 @@ impl Counter<'_> {
         &mut self.groups[last].counts
     }
 
-    /// Counts one item of kind `which` (`attributes`: the message holding them, and their field).
-    fn count(&mut self, which: usize, record: WireRecord<'_>, attributes: (&[u8], u32)) {
+    /// Counts one item of kind `which` (`attributes`: the message holding them, and their
+    /// field, if it has any).
+    fn count(&mut self, which: usize, record: WireRecord<'_>, attributes: (&[u8], Option<u32>)) {
         if self.failed.is_some() {
             return;
         }
@@ -144,9 +134,9 @@ impl Counter<'_> {
         for (d, def) in definitions.0[which].iter().enumerate() {
             let mut values = Vec::with_capacity(def.attributes.len());
             for (key, default) in &def.attributes {
-                let found = (attributes.1 != 0)
-                    .then(|| find_attribute(attributes.0, attributes.1, key.as_bytes()))
-                    .flatten();
+                let found = attributes
+                    .1
+                    .and_then(|field| find_attribute(attributes.0, field, key.as_bytes()));
                 match found {
                     Some(kv) => {
                         self.text.clear();
@@ -219,7 +209,7 @@ impl Selector for Counter<'_> {
             event: None,
             index: 0,
         };
-        self.count(METRICS, record, (metric.item, 0));
+        self.count(METRICS, record, (metric.item, None));
         true
     }
 
@@ -234,7 +224,7 @@ impl Selector for Counter<'_> {
             event: Some(event),
             index,
         };
-        self.count(EVENTS, record, (event, EVENT_ATTRIBUTES));
+        self.count(EVENTS, record, (event, Some(EVENT_ATTRIBUTES)));
         true
     }
 

@@ -79,31 +79,11 @@ impl FilterConfig {
     }
 }
 
-/// Compiles one list, reporting each condition that does not compile at `at.N`.
-pub(crate) fn compile(
-    at: &str,
-    context: Context,
-    conditions: &[String],
-    problems: &mut Vec<String>,
-) -> Vec<Condition> {
-    conditions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, text)| match Condition::compile(text, context) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                problems.push(format!("{at}.{i} is not a valid OTTL condition: {e}"));
-                None
-            }
-        })
-        .collect()
-}
-
 impl ComponentConfig for FilterConfig {
     fn validate(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         for (at, context, list) in self.lists() {
-            compile(at, context, list, &mut problems);
+            Condition::compile_list(at, context, list, &mut problems);
         }
         if problems.is_empty() {
             Ok(())

@@ -77,7 +77,7 @@ impl FilterProcessor {
         let mut problems = Vec::new();
         let [span, spanevent, metric, datapoint, log_record] = config
             .lists()
-            .map(|(at, context, list)| config::compile(at, context, list, &mut problems));
+            .map(|(at, context, list)| Condition::compile_list(at, context, list, &mut problems));
         if !problems.is_empty() {
             return Err(BuildError(problems.join("; ")));
         }

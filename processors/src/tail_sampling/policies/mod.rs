@@ -14,7 +14,7 @@ mod span;
 mod validate;
 mod wire;
 
-use weir_ottl::Context;
+use weir_ottl::{Condition, Context};
 
 pub use config::{PolicyConfig, PolicyType};
 pub(crate) use validate::validate;
@@ -221,9 +221,13 @@ fn shared(s: Shared<'_>, processor: &str) -> Result<Box<dyn Evaluate>, String> {
         PolicyType::OttlCondition => {
             let c = s.ottl_condition.ok_or_else(|| none("ottl_condition"))?;
             let mut problems = Vec::new();
-            let span = ottl::compile("span", Context::Span, &c.span, &mut problems);
-            let spanevent =
-                ottl::compile("spanevent", Context::SpanEvent, &c.spanevent, &mut problems);
+            let span = Condition::compile_list("span", Context::Span, &c.span, &mut problems);
+            let spanevent = Condition::compile_list(
+                "spanevent",
+                Context::SpanEvent,
+                &c.spanevent,
+                &mut problems,
+            );
             if !problems.is_empty() {
                 return Err(problems.join("; "));
             }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use weir_core::telemetry;
-use weir_ottl::{Condition, Context};
+use weir_ottl::Condition;
 
 use super::wire::{SPAN_EVENTS, repeated};
 use crate::error_mode::ErrorMode;
@@ -27,26 +27,6 @@ pub(super) struct Ottl {
     unlogged: u64,
     /// `weir_processor_ottl_errors_total{processor}`, as the `filter` processor counts.
     errors: Arc<AtomicU64>,
-}
-
-/// Compiles `conditions` for `context`; each failure as `at.N …`.
-pub(super) fn compile(
-    at: &str,
-    context: Context,
-    conditions: &[String],
-    problems: &mut Vec<String>,
-) -> Vec<Condition> {
-    conditions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, text)| match Condition::compile(text, context) {
-            Ok(condition) => Some(condition),
-            Err(e) => {
-                problems.push(format!("{at}.{i} is not a valid OTTL condition: {e}"));
-                None
-            }
-        })
-        .collect()
 }
 
 impl Ottl {

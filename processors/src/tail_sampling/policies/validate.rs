@@ -5,13 +5,13 @@
 
 use std::collections::HashMap;
 
-use weir_ottl::Context;
+use weir_ottl::{Condition, Context};
 
 use super::config::{
     AndConfig, CompositeConfig, CompositeSubPolicyConfig, PolicyConfig, PolicyType, Shared,
     SubPolicyConfig,
 };
-use super::{go_regex, ottl, span};
+use super::{go_regex, span};
 
 /// Every problem of `policies`, as `policies.N.… what is wrong`.
 pub(crate) fn validate(policies: &[PolicyConfig]) -> Vec<String> {
@@ -401,8 +401,8 @@ fn shared(at: &str, s: Shared<'_>, out: &mut Vec<String>) {
                     "{b} needs at least one condition in span or spanevent"
                 ));
             }
-            ottl::compile(&format!("{b}.span"), Context::Span, &c.span, out);
-            ottl::compile(
+            Condition::compile_list(&format!("{b}.span"), Context::Span, &c.span, out);
+            Condition::compile_list(
                 &format!("{b}.spanevent"),
                 Context::SpanEvent,
                 &c.spanevent,
