@@ -5,9 +5,11 @@
 //! upstream one instead of filling a buffer in between.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::batch::{Batch, Signal};
 
@@ -21,6 +23,12 @@ pub trait Connector: Send + Sync + 'static {
         batch: Batch,
         outputs: &Outputs,
     ) -> Result<(), ConnectorError>;
+
+    /// Work the connector does on its own beside `consume`, such as `spanmetrics` emitting on
+    /// its flush interval. It runs from start until `stop` fires, which happens once every
+    /// pipeline exporting into the connector has drained and before any pipeline it feeds does:
+    /// a connector holding data should send it into `outputs` then and return.
+    async fn run(&self, _outputs: Arc<Outputs>, _stop: CancellationToken) {}
 }
 
 /// A batch a connector could not pass on.

@@ -110,7 +110,9 @@ struct ReceiverSlot {
 /// The pipelines of one config generation, and the entries into them.
 #[derive(Default)]
 struct Pipelines {
-    /// Each task with its stop and its depth behind connectors (0: fed by receivers only).
+    /// Each task with its stop and its drain step: twice its depth behind connectors for a
+    /// pipeline (0: fed by receivers only), one more than its deepest upstream pipeline's for a
+    /// connector's own work ([`Connector::run`]).
     tasks: Vec<(usize, CancellationToken, JoinHandle<()>)>,
     entries: BTreeMap<(ComponentId, Signal), Arc<PipelineEntry>>,
     processor_stats: Vec<(ComponentId, String, Signal, Arc<ProcessorStats>)>,
@@ -738,8 +740,24 @@ impl Running {
                 sinks,
                 stop: stop.clone(),
             };
+            // Pipelines drain at even steps, the connectors between them at odd ones.
             let depth = depths.get(&pid.to_string()).copied().unwrap_or(0);
-            tasks.push((depth, stop, tokio::spawn(task.run())));
+            tasks.push((2 * depth, stop, tokio::spawn(task.run())));
+        }
+        for (id, connector) in connectors {
+            let upstream = config
+                .service
+                .pipelines
+                .iter()
+                .filter(|(_, p)| p.exporters.contains(id))
+                .filter_map(|(pid, _)| depths.get(&pid.to_string()).copied())
+                .max()
+                .unwrap_or(0);
+            let stop = CancellationToken::new();
+            let outputs = outputs.get(id).cloned().unwrap_or_default();
+            let (connector, token) = (connector.clone(), stop.clone());
+            let run = async move { connector.run(outputs, token).await };
+            tasks.push((2 * upstream + 1, stop, tokio::spawn(run)));
         }
         let mut fed: BTreeMap<(ComponentId, Signal), Vec<PipelinePort>> = BTreeMap::new();
         for (pid, pipeline) in &config.service.pipelines {
