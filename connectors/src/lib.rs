@@ -2,6 +2,7 @@
 
 pub mod count;
 pub mod forward;
+pub mod routing;
 
 use weir_core::component::Registry;
 
@@ -9,4 +10,5 @@ use weir_core::component::Registry;
 pub fn register(registry: &mut Registry) {
     registry.connector(count::CountFactory);
     registry.connector(forward::ForwardFactory);
+    registry.connector(routing::RoutingFactory);
 }

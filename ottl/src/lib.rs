@@ -235,6 +235,47 @@ impl Condition {
         })
     }
 
+    /// Compiles a routing statement, the `routing` connector's `statement`: `route()`, with
+    /// an optional `where` whose condition becomes this one (without it, always true).
+    /// `route` is the only editor there and takes no arguments.
+    pub fn compile_route(text: &str, context: Context) -> Result<Self, Error> {
+        let ast = parse_statement(text)?;
+        let call = &ast.editor;
+        if call.name != "route" {
+            let suggestion = error::suggest(&call.name, ["route"]);
+            return Err(Error::new(
+                ErrorKind::UnknownFunction,
+                call.name_span.start,
+                format!(
+                    "a routing statement calls `route()`, not `{}`; write `route() where …`",
+                    call.name
+                ),
+            )
+            .with_suggestion(suggestion)
+            .locate(text));
+        }
+        if let Some(arg) = call.args.first() {
+            return Err(Error::new(
+                ErrorKind::Arity,
+                arg.value.span.start,
+                "`route()` takes no arguments",
+            )
+            .locate(text));
+        }
+        let always = ast::Expr {
+            kind: ast::ExprKind::Bool(true),
+            span: ast.editor_span,
+        };
+        let expr = Checker { ctx: context }
+            .condition(ast.condition.as_ref().unwrap_or(&always))
+            .map_err(|e| e.locate(text))?;
+        Ok(Self {
+            text: text.to_owned(),
+            context,
+            expr,
+        })
+    }
+
     /// The condition as written.
     pub fn text(&self) -> &str {
         &self.text
@@ -356,5 +397,44 @@ mod tests {
         );
         let c = Condition::compile("true", Context::Log).unwrap();
         assert_eq!((c.text(), c.context()), ("true", Context::Log));
+    }
+
+    #[test]
+    fn route_statement_compiles_to_its_where_condition() {
+        use crate::decoded::ResourceCtx;
+        let mut resource = opentelemetry_proto::tonic::resource::v1::Resource::default();
+        resource
+            .attributes
+            .push(opentelemetry_proto::tonic::common::v1::KeyValue {
+                key: "tenant".into(),
+                value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
+                    value: Some(
+                        opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(
+                            "acme".into(),
+                        ),
+                    ),
+                }),
+                ..Default::default()
+            });
+        let record = ResourceCtx {
+            resource: &mut resource,
+        };
+        let acme = r#"route() where attributes["tenant"] == "acme""#;
+        let other = r#"route() where attributes["tenant"] == "ecorp""#;
+        let on = |t| Condition::compile_route(t, Context::Resource).unwrap();
+        assert!(on(acme).evaluate(&record).unwrap());
+        assert!(!on(other).evaluate(&record).unwrap());
+        assert!(on("route()").evaluate(&record).unwrap());
+    }
+
+    #[test]
+    fn route_statement_refuses_other_editors_and_arguments_with_a_column() {
+        let e = Condition::compile_route(r#"rout() where true"#, Context::Resource).unwrap_err();
+        assert_eq!((e.column, e.suggestion.as_deref()), (1, Some("route")));
+        let e = Condition::compile_route(r#"route("x")"#, Context::Resource).unwrap_err();
+        assert_eq!(e.column, 7, "{e}");
+        let e = Condition::compile_route(r#"route() where atributes["a"] == 1"#, Context::Resource)
+            .unwrap_err();
+        assert_eq!(e.column, 15, "{e}");
     }
 }

@@ -29,7 +29,7 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Applies an [`ErrorMode`] for one processor instance: counts failures on
 /// `weir_processor_ottl_errors_total{processor}` and logs them as the mode says.
-pub(crate) struct ErrorPolicy {
+pub struct ErrorPolicy {
     mode: ErrorMode,
     processor: String,
     errors: Arc<AtomicU64>,
@@ -38,7 +38,7 @@ pub(crate) struct ErrorPolicy {
 }
 
 impl ErrorPolicy {
-    pub(crate) fn new(mode: ErrorMode, processor: &str) -> Self {
+    pub fn new(mode: ErrorMode, processor: &str) -> Self {
         ErrorPolicy {
             mode,
             processor: processor.to_string(),
@@ -52,13 +52,13 @@ impl ErrorPolicy {
         }
     }
 
-    pub(crate) fn mode(&self) -> ErrorMode {
+    pub fn mode(&self) -> ErrorMode {
         self.mode
     }
 
     /// Records one failure of `what` (the statement or condition text). Under `propagate` the
     /// caller refuses the batch; otherwise it goes on.
-    pub(crate) fn failed(&mut self, what: &str, error: &dyn std::fmt::Display) {
+    pub fn failed(&mut self, what: &str, error: &dyn std::fmt::Display) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         if self.mode != ErrorMode::Ignore {
             return;

@@ -2,7 +2,7 @@
 
 pub mod attributes;
 pub mod batch;
-mod error_mode;
+pub mod error_mode;
 pub mod filter;
 pub mod memory_limiter;
 pub mod probabilistic_sampler;

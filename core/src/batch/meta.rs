@@ -102,21 +102,32 @@ impl BatchMeta {
         }
     }
 
-    /// Metadata for a batch merged from several: the first one's client, every one's guards.
+    /// Metadata for a batch merged from several: every one's guards, and the first one's
+    /// client if every one came with the same headers, else a client without headers (or
+    /// peer): what a `routing` connector reads as the request must not be one sender's
+    /// headers over another sender's data.
     pub fn merged<'a>(metas: impl IntoIterator<Item = &'a Arc<BatchMeta>>) -> Arc<BatchMeta> {
         let mut metas = metas.into_iter();
         let Some(first) = metas.next() else {
             return Arc::new(BatchMeta::default());
         };
         let mut acks = first.acks.clone();
+        let mut same_client = true;
         for meta in metas {
             acks.extend(meta.acks.iter().cloned());
+            same_client &= meta.client.headers == first.client.headers;
         }
-        if acks.len() == first.acks.len() {
+        if acks.len() == first.acks.len() && same_client {
             return first.clone();
         }
+        let client = if same_client {
+            first.client.clone()
+        } else {
+            ClientInfo::default()
+        };
         Arc::new(BatchMeta {
             acks,
+            client,
             ..(**first).clone()
         })
     }
@@ -125,6 +136,24 @@ impl BatchMeta {
 #[cfg(test)]
 mod redaction_tests {
     use super::*;
+
+    fn from(tenant: &str) -> Arc<BatchMeta> {
+        Arc::new(BatchMeta {
+            client: ClientInfo {
+                peer: None,
+                headers: vec![("x-tenant".into(), tenant.into())],
+            },
+            ..BatchMeta::default()
+        })
+    }
+
+    #[test]
+    fn merged_batch_keeps_headers_only_when_every_sender_sent_the_same() {
+        let same = BatchMeta::merged(&[from("acme"), from("acme")]);
+        assert_eq!(same.client.headers, from("acme").client.headers);
+        let mixed = BatchMeta::merged(&[from("acme"), from("ecorp")]);
+        assert!(mixed.client.headers.is_empty(), "{:?}", mixed.client);
+    }
 
     #[test]
     fn debug_output_redacts_credential_headers_only() {

@@ -214,6 +214,12 @@ pub trait ConnectorFactory: Send + Sync + 'static {
         config: &Self::Config,
         settings: &CreateSettings,
     ) -> Result<Arc<dyn Connector>, BuildError>;
+    /// The pipelines `config` names (`routing`'s table), each with the dotted place in the
+    /// config that names it (`table.0.pipelines.1`): the config loader refuses one the
+    /// connector does not feed, at that place.
+    fn named_pipelines(&self, _config: &Self::Config) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// An extension type.
@@ -267,6 +273,11 @@ pub trait DynFactory: Send + Sync + 'static {
     /// For connectors: the (upstream, downstream) signal pairs it joins.
     fn connector_pairs(&self) -> &[(Signal, Signal)] {
         &[]
+    }
+    /// For connectors: the pipelines `config` names, with where (see
+    /// [`ConnectorFactory::named_pipelines`]).
+    fn named_pipelines(&self, _config: &ParsedConfig) -> Vec<(String, String)> {
+        Vec::new()
     }
     /// Stability level.
     fn stability(&self) -> Stability;

@@ -311,6 +311,11 @@ erase!(
     &[],
     fn connector_pairs(&self) -> &[(Signal, Signal)] {
         F::PAIRS
+    },
+    fn named_pipelines(&self, config: &ParsedConfig) -> Vec<(String, String)> {
+        typed_config::<F::Config>(config)
+            .map(|c| self.0.named_pipelines(c))
+            .unwrap_or_default()
     }
 );
 erase!(

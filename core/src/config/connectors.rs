@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::{ConfigError, Location};
 use super::model::{Config, PipelineId};
 use super::service::ServiceRefs;
+use super::tree::Node;
 use crate::batch::Signal;
 use crate::component::{ComponentId, Kind};
 
@@ -140,6 +141,67 @@ fn unjoined(
             at.pipeline.signal
         ),
     )
+}
+
+/// Adds a problem for every pipeline a connector's config names (`routing`'s table) that the
+/// connector does not feed with each signal it takes: otelcol refuses those when it builds the
+/// router; here `weir validate` points at the name.
+pub(crate) fn check_named(root: &Node, config: &Config, errors: &mut Vec<ConfigError>) {
+    let pipelines = &config.service.pipelines;
+    for (id, entry) in &config.connectors {
+        let named = entry.factory.named_pipelines(&entry.config);
+        if named.is_empty() {
+            continue;
+        }
+        let takes: BTreeSet<Signal> = pipelines
+            .iter()
+            .filter(|(_, p)| p.exporters.contains(id))
+            .map(|(pid, _)| pid.signal)
+            .collect();
+        let body = root
+            .get(Kind::Connector.section())
+            .and_then(|s| s.node.get(&id.to_string()));
+        for (path, name) in named {
+            for signal in &takes {
+                let feeds: Vec<String> = pipelines
+                    .iter()
+                    .filter(|(pid, p)| pid.signal == *signal && p.receivers.contains(id))
+                    .map(|(pid, _)| pid.to_string())
+                    .collect();
+                if feeds.contains(&name) {
+                    continue;
+                }
+                let steps: Vec<String> = path.split('.').map(str::to_string).collect();
+                let Some(body) = body else { continue };
+                let (loc, _) = body.node.locate(&steps);
+                let fed = if feeds.is_empty() {
+                    "none".to_string()
+                } else {
+                    feeds.join(", ")
+                };
+                let exists = pipelines.keys().any(|pid| pid.to_string() == name);
+                let message = if exists {
+                    format!(
+                        "`{name}` is not a pipeline `{id}` feeds with {signal} (it feeds \
+                         {fed}); list `{id}` under the receivers of `{name}` to route there"
+                    )
+                } else {
+                    let close = super::suggest::closest(&name, feeds.iter().map(String::as_str))
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    format!(
+                        "there is no pipeline `{name}`{close}; `{id}` feeds {signal} into {fed}"
+                    )
+                };
+                errors.push(ConfigError::invalid(
+                    &loc,
+                    format!("connectors.{id}.{path}"),
+                    message,
+                ));
+                break;
+            }
+        }
+    }
 }
 
 /// The first cycle among the pipelines joined by `edges` (pipeline → the pipelines a connector

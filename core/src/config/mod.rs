@@ -179,6 +179,7 @@ pub(crate) fn load_with_env(
         &mut warnings,
     );
     auth_refs::check(&root, &config, &defined, &refs, &mut errors);
+    connectors::check_named(&root, &config, &mut errors);
 
     if errors.is_empty() {
         Ok(Loaded { config, warnings })
