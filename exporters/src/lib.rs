@@ -2,7 +2,8 @@
 //!
 //! - [`otlp`]: OTLP over gRPC (`otlp`, alias `otlp_grpc`);
 //! - [`otlp_http`]: OTLP over HTTP, protobuf or JSON (`otlphttp`, alias `otlp_http`);
-//! - [`debug`]: writes batches to Weir's log (`debug`).
+//! - [`debug`]: writes batches to Weir's log (`debug`);
+//! - [`prometheus`]: serves metrics on `/metrics` for Prometheus to scrape (`prometheus`).
 //!
 //! Exporters only send once and classify the outcome; the runtime wraps each one in the sending
 //! queue and retry.
@@ -10,6 +11,7 @@
 pub mod debug;
 pub mod otlp;
 pub mod otlp_http;
+pub mod prometheus;
 
 use weir_core::component::Registry;
 
@@ -18,7 +20,8 @@ pub fn register(registry: &mut Registry) {
     registry
         .exporter(otlp::OtlpGrpcExporterFactory)
         .exporter(otlp_http::OtlpHttpExporterFactory)
-        .exporter(debug::DebugExporterFactory);
+        .exporter(debug::DebugExporterFactory)
+        .exporter(prometheus::PrometheusExporterFactory);
 }
 
 #[cfg(test)]
@@ -31,7 +34,14 @@ mod tests {
     fn registers_types_and_otelcol_aliases() {
         let mut registry = Registry::new();
         register(&mut registry);
-        for name in ["otlp", "otlp_grpc", "otlphttp", "otlp_http", "debug"] {
+        for name in [
+            "otlp",
+            "otlp_grpc",
+            "otlphttp",
+            "otlp_http",
+            "debug",
+            "prometheus",
+        ] {
             assert!(
                 registry.get(Kind::Exporter, name).is_some(),
                 "{name} is not registered"

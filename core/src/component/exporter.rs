@@ -44,6 +44,14 @@ pub trait Exporter: Send + Sync + 'static {
     /// Sends one batch once. Must not retry or queue.
     async fn export(&self, batch: &Batch) -> Result<Delivered, ExportError>;
 
+    /// Called once by the runtime before the instance's queues open, after the instance it
+    /// replaces on a reload (same id, changed config) has shut down. An exporter that serves
+    /// (the `prometheus` exporter's `/metrics`) binds here, so a port in use fails startup
+    /// with its message and a reload can take over the port. The default does nothing.
+    async fn start(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Called once after the last export, before the process exits.
     async fn shutdown(&self) {}
 }

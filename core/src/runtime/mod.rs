@@ -551,7 +551,15 @@ impl Running {
             }
         }
         // 4. New exporters and queues; kept exporters get queues for signals they gained.
+        let mut failure = None;
         for (id, instance) in new_exporters {
+            if let Err(message) = instance.start().await {
+                failure.get_or_insert(StartError::Build {
+                    kind: Kind::Exporter,
+                    id: id.clone(),
+                    message,
+                });
+            }
             let raw = config.exporters[&id].raw.clone();
             self.exporters.insert(
                 id,
@@ -596,7 +604,6 @@ impl Running {
                 }
             }
         }
-        let mut failure = None;
         for (id, receiver) in new_receivers {
             let Some(entry) = config.receivers.get(&id) else {
                 continue;
