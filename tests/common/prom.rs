@@ -36,7 +36,8 @@ pub fn scrape(port: u16) -> Result<String, String> {
     Ok(body.to_string())
 }
 
-fn dechunk(body: &str) -> String {
+/// The body of a `Transfer-Encoding: chunked` response, joined.
+pub fn dechunk(body: &str) -> String {
     let mut out = String::new();
     let mut rest = body;
     while let Some((size, after)) = rest.split_once("\r\n") {

@@ -154,7 +154,7 @@ impl ComponentConfig for PrometheusConfig {
         ) = self.translation_strategy
         {
             problems.push(format!(
-                "translation_strategy: {strategy:?} keeps UTF-8 names, which need the quoted \
+                "translation_strategy `{strategy:?}` keeps UTF-8 names, which need the quoted \
                  names of Prometheus 3's exposition; Weir writes classic names only: use \
                  UnderscoreEscapingWithSuffixes or UnderscoreEscapingWithoutSuffixes"
             ));

@@ -76,7 +76,7 @@ fn defaults_and_validation() {
     assert!(!problems.contains("const_labels.fine"), "{problems}");
     assert!(problems.contains("metric_expiration"), "{problems}");
     assert!(
-        problems.contains("translation_strategy: NoTranslation"),
+        problems.contains("translation_strategy `NoTranslation`"),
         "{problems}"
     );
     assert!(
