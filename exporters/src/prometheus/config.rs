@@ -69,7 +69,8 @@ pub struct PrometheusConfig {
     pub idle_timeout: Duration,
     /// Largest request head (request line and headers), in bytes.
     pub max_request_header_size: usize,
-    /// Prefix of every metric name (`namespace_metric`), sanitised as a label name is.
+    /// Prefix of every metric name (`namespace_metric`); characters a metric name cannot take
+    /// become `_`.
     pub namespace: String,
     /// Labels added to every series, such as `{region: eu-west-1}`. Names must be valid
     /// Prometheus label names.

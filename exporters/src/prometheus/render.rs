@@ -274,15 +274,34 @@ pub fn write_float(out: &mut Vec<u8>, value: f64, format: Format) {
         }
         return;
     }
-    // Rust's `{:e}` gives the shortest round-tripping digits: `d[.ddd]e<exp>`.
-    let scientific = format!("{:e}", value.abs());
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     if value < 0.0 {
         out.push(b'-');
     }
     let start = out.len();
+    // Integers below 1e6 are written as they are by both (most counters and counts).
+    if value.fract() == 0.0 && value.abs() < 1e6 {
+        let _ = write!(out, "{}", value.abs() as u64);
+        if format == Format::OpenMetrics {
+            out.extend_from_slice(b".0");
+        }
+        return;
+    }
+    // Rust's `{:e}` gives the shortest round-tripping digits, `d[.ddd]e<exp>`; written into a
+    // stack buffer, since a scrape formats hundreds of thousands of values.
+    let mut buffer = [0u8; 40];
+    let mut cursor = std::io::Cursor::new(&mut buffer[..]);
+    let _ = write!(cursor, "{:e}", value.abs());
+    let written = cursor.position() as usize;
+    let scientific = std::str::from_utf8(&buffer[..written]).unwrap_or("0e0");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let mut digit_buffer = [0u8; 40];
+    let mut count = 0;
+    for b in mantissa.bytes().filter(|b| *b != b'.') {
+        digit_buffer[count] = b;
+        count += 1;
+    }
+    let digits = std::str::from_utf8(&digit_buffer[..count]).unwrap_or("0");
     // With the shortest digits Go decides by precision 6: an exponent below -4 or from 6 on.
     if !(-4..6).contains(&exponent) {
         out.push(digits.as_bytes()[0]);

@@ -25,12 +25,15 @@ pub struct Scrape {
     pub open_metrics: bool,
     /// Whether samples carry their timestamps.
     pub timestamps: bool,
+    /// The last body's size, to reserve the next one at once.
+    pub last_size: std::sync::atomic::AtomicUsize,
 }
 
 impl Scrape {
     /// The body of one scrape in `format`.
     pub fn body(&self, format: Format) -> Vec<u8> {
-        let mut out = Vec::new();
+        let last = self.last_size.load(std::sync::atomic::Ordering::Relaxed);
+        let mut out = Vec::with_capacity(last + last / 8);
         // A poisoned lock means an export panicked mid-update; what it holds is still the
         // last complete value of every other series, so serving it beats failing scrapes.
         let mut accumulator = self
@@ -39,6 +42,9 @@ impl Scrape {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         accumulator.sweep(Instant::now());
         render(&accumulator, format, self.timestamps, &mut out);
+        drop(accumulator);
+        self.last_size
+            .store(out.len(), std::sync::atomic::Ordering::Relaxed);
         out
     }
 
