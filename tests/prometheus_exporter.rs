@@ -555,3 +555,42 @@ async fn debian_prometheus_scrapes_both_formats() {
     drop(prometheus);
     drop(weir);
 }
+
+/// A reload that changes the exporter's config on the same port: the old instance lets the
+/// port go before the new one binds, and the new settings are what is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_keeps_the_port_and_applies_the_new_settings() {
+    let ports = Ports::free();
+    let exporter_port = free_port();
+    let config = |namespace: &str| {
+        weir_config(
+            &ports,
+            &[(
+                "prometheus",
+                format!("endpoint: \"127.0.0.1:{exporter_port}\", namespace: {namespace}"),
+            )],
+        )
+    };
+    let mut wait = ports.all().to_vec();
+    wait.push(exporter_port);
+    let weir = Weir::start(&config("one"), &wait);
+    send(&ports).await;
+    scrape_until(exporter_port, "", "one_jobs_done_total{");
+
+    std::fs::write(weir.config_dir().join("config-0.yaml"), config("two")).unwrap();
+    let status = Command::new("kill")
+        .arg("-HUP")
+        .arg(weir.pid().to_string())
+        .status()
+        .expect("kill -HUP");
+    assert!(status.success());
+    assert!(
+        weir.wait_for_log("config reloaded", DEADLINE),
+        "no reload:\n{}",
+        weir.logs()
+    );
+    send(&ports).await;
+    let text = scrape_until(exporter_port, "", "two_jobs_done_total{");
+    assert!(!text.contains("one_jobs_done_total"), "{text}");
+    assert!(!weir.logs().contains("cannot listen"), "{}", weir.logs());
+}
