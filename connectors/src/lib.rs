@@ -3,6 +3,7 @@
 pub mod count;
 pub mod forward;
 pub mod routing;
+pub mod spanmetrics;
 
 use weir_core::component::Registry;
 
@@ -11,4 +12,5 @@ pub fn register(registry: &mut Registry) {
     registry.connector(count::CountFactory);
     registry.connector(forward::ForwardFactory);
     registry.connector(routing::RoutingFactory);
+    registry.connector(spanmetrics::SpanMetricsFactory);
 }

@@ -1,0 +1,379 @@
+//! Reading one traces batch into the series, on the wire: [`select`] shows each span (and,
+//! when the events metric is on, each span event) as bytes, keeping everything, and the
+//! fields the series need are read there ([`WireRecord`] for the span's own fields,
+//! [`find_attribute`] for dimensions). Spans of a resource without `service.name` are not
+//! counted, as in otelcol.
+
+use std::borrow::Cow;
+use std::hash::{BuildHasher, Hasher};
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use prost::Message;
+use tokio::time::Instant;
+use weir_core::batch::select::{ItemKind, ItemView, Selector, select};
+use weir_core::batch::{Batch, Signal};
+use weir_core::component::ConnectorError;
+use weir_ottl::{Field, Path, Record, Value};
+use weir_processors::value_text::push_value_text;
+use weir_processors::wire_record::{WireRecord, entry, find_attribute};
+
+use super::config::{SERVICE_NAME, SPAN_KIND, SPAN_NAME, STATUS_CODE};
+use super::series::{Kind, Observation, State};
+
+/// `attributes` of a `Resource`, a `Span` and a span `Event`.
+const RESOURCE_ATTRIBUTES: u32 = 1;
+const SPAN_ATTRIBUTES: u32 = 9;
+const EVENT_ATTRIBUTES: u32 = 3;
+
+/// An added dimension, ready to look up.
+pub(super) struct Lookup {
+    pub(super) name: String,
+    pub(super) default: Option<String>,
+}
+
+/// What reading needs from the config.
+pub(super) struct Reading {
+    /// Which of the default dimensions are kept: service, span name, kind, status.
+    pub(super) defaults: [bool; 4],
+    pub(super) dimensions: Vec<Lookup>,
+    /// `dimensions` then `events.dimensions`, when the events metric is on.
+    pub(super) event_dimensions: Option<Vec<Lookup>>,
+    /// The resource attributes its key is made of (empty: all).
+    pub(super) key_attributes: Vec<String>,
+    /// Nanoseconds per unit of the durations.
+    pub(super) unit_nanos: f64,
+    pub(super) hasher: foldhash::fast::FixedState,
+}
+
+/// A dimension's value as found.
+#[derive(Clone, Copy)]
+enum Found<'a> {
+    /// An encoded `AnyValue`.
+    Wire(&'a [u8]),
+    Default(&'a str),
+}
+
+/// The resource being read.
+struct Current {
+    at: usize,
+    /// `None`: no `service.name`, its spans are not counted.
+    key: Option<u64>,
+    service: String,
+}
+
+/// The span whose events are being read.
+struct SpanInfo {
+    at: usize,
+    name: String,
+    kind: &'static str,
+    status: &'static str,
+    duration: f64,
+    ids: Option<([u8; 16], [u8; 8])>,
+}
+
+struct Reader<'r> {
+    reading: &'r Reading,
+    state: &'r mut State,
+    resource: Current,
+    span: Option<SpanInfo>,
+    values: Vec<u8>,
+    now: u64,
+    instant: Instant,
+}
+
+fn span_kind(kind: i64) -> &'static str {
+    match kind {
+        0 => "SPAN_KIND_UNSPECIFIED",
+        1 => "SPAN_KIND_INTERNAL",
+        2 => "SPAN_KIND_SERVER",
+        3 => "SPAN_KIND_CLIENT",
+        4 => "SPAN_KIND_PRODUCER",
+        5 => "SPAN_KIND_CONSUMER",
+        _ => "",
+    }
+}
+
+fn status_code(code: i64) -> &'static str {
+    match code {
+        0 => "STATUS_CODE_UNSET",
+        1 => "STATUS_CODE_OK",
+        2 => "STATUS_CODE_ERROR",
+        _ => "",
+    }
+}
+
+fn string(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_string(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_string())),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The value of `key` in the `KeyValue`s in field `number` of `message`.
+fn attribute<'a>(message: &'a [u8], number: u32, key: &str) -> Option<&'a [u8]> {
+    find_attribute(message, number, key.as_bytes()).map(|kv| entry(kv).1.unwrap_or(&[]))
+}
+
+fn get<'a>(record: &'a WireRecord<'_>, field: Field) -> Value<'a> {
+    record
+        .get(&Path {
+            field,
+            keys: Vec::new(),
+        })
+        .unwrap_or(Value::Nil)
+}
+
+fn int(v: &Value<'_>) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        _ => 0,
+    }
+}
+
+impl Reader<'_> {
+    fn enter_resource(&mut self, resource: &[u8]) {
+        let at = resource.as_ptr() as usize;
+        if self.resource.at == at {
+            return;
+        }
+        self.span = None;
+        let Some(service) = attribute(resource, RESOURCE_ATTRIBUTES, SERVICE_NAME) else {
+            self.resource = Current {
+                at,
+                key: None,
+                service: String::new(),
+            };
+            return;
+        };
+        let mut text = String::new();
+        push_value_text(Some(service), &mut text);
+        // The key: the (chosen) attributes sorted by key, so that order does not matter.
+        let mut entries: Vec<(&[u8], &[u8])> = Vec::new();
+        let decoded = opentelemetry_proto::tonic::resource::v1::Resource::decode(resource)
+            .map(|r| r.attributes)
+            .unwrap_or_default();
+        for kv in &decoded {
+            let chosen = self.reading.key_attributes.is_empty()
+                || self.reading.key_attributes.contains(&kv.key);
+            if chosen && let Some(found) = attribute(resource, RESOURCE_ATTRIBUTES, &kv.key) {
+                entries.push((kv.key.as_bytes(), found));
+            }
+        }
+        entries.sort();
+        entries.dedup_by(|a, b| a.0 == b.0);
+        let mut hasher = self.reading.hasher.build_hasher();
+        for (k, v) in &entries {
+            hasher.write_usize(k.len());
+            hasher.write(k);
+            hasher.write_usize(v.len());
+            hasher.write(v);
+        }
+        let key = hasher.finish();
+        self.state.touch_resource(key, || decoded, self.instant);
+        self.resource = Current {
+            at,
+            key: Some(key),
+            service: text,
+        };
+    }
+
+    /// Looks `dimensions` up (span, then `event`, then resource, then default), writing the
+    /// series' identity into `self.values`; the values found, in order.
+    fn lookup<'a>(
+        &mut self,
+        dimensions: &'a [Lookup],
+        view: &ItemView<'a>,
+        event: Option<&'a [u8]>,
+        info: &SpanInfo,
+    ) -> Vec<Option<Found<'a>>> {
+        self.values.clear();
+        let fixed = [
+            self.resource.service.as_str(),
+            info.name.as_str(),
+            info.kind,
+            info.status,
+        ];
+        for (keep, value) in self.reading.defaults.iter().zip(fixed) {
+            if *keep {
+                push_part(&mut self.values, 1, value.as_bytes());
+            }
+        }
+        let mut found = Vec::with_capacity(dimensions.len());
+        for d in dimensions {
+            let value = attribute(view.item, SPAN_ATTRIBUTES, &d.name)
+                .or_else(|| event.and_then(|e| attribute(e, EVENT_ATTRIBUTES, &d.name)))
+                .or_else(|| attribute(view.resource, RESOURCE_ATTRIBUTES, &d.name))
+                .map(Found::Wire)
+                .or(d.default.as_deref().map(Found::Default));
+            match value {
+                Some(Found::Wire(v)) => push_part(&mut self.values, 1, v),
+                Some(Found::Default(v)) => push_part(&mut self.values, 2, v.as_bytes()),
+                None => self.values.push(0),
+            }
+            found.push(value);
+        }
+        found
+    }
+
+    /// Counts the span of `info` (or its `event`) into its series.
+    fn count<'a>(
+        &mut self,
+        kind: Kind,
+        dimensions: &'a [Lookup],
+        view: &ItemView<'a>,
+        event: Option<&'a [u8]>,
+        info: SpanInfo,
+    ) {
+        let Some(resource) = self.resource.key else {
+            return;
+        };
+        let found = self.lookup(dimensions, view, event, &info);
+        let seen = Observation {
+            kind,
+            values: &self.values,
+            duration: info.duration,
+            ids: info.ids,
+        };
+        let (service, defaults) = (self.resource.service.as_str(), &self.reading.defaults);
+        let make = || attributes(defaults, service, dimensions, &found, &info);
+        self.state.observe(resource, &seen, make, self.now);
+        self.span = Some(info);
+    }
+
+    fn span_info(&self, view: &ItemView<'_>) -> SpanInfo {
+        let record = WireRecord {
+            view: *view,
+            event: None,
+            index: 0,
+        };
+        let name = match get(&record, Field::SpanName) {
+            Value::Str(s) => s.into_owned(),
+            _ => String::new(),
+        };
+        let start = int(&get(&record, Field::SpanStartTimeUnixNano));
+        let end = int(&get(&record, Field::SpanEndTimeUnixNano));
+        let duration = if end > start {
+            (end - start) as f64 / self.reading.unit_nanos
+        } else {
+            0.0
+        };
+        let id = |field| match get(&record, field) {
+            Value::Bytes(Cow::Borrowed(b)) => b.to_vec(),
+            Value::Bytes(Cow::Owned(b)) => b,
+            _ => Vec::new(),
+        };
+        let trace_id: Option<[u8; 16]> = id(Field::SpanTraceId).try_into().ok();
+        let span_id: [u8; 8] = id(Field::SpanSpanId).try_into().unwrap_or([0; 8]);
+        SpanInfo {
+            at: view.item.as_ptr() as usize,
+            name,
+            kind: span_kind(int(&get(&record, Field::SpanKind))),
+            status: status_code(int(&get(&record, Field::SpanStatusCode))),
+            duration,
+            ids: trace_id
+                .filter(|t| t.iter().any(|b| *b != 0))
+                .map(|t| (t, span_id)),
+        }
+    }
+}
+
+/// A new series' attributes: the default dimensions kept, then those found.
+fn attributes(
+    defaults: &[bool; 4],
+    service: &str,
+    dimensions: &[Lookup],
+    found: &[Option<Found<'_>>],
+    info: &SpanInfo,
+) -> Vec<KeyValue> {
+    let mut out = Vec::with_capacity(4 + dimensions.len());
+    let fixed = [
+        (SERVICE_NAME, service),
+        (SPAN_NAME, info.name.as_str()),
+        (SPAN_KIND, info.kind),
+        (STATUS_CODE, info.status),
+    ];
+    for (keep, (key, value)) in defaults.iter().zip(fixed) {
+        if *keep {
+            out.push(string(key, value));
+        }
+    }
+    for (d, value) in dimensions.iter().zip(found) {
+        match value {
+            Some(Found::Wire(v)) => out.push(KeyValue {
+                key: d.name.clone(),
+                value: AnyValue::decode(*v).ok(),
+                ..Default::default()
+            }),
+            Some(Found::Default(v)) => out.push(string(&d.name, v)),
+            None => {}
+        }
+    }
+    out
+}
+
+/// One part of a series' identity: a tag, then the length and bytes.
+fn push_part(values: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+    values.push(tag);
+    values.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    values.extend_from_slice(bytes);
+}
+
+impl Selector for Reader<'_> {
+    fn keep(&mut self, item: &ItemView<'_>) -> bool {
+        if item.kind != ItemKind::Span {
+            return true;
+        }
+        self.enter_resource(item.resource);
+        if self.resource.key.is_some() {
+            let info = self.span_info(item);
+            let reading = self.reading;
+            self.count(Kind::Spans, &reading.dimensions, item, None, info);
+        }
+        true
+    }
+
+    fn keep_event(&mut self, span: &ItemView<'_>, event: &[u8]) -> bool {
+        let reading = self.reading;
+        if let (Some(_), Some(dimensions)) = (self.resource.key, &reading.event_dimensions) {
+            let info = match self.span.take() {
+                Some(info) if info.at == span.item.as_ptr() as usize => info,
+                _ => self.span_info(span),
+            };
+            self.count(Kind::Events, dimensions, span, Some(event), info);
+        }
+        true
+    }
+
+    fn selects_events(&self) -> bool {
+        self.reading.event_dimensions.is_some()
+    }
+}
+
+/// Reads every span of `batch` (a traces batch) into `state`.
+pub(super) fn aggregate(
+    reading: &Reading,
+    state: &mut State,
+    batch: &Batch,
+    now: u64,
+    instant: Instant,
+) -> Result<(), ConnectorError> {
+    let bytes = batch.to_bytes();
+    let mut reader = Reader {
+        reading,
+        state,
+        resource: Current {
+            at: 0,
+            key: None,
+            service: String::new(),
+        },
+        span: None,
+        values: Vec::with_capacity(256),
+        now,
+        instant,
+    };
+    select(Signal::Traces, &bytes, &mut reader).map_err(|e| ConnectorError(e.to_string()))?;
+    Ok(())
+}
