@@ -122,6 +122,9 @@ pub struct Family {
     pub unit: Option<String>,
     /// Series by rendered label set.
     pub series: BTreeMap<Box<str>, Series>,
+    /// No series was updated before this (the least update time at the last sweep, or the
+    /// family's creation): a sweep passes over the family until this is expired.
+    oldest: Instant,
 }
 
 /// The settings that decide names and labels.
@@ -210,13 +213,24 @@ impl Accumulator {
         taken
     }
 
-    /// Removes series not updated within the expiration, and what only they used.
+    /// Removes series not updated within the expiration, and what only they used. A family
+    /// none of whose series can have expired is not walked, so a scrape of series that are
+    /// kept up to date costs no walk of them beyond writing them.
     pub fn sweep(&mut self, now: Instant) {
         let expiration = self.settings.expiration;
         self.families.retain(|_, family| {
-            family
-                .series
-                .retain(|_, s| now.saturating_duration_since(s.updated) < expiration);
+            if now.saturating_duration_since(family.oldest) < expiration {
+                return true;
+            }
+            let mut oldest = now;
+            family.series.retain(|_, s| {
+                let live = now.saturating_duration_since(s.updated) < expiration;
+                if live {
+                    oldest = oldest.min(s.updated);
+                }
+                live
+            });
+            family.oldest = oldest;
             !family.series.is_empty()
         });
         self.targets.retain(|_, t| Arc::strong_count(t) > 1);
@@ -329,6 +343,7 @@ impl Accumulator {
             help: metric.description.clone(),
             unit,
             series: BTreeMap::new(),
+            oldest: context.now,
         });
         if family.kind != kind {
             tracing::warn!(

@@ -76,7 +76,6 @@ impl PrometheusExporter {
                 accumulator: Mutex::new(accumulator),
                 open_metrics: config.enable_open_metrics,
                 timestamps: config.send_timestamps,
-                last_size: Default::default(),
             }),
             stop: CancellationToken::new(),
             serving: Mutex::new(None),

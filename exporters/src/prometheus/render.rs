@@ -3,7 +3,8 @@
 //! Written by hand: `prometheus-client` writes OpenMetrics only, from its own typed metrics
 //! (adding its own suffixes, with no summaries), and the `prometheus` crate builds protobuf
 //! families for every scrape; here the label sets are strings made when a series is updated,
-//! so a scrape is one pass of copying them beside the values.
+//! so a scrape is one pass of copying them beside the values, into 64 KiB pieces that are
+//! sent and freed one by one.
 //!
 //! As otelcol (client_golang) writes them: `target_info` first, then families by name; `# HELP`
 //! and `# TYPE` for each; numbers as Go's `%g` (`1e+06`), OpenMetrics adding `.0` to integral
@@ -14,6 +15,8 @@
 //! `# EOF`. No `_created` lines, as otelcol's handler writes none.
 
 use std::io::Write as _;
+
+use bytes::Bytes;
 
 use super::accumulator::{Accumulator, Exemplar, Family, Kind, Series, Value};
 
@@ -36,12 +39,17 @@ impl Format {
     }
 }
 
-/// Writes every family of `accumulator` to `out`.
-pub fn render(accumulator: &Accumulator, format: Format, timestamps: bool, out: &mut Vec<u8>) {
+/// The size a body is cut into: under glibc's mmap threshold, so that the pieces of one scrape
+/// reuse the heap the last one freed instead of faulting in fresh pages.
+const CHUNK: usize = 64 * 1024;
+
+/// Writes every family of `accumulator`, in pieces of about [`CHUNK`] bytes.
+pub fn render(accumulator: &Accumulator, format: Format, timestamps: bool) -> Vec<Bytes> {
     let mut writer = Writer {
         format,
         timestamps,
-        out,
+        out: Vec::with_capacity(CHUNK + CHUNK / 4),
+        done: Vec::new(),
     };
     let mut targets = accumulator.targets().peekable();
     if targets.peek().is_some() {
@@ -50,6 +58,7 @@ pub fn render(accumulator: &Accumulator, format: Format, timestamps: bool, out: 
         for labels in targets {
             writer.sample(&name, "", labels, None, 1.0, None);
             writer.end_line();
+            writer.cut();
         }
     }
     for (name, family) in accumulator.families() {
@@ -58,15 +67,29 @@ pub fn render(accumulator: &Accumulator, format: Format, timestamps: bool, out: 
     if format == Format::OpenMetrics {
         writer.out.extend_from_slice(b"# EOF\n");
     }
+    let Writer { out, mut done, .. } = writer;
+    if !out.is_empty() {
+        done.push(Bytes::from(out));
+    }
+    done
 }
 
-struct Writer<'a> {
+struct Writer {
     format: Format,
     timestamps: bool,
-    out: &'a mut Vec<u8>,
+    out: Vec<u8>,
+    done: Vec<Bytes>,
 }
 
-impl Writer<'_> {
+impl Writer {
+    /// Starts a new piece once the current one is full.
+    fn cut(&mut self) {
+        if self.out.len() >= CHUNK {
+            let full = std::mem::replace(&mut self.out, Vec::with_capacity(CHUNK + CHUNK / 4));
+            self.done.push(Bytes::from(full));
+        }
+    }
+
     fn family(&mut self, name: &str, family: &Family) {
         let open_metrics = self.format == Format::OpenMetrics;
         // OpenMetrics names a counter family without `_total`; its samples carry it.
@@ -84,11 +107,12 @@ impl Writer<'_> {
         );
         for (labels, series) in &family.series {
             self.series(family_name, suffix, labels, series);
+            self.cut();
         }
     }
 
     fn header(&mut self, name: &str, help: &str, kind: Kind, unit: Option<&str>) {
-        let out = &mut *self.out;
+        let out = &mut self.out;
         out.extend_from_slice(b"# HELP ");
         out.extend_from_slice(name.as_bytes());
         out.push(b' ');
@@ -197,7 +221,7 @@ impl Writer<'_> {
         time: Option<u64>,
     ) {
         let format = self.format;
-        let out = &mut *self.out;
+        let out = &mut self.out;
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(suffix.as_bytes());
         if !labels.is_empty() || extra.is_some() {
@@ -227,7 +251,7 @@ impl Writer<'_> {
         if self.format != Format::OpenMetrics {
             return;
         }
-        let out = &mut *self.out;
+        let out = &mut self.out;
         out.extend_from_slice(b" # {");
         out.extend_from_slice(exemplar.labels.as_bytes());
         out.extend_from_slice(b"} ");

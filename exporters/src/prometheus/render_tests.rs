@@ -84,9 +84,8 @@ fn loaded() -> Accumulator {
 }
 
 fn rendered(acc: &Accumulator, format: Format, timestamps: bool) -> String {
-    let mut out = Vec::new();
-    render(acc, format, timestamps, &mut out);
-    String::from_utf8(out).unwrap()
+    let pieces = render(acc, format, timestamps);
+    String::from_utf8(pieces.concat()).unwrap()
 }
 
 #[test]
@@ -182,4 +181,23 @@ fn empty_exposition() {
     let acc = Accumulator::new(settings());
     assert_eq!(rendered(&acc, Format::Text, false), "");
     assert_eq!(rendered(&acc, Format::OpenMetrics, false), "# EOF\n");
+}
+
+#[test]
+fn large_expositions_come_in_pieces_cut_at_line_ends() {
+    let mut acc = Accumulator::new(settings());
+    let points = (0..3000)
+        .map(|i| point(vec![kv("series", &format!("s{i:05}"))], 0, 1, i as f64))
+        .collect();
+    acc.accumulate(
+        &request(vec![], vec![gauge("g", "", points)]),
+        Instant::now(),
+    );
+    let pieces = render(&acc, Format::OpenMetrics, false);
+    assert!(pieces.len() > 1, "{} piece(s)", pieces.len());
+    assert!(pieces.iter().all(|p| p.ends_with(b"\n")));
+    let text = String::from_utf8(pieces.concat()).unwrap();
+    assert_eq!(text.lines().filter(|l| l.starts_with("g{")).count(), 3000);
+    assert!(text.contains("g{series=\"s02999\"} 2999.0\n"));
+    assert!(text.ends_with("# EOF\n"));
 }

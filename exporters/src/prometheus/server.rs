@@ -3,15 +3,17 @@
 //! `enable_open_metrics`, `application/openmetrics-text` version 0.0.1 or 1.0.0; otherwise
 //! text), renders under the accumulator's lock, and gzips when the scraper accepts it.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io::Write as _;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use tokio::time::Instant;
 
 use super::accumulator::Accumulator;
@@ -25,15 +27,11 @@ pub struct Scrape {
     pub open_metrics: bool,
     /// Whether samples carry their timestamps.
     pub timestamps: bool,
-    /// The last body's size, to reserve the next one at once.
-    pub last_size: std::sync::atomic::AtomicUsize,
 }
 
 impl Scrape {
-    /// The body of one scrape in `format`.
-    pub fn body(&self, format: Format) -> Vec<u8> {
-        let last = self.last_size.load(std::sync::atomic::Ordering::Relaxed);
-        let mut out = Vec::with_capacity(last + last / 8);
+    /// The body of one scrape in `format`, in pieces.
+    pub fn body(&self, format: Format) -> Vec<Bytes> {
         // A poisoned lock means an export panicked mid-update; what it holds is still the
         // last complete value of every other series, so serving it beats failing scrapes.
         let mut accumulator = self
@@ -41,14 +39,10 @@ impl Scrape {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         accumulator.sweep(Instant::now());
-        render(&accumulator, format, self.timestamps, &mut out);
-        drop(accumulator);
-        self.last_size
-            .store(out.len(), std::sync::atomic::Ordering::Relaxed);
-        out
+        render(&accumulator, format, self.timestamps)
     }
 
-    fn answer(&self, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    fn answer(&self, request: &Request<Incoming>) -> Response<Pieces> {
         if request.uri().path() != "/metrics" {
             return plain(
                 StatusCode::NOT_FOUND,
@@ -68,39 +62,79 @@ impl Scrape {
                 .join(",")
         };
         let format = negotiate(&header_text(header::ACCEPT), self.open_metrics);
-        let body = self.body(format);
-        let gzip = accepts_gzip(&header_text(header::ACCEPT_ENCODING));
+        let mut body = self.body(format);
         let mut response = Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, format.content_type());
-        let body = if gzip {
-            let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 8),
-                flate2::Compression::fast(),
-            );
-            match encoder.write_all(&body).and_then(|()| encoder.finish()) {
-                Ok(compressed) => {
-                    response = response.header(header::CONTENT_ENCODING, "gzip");
-                    compressed
-                }
-                Err(_) => body,
-            }
-        } else {
-            body
-        };
-        let body = if request.method() == Method::HEAD {
-            Vec::new()
-        } else {
-            body
-        };
+        if accepts_gzip(&header_text(header::ACCEPT_ENCODING))
+            && let Some(compressed) = gzip(&body)
+        {
+            response = response.header(header::CONTENT_ENCODING, "gzip");
+            body = vec![Bytes::from(compressed)];
+        }
+        if request.method() == Method::HEAD {
+            body.clear();
+        }
         response
-            .body(Full::new(Bytes::from(body)))
+            .body(Pieces::new(body))
             .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "response\n"))
     }
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+/// The pieces gzipped into one body (`None` if compressing failed).
+fn gzip(pieces: &[Bytes]) -> Option<Vec<u8>> {
+    let size: usize = pieces.iter().map(Bytes::len).sum();
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(size / 16), flate2::Compression::fast());
+    for piece in pieces {
+        encoder.write_all(piece).ok()?;
+    }
+    encoder.finish().ok()
+}
+
+/// A response body sent piece by piece, each piece freed once written; its exact length is
+/// known, so it goes with a `Content-Length`.
+pub struct Pieces {
+    pieces: VecDeque<Bytes>,
+    left: u64,
+}
+
+impl Pieces {
+    fn new(pieces: Vec<Bytes>) -> Pieces {
+        let left = pieces.iter().map(|p| p.len() as u64).sum();
+        Pieces {
+            pieces: pieces.into(),
+            left,
+        }
+    }
+}
+
+impl hyper::body::Body for Pieces {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let piece = self.pieces.pop_front();
+        if let Some(piece) = &piece {
+            self.left -= piece.len() as u64;
+        }
+        Poll::Ready(piece.map(|p| Ok(Frame::data(p))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.left)
+    }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Pieces> {
+    let mut response = Response::new(Pieces::new(vec![Bytes::from_static(text.as_bytes())]));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -160,7 +194,7 @@ fn accepts_gzip(accept_encoding: &str) -> bool {
 pub struct ScrapeService(pub Arc<Scrape>);
 
 impl hyper::service::Service<Request<Incoming>> for ScrapeService {
-    type Response = Response<Full<Bytes>>;
+    type Response = Response<Pieces>;
     type Error = Infallible;
     type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
 
