@@ -9,6 +9,9 @@
 //!   exporter in text format and one in OpenMetrics every second; its query API then shows
 //!   the series with the right names, labels, bucket counts and values (a delta counter sent
 //!   in two requests arrives summed). Fails, saying so, when `prometheus` is not on PATH.
+//! - `reload_keeps_the_port_and_applies_the_new_settings`: SIGHUP with the exporter's
+//!   namespace changed on the same port; the new names are served.
+//! - `serves_https_with_tls`: `tls:` serves HTTPS (curl with the test CA); plaintext fails.
 
 mod common;
 
@@ -593,4 +596,47 @@ async fn reload_keeps_the_port_and_applies_the_new_settings() {
     let text = scrape_until(exporter_port, "", "two_jobs_done_total{");
     assert!(!text.contains("one_jobs_done_total"), "{text}");
     assert!(!weir.logs().contains("cannot listen"), "{}", weir.logs());
+}
+
+/// `tls:` serves /metrics over HTTPS (curl trusting the test CA gets the exposition); a
+/// plaintext scrape gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_https_with_tls() {
+    use common::certs::{Pki, Role};
+    let pki = Pki::new("prom");
+    let server = pki.issue(Role::Server, "server");
+    let ports = Ports::free();
+    let exporter_port = free_port();
+    let config = weir_config(
+        &ports,
+        &[(
+            "prometheus",
+            format!(
+                "endpoint: \"127.0.0.1:{exporter_port}\", tls: {{ cert_file: \"{}\", key_file: \"{}\" }}",
+                server.cert.display(),
+                server.key.display()
+            ),
+        )],
+    );
+    let mut wait = ports.all().to_vec();
+    wait.push(exporter_port);
+    let weir = Weir::start(&config, &wait);
+    send(&ports).await;
+    let url = format!("https://127.0.0.1:{exporter_port}/metrics");
+    let mut body = String::new();
+    let served = wait_until(DEADLINE, || {
+        let output = Command::new("curl")
+            .args(["-sS", "--cacert"])
+            .arg(pki.ca_file())
+            .arg(&url)
+            .output()
+            .expect("curl runs (.ci/run installs it)");
+        body = String::from_utf8_lossy(&output.stdout).into_owned();
+        body.contains("jobs_done_total{")
+    });
+    assert!(served, "no exposition over HTTPS: {body}\n{}", weir.logs());
+    assert!(
+        get(exporter_port, "/metrics", "").map_or(true, |(status, _, _)| !status.contains(" 200")),
+        "plaintext scrape served"
+    );
 }
