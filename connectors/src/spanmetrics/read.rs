@@ -77,6 +77,8 @@ struct Reader<'r> {
     resource: Current,
     span: Option<SpanInfo>,
     values: Vec<u8>,
+    /// Scratch for a value as text.
+    text: String,
     now: u64,
     instant: Instant,
 }
@@ -181,7 +183,8 @@ impl Reader<'_> {
     }
 
     /// Looks `dimensions` up (span, then `event`, then resource, then default), writing the
-    /// series' identity into `self.values`; the values found, in order.
+    /// series' identity (values as text, as otelcol's key) into `self.values`; the values
+    /// found, in order.
     fn lookup<'a>(
         &mut self,
         dimensions: &'a [Lookup],
@@ -209,8 +212,14 @@ impl Reader<'_> {
                 .map(Found::Wire)
                 .or(d.default.as_deref().map(Found::Default));
             match value {
-                Some(Found::Wire(v)) => push_part(&mut self.values, 1, v),
-                Some(Found::Default(v)) => push_part(&mut self.values, 2, v.as_bytes()),
+                // By the value as text, as otelcol keys series: a default equal to a value
+                // found is the same series.
+                Some(Found::Wire(v)) => {
+                    self.text.clear();
+                    push_value_text(Some(v), &mut self.text);
+                    push_part(&mut self.values, 1, self.text.as_bytes());
+                }
+                Some(Found::Default(v)) => push_part(&mut self.values, 1, v.as_bytes()),
                 None => self.values.push(0),
             }
             found.push(value);
@@ -371,6 +380,7 @@ pub(super) fn aggregate(
         },
         span: None,
         values: Vec::with_capacity(256),
+        text: String::new(),
         now,
         instant,
     };

@@ -279,6 +279,19 @@ async fn default_attributes_and_dimensions_span_then_resource_then_default() {
 }
 
 #[tokio::test]
+async fn a_default_equal_to_a_value_found_is_the_same_series() {
+    let c = connector(json!({"dimensions": [{"name": "http.method", "default": "GET"}]}));
+    let spans = vec![
+        span("a", 1, vec![kv("http.method", s("GET"))]),
+        span("a", 1, vec![]),
+    ];
+    feed(&c, request(vec![(service("shop"), spans)])).await;
+    let got = flush(&c).expect("metrics");
+    assert_eq!(calls(&got).len(), 1);
+    assert_eq!(int(calls(&got)[0]), 2);
+}
+
+#[tokio::test]
 async fn excluded_dimensions_and_spans_without_a_service_are_left_out() {
     let c = connector(json!({"exclude_dimensions": ["status.code", "span.kind"]}));
     feed(
