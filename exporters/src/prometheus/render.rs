@@ -39,16 +39,20 @@ impl Format {
     }
 }
 
-/// The size a body is cut into: under glibc's mmap threshold, so that the pieces of one scrape
+/// The size of a body's pieces: under glibc's mmap threshold, so that the pieces of one scrape
 /// reuse the heap the last one freed instead of faulting in fresh pages.
 const CHUNK: usize = 64 * 1024;
+
+/// A piece is cut once this full, leaving room for the series being written (one that does
+/// not fit grows its piece), so that little of a piece's capacity goes unused.
+const CUT_AT: usize = CHUNK - 8 * 1024;
 
 /// Writes every family of `accumulator`, in pieces of about [`CHUNK`] bytes.
 pub fn render(accumulator: &Accumulator, format: Format, timestamps: bool) -> Vec<Bytes> {
     let mut writer = Writer {
         format,
         timestamps,
-        out: Vec::with_capacity(CHUNK + CHUNK / 4),
+        out: Vec::with_capacity(CHUNK),
         done: Vec::new(),
     };
     let mut targets = accumulator.targets().peekable();
@@ -84,8 +88,8 @@ struct Writer {
 impl Writer {
     /// Starts a new piece once the current one is full.
     fn cut(&mut self) {
-        if self.out.len() >= CHUNK {
-            let full = std::mem::replace(&mut self.out, Vec::with_capacity(CHUNK + CHUNK / 4));
+        if self.out.len() >= CUT_AT {
+            let full = std::mem::replace(&mut self.out, Vec::with_capacity(CHUNK));
             self.done.push(Bytes::from(full));
         }
     }
