@@ -16,7 +16,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use super::config::{Temporality, Unit};
 use super::histogram;
-use super::series::{Exemplar, Kind, Series, State};
+use super::series::{Exemplar, Kind, Series, State, key_parts};
 
 /// The scope of the metrics, as otelcol names it.
 pub(super) const SCOPE: &str = "spanmetricsconnector";
@@ -98,12 +98,13 @@ pub(super) fn build(state: &State, names: &Names, now: u64) -> Option<ExportMetr
         if !state.emits(series) {
             continue;
         }
-        let to = if key.kind == Kind::Spans {
+        let (resource, kind) = key_parts(key);
+        let to = if kind == Kind::Spans {
             &mut by_resource
         } else {
             &mut events
         };
-        to.entry(key.resource).or_default().push(series);
+        to.entry(resource).or_default().push(series);
     }
     let mut resource_metrics = Vec::new();
     for (key, resource) in state.resources.iter() {

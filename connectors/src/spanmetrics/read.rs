@@ -4,7 +4,6 @@
 //! [`find_attribute`] for dimensions). Spans of a resource without `service.name` are not
 //! counted, as in otelcol.
 
-use std::borrow::Cow;
 use std::hash::{BuildHasher, Hasher};
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -18,7 +17,7 @@ use weir_processors::value_text::push_value_text;
 use weir_processors::wire_record::{WireRecord, entry, find_attribute};
 
 use super::config::{SERVICE_NAME, SPAN_KIND, SPAN_NAME, STATUS_CODE};
-use super::series::{Kind, Observation, State};
+use super::series::{Kind, Observation, State, key_prefix};
 
 /// `attributes` of a `Resource`, a `Span` and a span `Event`.
 const RESOURCE_ATTRIBUTES: u32 = 1;
@@ -182,17 +181,20 @@ impl Reader<'_> {
         };
     }
 
-    /// Looks `dimensions` up (span, then `event`, then resource, then default), writing the
-    /// series' identity (values as text, as otelcol's key) into `self.values`; the values
-    /// found, in order.
-    fn lookup<'a>(
+    /// Writes the key of the series of the span of `info` (or of its `event`) into
+    /// `self.values`: the resource and metric, the default dimensions kept, then `dimensions`
+    /// looked up, each by its value as text, as otelcol keys series (so a default equal to a
+    /// value found is the same series).
+    fn write_key(
         &mut self,
-        dimensions: &'a [Lookup],
-        view: &ItemView<'a>,
-        event: Option<&'a [u8]>,
+        resource: u64,
+        kind: Kind,
+        dimensions: &[Lookup],
+        view: &ItemView<'_>,
+        event: Option<&[u8]>,
         info: &SpanInfo,
-    ) -> Vec<Option<Found<'a>>> {
-        self.values.clear();
+    ) {
+        key_prefix(resource, kind, &mut self.values);
         let fixed = [
             self.resource.service.as_str(),
             info.name.as_str(),
@@ -204,16 +206,8 @@ impl Reader<'_> {
                 push_part(&mut self.values, 1, value.as_bytes());
             }
         }
-        let mut found = Vec::with_capacity(dimensions.len());
         for d in dimensions {
-            let value = attribute(view.item, SPAN_ATTRIBUTES, &d.name)
-                .or_else(|| event.and_then(|e| attribute(e, EVENT_ATTRIBUTES, &d.name)))
-                .or_else(|| attribute(view.resource, RESOURCE_ATTRIBUTES, &d.name))
-                .map(Found::Wire)
-                .or(d.default.as_deref().map(Found::Default));
-            match value {
-                // By the value as text, as otelcol keys series: a default equal to a value
-                // found is the same series.
+            match find(d, view, event) {
                 Some(Found::Wire(v)) => {
                     self.text.clear();
                     push_value_text(Some(v), &mut self.text);
@@ -222,46 +216,47 @@ impl Reader<'_> {
                 Some(Found::Default(v)) => push_part(&mut self.values, 1, v.as_bytes()),
                 None => self.values.push(0),
             }
-            found.push(value);
         }
-        found
     }
 
     /// Counts the span of `info` (or its `event`) into its series.
-    fn count<'a>(
+    fn count(
         &mut self,
         kind: Kind,
-        dimensions: &'a [Lookup],
-        view: &ItemView<'a>,
-        event: Option<&'a [u8]>,
+        dimensions: &[Lookup],
+        view: &ItemView<'_>,
+        event: Option<&[u8]>,
         info: SpanInfo,
     ) {
         let Some(resource) = self.resource.key else {
             return;
         };
-        let found = self.lookup(dimensions, view, event, &info);
+        self.write_key(resource, kind, dimensions, view, event, &info);
         let seen = Observation {
             kind,
-            values: &self.values,
+            key: &self.values,
             duration: info.duration,
             ids: info.ids,
         };
         let (service, defaults) = (self.resource.service.as_str(), &self.reading.defaults);
-        let make = || attributes(defaults, service, dimensions, &found, &info);
-        self.state.observe(resource, &seen, make, self.now);
+        // Only a new series needs its attributes: looked up again then.
+        let make = || attributes(defaults, service, dimensions, view, event, &info);
+        self.state.observe(&seen, make, self.now);
         self.span = Some(info);
     }
 
-    fn span_info(&self, view: &ItemView<'_>) -> SpanInfo {
+    /// What the series need of a span (the previous span's name buffer reused).
+    fn span_info(&mut self, view: &ItemView<'_>) -> SpanInfo {
         let record = WireRecord {
             view: *view,
             event: None,
             index: 0,
         };
-        let name = match get(&record, Field::SpanName) {
-            Value::Str(s) => s.into_owned(),
-            _ => String::new(),
-        };
+        let mut name = self.span.take().map(|s| s.name).unwrap_or_default();
+        name.clear();
+        if let Value::Str(s) = get(&record, Field::SpanName) {
+            name.push_str(&s);
+        }
         let start = int(&get(&record, Field::SpanStartTimeUnixNano));
         let end = int(&get(&record, Field::SpanEndTimeUnixNano));
         let duration = if end > start {
@@ -270,12 +265,13 @@ impl Reader<'_> {
             0.0
         };
         let id = |field| match get(&record, field) {
-            Value::Bytes(Cow::Borrowed(b)) => b.to_vec(),
-            Value::Bytes(Cow::Owned(b)) => b,
-            _ => Vec::new(),
+            Value::Bytes(b) => Some(b),
+            _ => None,
         };
-        let trace_id: Option<[u8; 16]> = id(Field::SpanTraceId).try_into().ok();
-        let span_id: [u8; 8] = id(Field::SpanSpanId).try_into().unwrap_or([0; 8]);
+        let trace_id = id(Field::SpanTraceId).and_then(|b| <[u8; 16]>::try_from(&*b).ok());
+        let span_id = id(Field::SpanSpanId)
+            .and_then(|b| <[u8; 8]>::try_from(&*b).ok())
+            .unwrap_or([0; 8]);
         SpanInfo {
             at: view.item.as_ptr() as usize,
             name,
@@ -289,12 +285,23 @@ impl Reader<'_> {
     }
 }
 
+/// Dimension `d` of a span (or of its `event`): in the span's attributes, then the event's,
+/// then the resource's, then its default.
+fn find<'a>(d: &'a Lookup, view: &ItemView<'a>, event: Option<&'a [u8]>) -> Option<Found<'a>> {
+    attribute(view.item, SPAN_ATTRIBUTES, &d.name)
+        .or_else(|| event.and_then(|e| attribute(e, EVENT_ATTRIBUTES, &d.name)))
+        .or_else(|| attribute(view.resource, RESOURCE_ATTRIBUTES, &d.name))
+        .map(Found::Wire)
+        .or(d.default.as_deref().map(Found::Default))
+}
+
 /// A new series' attributes: the default dimensions kept, then those found.
 fn attributes(
     defaults: &[bool; 4],
     service: &str,
     dimensions: &[Lookup],
-    found: &[Option<Found<'_>>],
+    view: &ItemView<'_>,
+    event: Option<&[u8]>,
     info: &SpanInfo,
 ) -> Vec<KeyValue> {
     let mut out = Vec::with_capacity(4 + dimensions.len());
@@ -309,11 +316,11 @@ fn attributes(
             out.push(string(key, value));
         }
     }
-    for (d, value) in dimensions.iter().zip(found) {
-        match value {
+    for d in dimensions {
+        match find(d, view, event) {
             Some(Found::Wire(v)) => out.push(KeyValue {
                 key: d.name.clone(),
-                value: AnyValue::decode(*v).ok(),
+                value: AnyValue::decode(v).ok(),
                 ..Default::default()
             }),
             Some(Found::Default(v)) => out.push(string(&d.name, v)),

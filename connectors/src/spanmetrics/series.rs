@@ -22,12 +22,26 @@ pub(super) enum Kind {
     Events,
 }
 
-/// A series' identity: its resource's key, its metric and its dimension values as bytes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(super) struct SeriesKey {
-    pub(super) resource: u64,
-    pub(super) kind: Kind,
-    pub(super) values: Box<[u8]>,
+/// A series' identity: its resource's key (8 bytes), its metric (1 byte) and its dimension
+/// values, as one byte string, so that a span finds its series without allocating.
+pub(super) type SeriesKey = Box<[u8]>;
+
+/// The start of a series' key: its resource and metric.
+pub(super) fn key_prefix(resource: u64, kind: Kind, key: &mut Vec<u8>) {
+    key.clear();
+    key.extend_from_slice(&resource.to_le_bytes());
+    key.push(kind as u8);
+}
+
+/// The resource and metric of a series' key.
+pub(super) fn key_parts(key: &[u8]) -> (u64, Kind) {
+    let resource = key.first_chunk::<8>().map_or(0, |b| u64::from_le_bytes(*b));
+    let kind = if key.get(8) == Some(&(Kind::Events as u8)) {
+        Kind::Events
+    } else {
+        Kind::Spans
+    };
+    (resource, kind)
 }
 
 /// An exemplar: the span that was measured.
@@ -60,7 +74,8 @@ pub(super) struct ResourceEntry {
 /// One observation of a span (or span event) into a series.
 pub(super) struct Observation<'a> {
     pub(super) kind: Kind,
-    pub(super) values: &'a [u8],
+    /// The series' key ([`key_prefix`] then the values).
+    pub(super) key: &'a [u8],
     pub(super) duration: f64,
     pub(super) ids: Option<([u8; 16], [u8; 8])>,
 }
@@ -128,7 +143,7 @@ impl State {
         let gone: Vec<SeriesKey> = self
             .series
             .iter()
-            .filter(|(k, _)| k.resource == resource)
+            .filter(|(k, _)| key_parts(k).0 == resource)
             .map(|(k, _)| k.clone())
             .collect();
         for key in gone {
@@ -136,23 +151,18 @@ impl State {
         }
     }
 
-    /// Counts one observation into its series of `resource`, making the series (with the
+    /// Counts one observation into its series, making the series (with the
     /// attributes `attributes` gives) when it is new, the least recently updated one
     /// forgotten if the cache is full.
     pub(super) fn observe(
         &mut self,
-        resource: u64,
         seen: &Observation<'_>,
         attributes: impl FnOnce() -> Vec<KeyValue>,
         now: u64,
     ) {
-        let key = SeriesKey {
-            resource,
-            kind: seen.kind,
-            values: seen.values.into(),
-        };
+        let key = seen.key;
         let exemplars = self.exemplars;
-        if self.series.get_mut(&key).is_none() {
+        if self.series.get_mut(key).is_none() {
             let histogram =
                 (seen.kind == Kind::Spans && self.histogram).then(|| match self.exponential {
                     Some(max_size) => Histogram::Exponential(Exponential::new(max_size)),
@@ -160,7 +170,7 @@ impl State {
                 });
             // `insert` forgets the least recently updated series when full.
             self.series.insert(
-                key.clone(),
+                key.into(),
                 Series {
                     attributes: attributes(),
                     calls: 0,
@@ -171,7 +181,7 @@ impl State {
             );
         }
         let bounds = &self.bounds;
-        let Some(series) = self.series.get_mut(&key) else {
+        let Some(series) = self.series.get_mut(key) else {
             return;
         };
         series.calls += 1;
