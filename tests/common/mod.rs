@@ -15,6 +15,7 @@ pub mod otlp;
 pub mod ports;
 pub mod proc_status;
 pub mod prom;
+pub mod prometheus_server;
 pub mod weir;
 
 use std::time::{Duration, Instant};
