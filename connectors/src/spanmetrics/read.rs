@@ -1,7 +1,7 @@
 //! Reading one traces batch into the series, on the wire: [`select`] shows each span (and,
 //! when the events metric is on, each span event) as bytes, keeping everything, and the
-//! fields the series need are read there ([`WireRecord`] for the span's own fields,
-//! [`find_attribute`] for dimensions). Spans of a resource without `service.name` are not
+//! fields the series need are read there ([`span_fields`], in one walk, for the span's own
+//! fields, [`find_attribute`] for dimensions). Spans of a resource without `service.name` are not
 //! counted, as in otelcol.
 
 use std::hash::{BuildHasher, Hasher};
@@ -12,9 +12,8 @@ use tokio::time::Instant;
 use weir_core::batch::select::{ItemKind, ItemView, Selector, select};
 use weir_core::batch::{Batch, Signal};
 use weir_core::component::ConnectorError;
-use weir_ottl::{Field, Path, Record, Value};
 use weir_processors::value_text::push_value_text;
-use weir_processors::wire_record::{WireRecord, entry, find_attribute};
+use weir_processors::wire_record::{entry, find_attribute, span_fields};
 
 use super::config::{SERVICE_NAME, SPAN_KIND, SPAN_NAME, STATUS_CODE};
 use super::series::{Kind, Observation, State, key_prefix};
@@ -82,7 +81,7 @@ struct Reader<'r> {
     instant: Instant,
 }
 
-fn span_kind(kind: i64) -> &'static str {
+fn span_kind(kind: i32) -> &'static str {
     match kind {
         0 => "SPAN_KIND_UNSPECIFIED",
         1 => "SPAN_KIND_INTERNAL",
@@ -94,7 +93,7 @@ fn span_kind(kind: i64) -> &'static str {
     }
 }
 
-fn status_code(code: i64) -> &'static str {
+fn status_code(code: i32) -> &'static str {
     match code {
         0 => "STATUS_CODE_UNSET",
         1 => "STATUS_CODE_OK",
@@ -116,22 +115,6 @@ fn string(key: &str, value: &str) -> KeyValue {
 /// The value of `key` in the `KeyValue`s in field `number` of `message`.
 fn attribute<'a>(message: &'a [u8], number: u32, key: &str) -> Option<&'a [u8]> {
     find_attribute(message, number, key.as_bytes()).map(|kv| entry(kv).1.unwrap_or(&[]))
-}
-
-fn get<'a>(record: &'a WireRecord<'_>, field: Field) -> Value<'a> {
-    record
-        .get(&Path {
-            field,
-            keys: Vec::new(),
-        })
-        .unwrap_or(Value::Nil)
-}
-
-fn int(v: &Value<'_>) -> i64 {
-    match v {
-        Value::Int(i) => *i,
-        _ => 0,
-    }
 }
 
 impl Reader<'_> {
@@ -247,36 +230,22 @@ impl Reader<'_> {
 
     /// What the series need of a span (the previous span's name buffer reused).
     fn span_info(&mut self, view: &ItemView<'_>) -> SpanInfo {
-        let record = WireRecord {
-            view: *view,
-            event: None,
-            index: 0,
-        };
+        let fields = span_fields(view.item);
         let mut name = self.span.take().map(|s| s.name).unwrap_or_default();
         name.clear();
-        if let Value::Str(s) = get(&record, Field::SpanName) {
-            name.push_str(&s);
-        }
-        let start = int(&get(&record, Field::SpanStartTimeUnixNano));
-        let end = int(&get(&record, Field::SpanEndTimeUnixNano));
-        let duration = if end > start {
-            (end - start) as f64 / self.reading.unit_nanos
+        name.push_str(fields.name);
+        let duration = if fields.end > fields.start {
+            (fields.end - fields.start) as f64 / self.reading.unit_nanos
         } else {
             0.0
         };
-        let id = |field| match get(&record, field) {
-            Value::Bytes(b) => Some(b),
-            _ => None,
-        };
-        let trace_id = id(Field::SpanTraceId).and_then(|b| <[u8; 16]>::try_from(&*b).ok());
-        let span_id = id(Field::SpanSpanId)
-            .and_then(|b| <[u8; 8]>::try_from(&*b).ok())
-            .unwrap_or([0; 8]);
+        let trace_id = <[u8; 16]>::try_from(fields.trace_id).ok();
+        let span_id = <[u8; 8]>::try_from(fields.span_id).unwrap_or([0; 8]);
         SpanInfo {
             at: view.item.as_ptr() as usize,
             name,
-            kind: span_kind(int(&get(&record, Field::SpanKind))),
-            status: status_code(int(&get(&record, Field::SpanStatusCode))),
+            kind: span_kind(fields.kind),
+            status: status_code(fields.status_code),
             duration,
             ids: trace_id
                 .filter(|t| t.iter().any(|b| *b != 0))

@@ -161,42 +161,25 @@ impl State {
         now: u64,
     ) {
         let key = seen.key;
-        let exemplars = self.exemplars;
-        if self.series.get_mut(key).is_none() {
-            let histogram =
-                (seen.kind == Kind::Spans && self.histogram).then(|| match self.exponential {
-                    Some(max_size) => Histogram::Exponential(Exponential::new(max_size)),
-                    None => Histogram::Explicit(Explicit::new(&self.bounds)),
-                });
-            // `insert` forgets the least recently updated series when full.
-            self.series.insert(
-                key.into(),
-                Series {
-                    attributes: attributes(),
-                    calls: 0,
-                    histogram,
-                    exemplars: Vec::new(),
-                    start: now,
-                },
-            );
-        }
-        let bounds = &self.bounds;
-        let Some(series) = self.series.get_mut(key) else {
+        if let Some(series) = self.series.get_mut(key) {
+            count_into(series, seen, &self.bounds, self.exemplars);
             return;
-        };
-        series.calls += 1;
-        if let Some(h) = series.histogram.as_mut() {
-            h.observe(seen.duration, bounds);
         }
-        if let (Some(max), Some((trace_id, span_id))) = (exemplars, seen.ids)
-            && series.exemplars.len() < max
-        {
-            series.exemplars.push(Exemplar {
-                trace_id,
-                span_id,
-                value: seen.duration,
+        let histogram =
+            (seen.kind == Kind::Spans && self.histogram).then(|| match self.exponential {
+                Some(max_size) => Histogram::Exponential(Exponential::new(max_size)),
+                None => Histogram::Explicit(Explicit::new(&self.bounds)),
             });
-        }
+        let mut series = Series {
+            attributes: attributes(),
+            calls: 0,
+            histogram,
+            exemplars: Vec::new(),
+            start: now,
+        };
+        count_into(&mut series, seen, &self.bounds, self.exemplars);
+        // `insert` forgets the least recently updated series when full.
+        self.series.insert(key.into(), series);
     }
 
     /// After a flush at `now`: delta series restart from zero (those not updated since the
@@ -259,5 +242,27 @@ impl State {
 
     pub(super) fn temporality(&self) -> Temporality {
         self.temporality
+    }
+}
+
+/// Counts `seen` into `series`: a call, its duration, and its exemplar while there is room.
+fn count_into(
+    series: &mut Series,
+    seen: &Observation<'_>,
+    bounds: &[f64],
+    exemplars: Option<usize>,
+) {
+    series.calls += 1;
+    if let Some(h) = series.histogram.as_mut() {
+        h.observe(seen.duration, bounds);
+    }
+    if let (Some(max), Some((trace_id, span_id))) = (exemplars, seen.ids)
+        && series.exemplars.len() < max
+    {
+        series.exemplars.push(Exemplar {
+            trace_id,
+            span_id,
+            value: seen.duration,
+        });
     }
 }

@@ -366,3 +366,40 @@ proptest! {
         prop_assert!(items == 0 || checked > items, "{checked} paths checked on {items} items");
     }
 }
+
+/// Every span of `request` read by [`super::span_fields`] and decoded.
+struct SpanFieldsCheck(Vec<String>);
+
+impl Selector for SpanFieldsCheck {
+    fn keep(&mut self, item: &ItemView<'_>) -> bool {
+        let got = super::span_fields(item.item);
+        let span = Span::decode(item.item).expect("a span");
+        let want = super::SpanFields {
+            name: &span.name,
+            kind: span.kind,
+            start: span.start_time_unix_nano,
+            end: span.end_time_unix_nano,
+            trace_id: &span.trace_id,
+            span_id: &span.span_id,
+            status_code: span.status.as_ref().map_or(0, |s| s.code),
+        };
+        if got != want {
+            self.0.push(format!("{got:?} != {want:?}"));
+        }
+        true
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn span_fields_are_those_of_the_decoded_span(
+        request in testgen::traces_request(testgen::Size::SMALL)
+    ) {
+        let bytes = request.encode_to_vec();
+        let mut check = SpanFieldsCheck(Vec::new());
+        select(Signal::Traces, &bytes, &mut check).expect("selects");
+        prop_assert!(check.0.is_empty(), "{:?}", check.0);
+    }
+}
