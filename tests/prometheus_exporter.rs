@@ -15,12 +15,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use common::ports::free_port;
+use common::prometheus_server::{Prometheus, get, label};
 use common::weir::Weir;
 use common::{DEADLINE, Ports, wait_until};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -200,37 +198,6 @@ fn weir_config(ports: &Ports, exporters: &[(&str, String)]) -> String {
     common::weir_yaml(ports, "", "", None, exporters, &[("metrics", &ids)])
 }
 
-/// `GET path` on 127.0.0.1:`port` with extra header lines; (status line, headers, body).
-fn get(port: u16, path: &str, headers: &str) -> Result<(String, String, String), String> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut stream =
-        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("no end of headers in {text:?}"))?;
-    let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
-    let body = if headers
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        common::prom::dechunk(body)
-    } else {
-        body.to_string()
-    };
-    Ok((status.to_string(), headers.to_string(), body))
-}
-
 /// Scrapes until `needle` shows up (the receiver answers before the exporter's queue has
 /// delivered), returning the body.
 fn scrape_until(port: u16, headers: &str, needle: &str) -> String {
@@ -351,136 +318,6 @@ async fn text_exposition_over_http() {
         "no exemplar on the counter:\n{om}"
     );
     drop(weir);
-}
-
-/// Debian's `prometheus` binary, stopped when dropped.
-struct Prometheus {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    /// Starts it scraping each `(job, port)` every second; panics, saying what to install,
-    /// when the binary is missing.
-    fn start(targets: &[(&str, u16)]) -> Prometheus {
-        let found = Command::new("prometheus")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        assert!(
-            found.is_ok_and(|s| s.success()),
-            "this test needs Debian's `prometheus` binary on PATH (apt-get install prometheus; \
-             .ci/run installs it)"
-        );
-        let dir = tempfile::tempdir().expect("a temporary directory for Prometheus");
-        let mut config =
-            String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n");
-        for (job, port) in targets {
-            config.push_str(&format!(
-                "  - job_name: {job}\n    honor_labels: true\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\n"
-            ));
-        }
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).expect("writing prometheus.yml");
-        let port = free_port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("prometheus.log")).expect("log file"))
-            .spawn()
-            .expect("starting prometheus");
-        let prometheus = Prometheus {
-            child,
-            port,
-            _dir: dir,
-        };
-        let ready = wait_until(Duration::from_secs(30), || {
-            get(port, "/-/ready", "").is_ok_and(|(status, _, _)| status.contains(" 200"))
-        });
-        assert!(
-            ready,
-            "prometheus never became ready:\n{}",
-            prometheus.log()
-        );
-        prometheus
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
-    }
-
-    /// The instant vector of `query`: each result's labels and value.
-    fn query(&self, query: &str) -> Vec<(serde_json::Map<String, serde_json::Value>, f64)> {
-        let path = format!("/api/v1/query?query={}", percent_encode(query));
-        let Ok((_, _, body)) = get(self.port, &path, "") else {
-            return Vec::new();
-        };
-        let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) else {
-            return Vec::new();
-        };
-        json["data"]["result"]
-            .as_array()
-            .map(|results| {
-                results
-                    .iter()
-                    .filter_map(|r| {
-                        let labels = r["metric"].as_object()?.clone();
-                        let value = r["value"][1].as_str()?.parse().ok()?;
-                        Some((labels, value))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Waits until `query` gives exactly one series and returns its labels and value.
-    fn one(&self, query: &str) -> (serde_json::Map<String, serde_json::Value>, f64) {
-        let mut last = Vec::new();
-        let found = wait_until(Duration::from_secs(30), || {
-            last = self.query(query);
-            last.len() == 1
-        });
-        assert!(
-            found,
-            "`{query}` never gave one series (last: {last:?}); targets: {}\nlog:\n{}",
-            get(self.port, "/api/v1/targets", "")
-                .map(|(_, _, b)| b)
-                .unwrap_or_default(),
-            self.log()
-        );
-        last.remove(0)
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn percent_encode(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn label<'a>(labels: &'a serde_json::Map<String, serde_json::Value>, name: &str) -> &'a str {
-    labels.get(name).and_then(|v| v.as_str()).unwrap_or("")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

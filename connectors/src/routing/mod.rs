@@ -30,7 +30,7 @@ use weir_processors::error_mode::ErrorPolicy;
 
 pub use config::{MatchOnce, RouteConfig, RoutingConfig};
 use split::{Decide, cut, groups};
-use table::{Table, When, request_answers};
+use table::{Table, request_answers};
 
 /// Factory of the `routing` connector.
 pub struct RoutingFactory;
@@ -131,11 +131,7 @@ impl Connector for Routing {
             default_mask,
             &self.policy,
         );
-        let whole = self
-            .table
-            .routes
-            .iter()
-            .all(|r| matches!(r.when, When::Request(_)));
+        let whole = self.table.per_batch;
         if whole {
             // Decided for the whole batch: one mask stands for every item.
             decide.decide_batch();

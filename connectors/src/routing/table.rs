@@ -28,6 +28,8 @@ pub(super) struct Table {
     pub(super) routes: Vec<Route>,
     pub(super) default: Vec<String>,
     pub(super) match_once: bool,
+    /// Every route is a `request` one: the batch goes one way as a whole.
+    pub(super) per_batch: bool,
 }
 
 /// The OTTL condition of a route outside the `request` context, compiled for `context`; the
@@ -62,10 +64,12 @@ impl Table {
                 pipelines: route.pipelines.clone(),
             });
         }
+        let per_batch = routes.iter().all(|r| matches!(r.when, When::Request(_)));
         Ok(Table {
             routes,
             default: config.default_pipelines.clone(),
             match_once: config.match_once.0,
+            per_batch,
         })
     }
 

@@ -158,9 +158,12 @@ pub(crate) fn check_named(root: &Node, config: &Config, errors: &mut Vec<ConfigE
             .filter(|(_, p)| p.exporters.contains(id))
             .map(|(pid, _)| pid.signal)
             .collect();
-        let body = root
+        let Some(body) = root
             .get(Kind::Connector.section())
-            .and_then(|s| s.node.get(&id.to_string()));
+            .and_then(|s| s.node.get(&id.to_string()))
+        else {
+            continue;
+        };
         for (path, name) in named {
             for signal in &takes {
                 let feeds: Vec<String> = pipelines
@@ -172,7 +175,6 @@ pub(crate) fn check_named(root: &Node, config: &Config, errors: &mut Vec<ConfigE
                     continue;
                 }
                 let steps: Vec<String> = path.split('.').map(str::to_string).collect();
-                let Some(body) = body else { continue };
                 let (loc, _) = body.node.locate(&steps);
                 let fed = if feeds.is_empty() {
                     "none".to_string()
