@@ -1,0 +1,1 @@
+//! The stanza log operators (skeleton; filled in by issue 19).
