@@ -324,3 +324,152 @@ service:
     let stopped = weir.stop();
     assert!(stopped.status.success(), "{}", stopped.status);
 }
+
+/// The `tally` example connector in a running graph: traces exported into it come out of its
+/// traces pipeline unchanged (emitted during `consume`), and its counts come out of its metrics
+/// pipeline from its own timer thread.
+#[test]
+fn a_plugin_connector_joins_a_traces_pipeline_to_traces_and_metrics_pipelines() {
+    let capture = Capture::start();
+    let ports = Ports::free();
+    let tally = testkit::cdylib("weir-plugin-tally");
+    let yaml = format!(
+        r#"plugins: [{tally}]
+receivers:
+  otlp:
+    protocols:
+      http: {{ endpoint: "127.0.0.1:{http}" }}
+connectors:
+  tally:
+    interval: 100ms
+    passthrough: true
+exporters:
+  otlp:
+    endpoint: {backend}
+    compression: none
+service:
+  pipelines:
+    traces/in:
+      receivers: [otlp]
+      exporters: [tally]
+    traces/out:
+      receivers: [tally]
+      exporters: [otlp]
+    metrics:
+      receivers: [tally]
+      exporters: [otlp]
+"#,
+        tally = tally.display(),
+        http = ports.http,
+        backend = capture.grpc_endpoint(),
+    );
+    let weir = Weir::builder().config(yaml).wait_for(ports.http).start();
+    let request = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(opentelemetry_proto::tonic::resource::v1::Resource {
+                attributes: vec![KeyValue {
+                    key: "service.name".into(),
+                    value: string("cart"),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans: vec![
+                    span("a", 1, "x@y.z"),
+                    span("b", 2, "x@y.z"),
+                    span("c", 3, "x@y.z"),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let answer = rt
+        .block_on(common::http_client::post(
+            &ports.http_url("traces"),
+            "application/x-protobuf",
+            request.encode_to_vec(),
+        ))
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+
+    assert!(
+        capture.wait_for_items(Transport::Grpc, CaptureSignal::Traces, 3, DEADLINE),
+        "the spans pass through: {}\n{}",
+        capture.summary(),
+        weir.logs()
+    );
+    assert_eq!(capture.traces(Transport::Grpc), vec![request]);
+    let counted = || {
+        capture
+            .metrics(Transport::Grpc)
+            .iter()
+            .flat_map(|r| &r.resource_metrics)
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .filter(|m| m.name == "weir.tally.items")
+            .filter_map(|m| match &m.data {
+                Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Sum(sum)) => {
+                    sum.data_points.last().and_then(|p| p.value)
+                }
+                _ => None,
+            })
+            .next_back()
+    };
+    assert!(
+        wait_until(DEADLINE, || counted()
+            == Some(
+                opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(3)
+            )),
+        "the timer emits the count: {:?}\n{}",
+        counted(),
+        weir.logs()
+    );
+    let stopped = weir.stop();
+    assert!(stopped.status.success(), "{}", stopped.status);
+}
+
+/// A plugin connector's pairs are checked like a built-in's: a metrics pipeline exporting into
+/// `tally` (which joins only traces and logs) is refused at its place.
+#[test]
+fn validate_refuses_a_pipeline_a_plugin_connector_cannot_join() {
+    let dir = tempfile::tempdir().unwrap();
+    let tally = testkit::cdylib("weir-plugin-tally");
+    let path = dir.path().join("weir.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"plugins: [{tally}]
+receivers:
+  otlp:
+    protocols:
+      http: {{ endpoint: "127.0.0.1:4318" }}
+connectors:
+  tally: {{}}
+exporters:
+  debug: {{}}
+service:
+  pipelines:
+    metrics/in:
+      receivers: [otlp]
+      exporters: [tally]
+    metrics/out:
+      receivers: [tally]
+      exporters: [debug]
+"#,
+            tally = tally.display()
+        ),
+    )
+    .unwrap();
+    let out = run_cli(&["validate", "--config", path.to_str().unwrap()], None);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("connector `tally` cannot join metrics")
+            && out.stderr.contains("traces → metrics")
+            && out.stderr.contains("weir.yaml:14:"),
+        "{}",
+        out.stderr
+    );
+}

@@ -2,7 +2,8 @@
 //! a panicking instance is poisoned, logged and counted while Weir and its other pipelines keep
 //! running; `FULL` reaches the client as backpressure; `RETRYABLE` is retried by the runtime's
 //! queue like a built-in exporter's failure; a config that breaks the plugin's schema never
-//! reaches `create`.
+//! reaches `create`; a plugin connector's emits are held to its signal pairs, and what it emits
+//! from its own threads and at shutdown reaches the pipelines it feeds.
 
 mod common;
 
@@ -10,12 +11,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
 use prost::Message;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 use weir_core::batch::{Batch, BatchMeta, Signal};
-use weir_core::component::{Built, ComponentId, CreateSettings, DynFactory};
+use weir_core::component::{
+    Built, ComponentId, Connector, CreateSettings, DynFactory, Output, Outputs,
+};
 use weir_core::plugin::{self, PluginError, PluginFactory};
 use weir_plugin_testkit as testkit;
 
@@ -523,4 +529,171 @@ async fn a_batch_passed_on_unchanged_crosses_without_a_copy() {
     );
     assert_eq!(out[0].items(), 1);
     pass.flush(&mut out).await.unwrap();
+}
+
+// ---- connectors -----------------------------------------------------------------------------------
+
+fn connector(path: &Path, ty: &str, id: &str, config: serde_json::Value) -> Arc<dyn Connector> {
+    let factory = factory(path, ty);
+    let settings = CreateSettings {
+        id: id.parse::<ComponentId>().unwrap(),
+        signal: None,
+        pipeline: None,
+        host: Default::default(),
+    };
+    match factory
+        .build(&factory.parse(config).unwrap(), &settings)
+        .unwrap()
+    {
+        Built::Connector(connector) => connector,
+        _ => panic!("`{ty}` is not a connector"),
+    }
+}
+
+/// One pipeline of each of `signals`, with what reaches it.
+fn outputs(signals: &[Signal]) -> (Outputs, Vec<tokio::sync::mpsc::Receiver<Batch>>) {
+    let mut outputs = Outputs::default();
+    let mut receivers = Vec::new();
+    for signal in signals {
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        outputs.add(*signal, Output::new(format!("{signal}/out"), tx));
+        receivers.push(rx);
+    }
+    (outputs, receivers)
+}
+
+#[tokio::test]
+async fn a_plugin_connector_passes_its_input_on_without_a_copy() {
+    let join = connector(
+        &testkit::cdylib("weir-plugin-fault"),
+        "fault_join",
+        "fault_join/zero_copy",
+        json!({}),
+    );
+    let (outputs, mut received) = outputs(&[Signal::Logs]);
+    let input = batch(Signal::Logs, logs("hello"));
+    join.consume(Signal::Logs, input.clone(), &outputs)
+        .await
+        .unwrap();
+    let out = received[0].try_recv().unwrap();
+    assert_eq!(
+        out.to_bytes().as_ptr(),
+        input.to_bytes().as_ptr(),
+        "the same buffer"
+    );
+    assert_eq!(out.items(), 1);
+}
+
+#[tokio::test]
+async fn a_panicking_plugin_connector_fails_its_batches_and_is_counted() {
+    let join = connector(
+        &testkit::cdylib("weir-plugin-fault"),
+        "fault_join",
+        "fault_join/poisoned",
+        json!({"mode": "panic", "after": 1}),
+    );
+    let (outputs, mut received) = outputs(&[Signal::Traces]);
+    let input = batch(Signal::Traces, traces(2));
+    join.consume(Signal::Traces, input.clone(), &outputs)
+        .await
+        .unwrap();
+    assert!(received[0].try_recv().is_ok(), "the first batch passes");
+    for _ in 0..2 {
+        let err = join
+            .consume(Signal::Traces, input.clone(), &outputs)
+            .await
+            .unwrap_err();
+        assert!(err.0.contains("panicked"), "{err}");
+    }
+    assert!(
+        received[0].try_recv().is_err(),
+        "nothing passes once poisoned"
+    );
+    let counters = plugin::counters();
+    let panics = counters
+        .iter()
+        .find(|c| c.component == "fault_join/poisoned" && c.name == "panics")
+        .map(|c| c.value);
+    assert_eq!(panics, Some(1), "{counters:?}");
+}
+
+#[tokio::test]
+async fn a_plugin_connector_may_not_emit_a_signal_it_does_not_pair_with_its_input() {
+    let join = connector(
+        &testkit::cdylib("weir-plugin-fault"),
+        "fault_join",
+        "fault_join/unpaired",
+        json!({"mode": "unpaired"}),
+    );
+    let (outputs, mut received) = outputs(&[Signal::Traces, Signal::Logs]);
+    let err = join
+        .consume(Signal::Traces, batch(Signal::Traces, traces(1)), &outputs)
+        .await
+        .unwrap_err();
+    assert!(err.0.contains("INVALID_ARGUMENT"), "{err}");
+    assert!(received.iter_mut().all(|r| r.try_recv().is_err()));
+}
+
+#[tokio::test]
+async fn a_plugin_connector_answering_full_holds_its_upstream_back() {
+    let join = connector(
+        &testkit::cdylib("weir-plugin-fault"),
+        "fault_join",
+        "fault_join/full",
+        json!({"mode": "full"}),
+    );
+    let (outputs, _received) = outputs(&[Signal::Traces]);
+    let waited = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        join.consume(Signal::Traces, batch(Signal::Traces, traces(1)), &outputs),
+    )
+    .await;
+    assert!(waited.is_err(), "consume waits while the plugin is full");
+}
+
+#[tokio::test]
+async fn a_plugin_connector_emits_from_its_own_thread_and_at_shutdown() {
+    let tally = connector(
+        &testkit::cdylib("weir-plugin-tally"),
+        "tally",
+        "tally",
+        json!({"interval": "20ms"}),
+    );
+    let (outputs, mut received) = outputs(&[Signal::Metrics]);
+    let outputs = Arc::new(outputs);
+    let stop = CancellationToken::new();
+    let run = tokio::spawn({
+        let (tally, outputs, stop) = (tally.clone(), outputs.clone(), stop.clone());
+        async move { tally.run(outputs, stop).await }
+    });
+    tally
+        .consume(Signal::Traces, batch(Signal::Traces, traces(3)), &outputs)
+        .await
+        .unwrap();
+    // The timer thread's emit goes through the bridge `run` serves.
+    let timed = tokio::time::timeout(DEADLINE, received[0].recv())
+        .await
+        .expect("a timed emission")
+        .unwrap();
+    assert_eq!(timed.items(), 1, "one point: one service, one signal");
+    tally
+        .consume(Signal::Traces, batch(Signal::Traces, traces(2)), &outputs)
+        .await
+        .unwrap();
+    stop.cancel();
+    run.await.unwrap();
+    // The last emission is the shutdown's: it counts every span.
+    let mut last = None;
+    while let Ok(batch) = received[0].try_recv() {
+        last = Some(batch);
+    }
+    let request = ExportMetricsServiceRequest::decode(last.unwrap().to_bytes()).unwrap();
+    let metric = &request.resource_metrics[0].scope_metrics[0].metrics[0];
+    let Some(metric::Data::Sum(sum)) = &metric.data else {
+        panic!("not a sum: {metric:?}");
+    };
+    assert_eq!(
+        sum.data_points[0].value,
+        Some(number_data_point::Value::AsInt(5))
+    );
 }

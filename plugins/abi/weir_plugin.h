@@ -1,5 +1,5 @@
 /*
- * weir_plugin.h: the C ABI between Weir and plugin libraries, version 1.1.
+ * weir_plugin.h: the C ABI between Weir and plugin libraries, version 1.2.
  *
  * The same contract as the Rust crate weir-plugin-abi (plugins/abi/src/lib.rs), whose
  * documentation is the reference; a test compiles this header and checks every size, offset
@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define WEIR_ABI_MAJOR 1u
-#define WEIR_ABI_MINOR 1u
+#define WEIR_ABI_MINOR 2u
 /* "WEIRPLUG" read as a big-endian 64-bit integer. */
 #define WEIR_PLUGIN_MAGIC 0x57454952504C5547ULL
 
@@ -45,6 +45,20 @@ typedef uint32_t WeirStatus;
 #define WEIR_KIND_RECEIVER 1u
 #define WEIR_KIND_PROCESSOR 2u
 #define WEIR_KIND_EXPORTER 3u
+/* Since ABI 1.2: consumes what upstream pipelines export into it, emits into the pipelines it
+ * feeds (the downstream signals of its pairs). */
+#define WEIR_KIND_CONNECTOR 4u
+
+/* Since ABI 1.2: bits in a connector's `pairs`, (upstream signal, downstream signal). */
+#define WEIR_PAIR_TRACES_TRACES (1u << 0)
+#define WEIR_PAIR_TRACES_METRICS (1u << 1)
+#define WEIR_PAIR_TRACES_LOGS (1u << 2)
+#define WEIR_PAIR_METRICS_TRACES (1u << 3)
+#define WEIR_PAIR_METRICS_METRICS (1u << 4)
+#define WEIR_PAIR_METRICS_LOGS (1u << 5)
+#define WEIR_PAIR_LOGS_TRACES (1u << 6)
+#define WEIR_PAIR_LOGS_METRICS (1u << 7)
+#define WEIR_PAIR_LOGS_LOGS (1u << 8)
 
 /* Bits in a component's `signals`; one of them as the `signal` of a call. */
 #define WEIR_SIGNAL_TRACES 1u  /* ExportTraceServiceRequest */
@@ -125,10 +139,19 @@ typedef struct WeirComponentV1 {
     WeirStr config_schema; /* JSON Schema of the config, as JSON text */
     WeirCreateFn create;   /* required */
     WeirStartFn start;     /* optional */
-    WeirConsumeFn consume; /* required for processors and exporters */
+    WeirConsumeFn consume; /* required for processors, exporters and connectors */
     WeirShutdownFn shutdown; /* optional */
     WeirDestroyFn destroy; /* required */
+    /* Since ABI 1.2, read for connectors only: WEIR_PAIR_* bits. A connector's `signals` must
+     * be exactly the upstream signals of its pairs. During consume it may emit batches of the
+     * downstream signals paired with the input's (sent on once consume answered OK, with the
+     * input's metadata); emits from its own threads block until the pipelines take them. */
+    uint32_t pairs;
+    uint32_t reserved2; /* 0 */
 } WeirComponentV1;
+
+/* struct_size of an ABI 1.0/1.1 component descriptor (the fields up to destroy). */
+#define WEIR_COMPONENT_V1_0_SIZE 88u
 
 /* What weir_plugin_entry_v1 returns. */
 typedef struct WeirLibraryV1 {

@@ -1,7 +1,8 @@
 //! Plugin instances as Weir components: a [`Processor`] whose `process` hands the batch to the
 //! instance's thread and collects what it emits, an [`Exporter`] that awaits the plugin's
 //! outcome (the runtime wraps it in the sending queue and retry like any exporter), and a
-//! [`Receiver`] whose `emit`s reach the pipelines through a bounded channel and a tokio task.
+//! [`Receiver`] whose `emit`s reach the pipelines through a bounded channel and a tokio task
+//! (connectors, which are both, are in `connector`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,57 +28,64 @@ const FULL_MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// Batches a receiver may have on their way into the pipelines at once; beyond it `emit`
 /// answers `FULL` at once.
-const EMIT_CAPACITY: usize = 16;
+pub(super) const EMIT_CAPACITY: usize = 16;
 
 /// A plugin processor instance (one per pipeline).
 pub(crate) struct PluginProcessor {
     pub(crate) driver: Driver,
 }
 
+/// Hands `batch` to the instance until it takes it: after `FULL` the same batch is offered
+/// again, after a wait that doubles up to [`FULL_MAX_WAIT`] (meanwhile the caller waits, so the
+/// pressure reaches the receivers). What it emitted reaches `out` only when it answered OK.
+pub(super) async fn consume_until_taken(
+    driver: &Driver,
+    batch: Batch,
+    out: &mut Vec<Batch>,
+) -> Result<(), String> {
+    let mut wait = FULL_FIRST_WAIT;
+    // Moved to the instance's thread and back (a batch passed on whole comes back in `out`):
+    // no reference count is touched on the other thread.
+    let mut batch = batch;
+    loop {
+        let (status, returned) = driver
+            .process(batch, out)
+            .await
+            .map_err(|_| "the plugin instance has shut down".to_string())?;
+        match status {
+            abi::WEIR_OK => return Ok(()),
+            // What was emitted before FULL is dropped: the same batch is offered again, and
+            // passing both on would duplicate it.
+            abi::WEIR_FULL => {
+                batch = returned
+                    .ok_or_else(|| "the plugin instance kept a batch it refused".to_string())?;
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(FULL_MAX_WAIT);
+            }
+            abi::WEIR_PANICKED => {
+                return Err("the plugin instance panicked and is poisoned".into());
+            }
+            other => {
+                let detail = driver
+                    .context()
+                    .last_error()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "the plugin answered {}{detail}",
+                    status_name(other)
+                ));
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Processor for PluginProcessor {
     async fn process(&mut self, batch: Batch, out: &mut Vec<Batch>) -> Result<(), ProcessError> {
-        let mut wait = FULL_FIRST_WAIT;
-        // Moved to the instance's thread and back (a batch passed on whole comes back in
-        // `out`): no reference count is touched on the other thread.
-        let mut batch = batch;
-        loop {
-            // What the instance emitted reaches `out` only when it answered OK.
-            let (status, returned) = self
-                .driver
-                .process(batch, out)
-                .await
-                .map_err(|_| ProcessError("the plugin instance has shut down".into()))?;
-            match status {
-                abi::WEIR_OK => return Ok(()),
-                // What a processor emitted before answering FULL is dropped: the same batch is
-                // offered again, and passing both on would duplicate it.
-                abi::WEIR_FULL => {
-                    batch = returned.ok_or_else(|| {
-                        ProcessError("the plugin instance kept a batch it refused".into())
-                    })?;
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(FULL_MAX_WAIT);
-                }
-                abi::WEIR_PANICKED => {
-                    return Err(ProcessError(
-                        "the plugin instance panicked and is poisoned".into(),
-                    ));
-                }
-                other => {
-                    let detail = self
-                        .driver
-                        .context()
-                        .last_error()
-                        .map(|e| format!(": {e}"))
-                        .unwrap_or_default();
-                    return Err(ProcessError(format!(
-                        "the plugin answered {}{detail}",
-                        status_name(other)
-                    )));
-                }
-            }
-        }
+        consume_until_taken(&self.driver, batch, out)
+            .await
+            .map_err(ProcessError)
     }
 
     async fn flush(&mut self, out: &mut Vec<Batch>) -> Result<(), ProcessError> {

@@ -502,11 +502,14 @@ mod tests {
             consume: Some(consume),
             shutdown: None,
             destroy: Some(destroy),
+            pairs: 0,
+            reserved2: 0,
         };
         let ctx = HostContext::new(
             "gate".parse().unwrap(),
             Kind::Processor,
             Some(Signal::Traces),
+            &[],
             "gate",
             "driver-test",
         );

@@ -10,6 +10,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 use super::adapters::{PluginExporter, PluginProcessor, PluginReceiver};
+use super::connector::PluginConnector;
 use super::driver::{Driver, SPIN};
 use super::instance::{HostContext, Instance};
 use super::library::{ComponentInfo, LibraryInfo};
@@ -79,6 +80,7 @@ impl PluginFactory {
             settings.id.clone(),
             self.info.kind,
             settings.signal,
+            &self.info.pairs,
             &self.info.type_name,
             &self.library.name,
         );
@@ -96,6 +98,7 @@ impl PluginFactory {
                 driver,
                 next_token: AtomicU64::new(1),
             })),
+            Kind::Connector => Built::Connector(Arc::new(PluginConnector::new(driver))),
             _ => Built::Receiver(Box::new(PluginReceiver { driver })),
         })
     }
@@ -112,6 +115,7 @@ impl PluginFactory {
             settings.id.clone(),
             self.info.kind,
             settings.signal,
+            &self.info.pairs,
             &self.info.type_name,
             &self.library.name,
         );
@@ -230,6 +234,10 @@ impl DynFactory for PluginFactory {
 
     fn signals(&self) -> &[Signal] {
         &self.info.signals
+    }
+
+    fn connector_pairs(&self) -> &[(Signal, Signal)] {
+        &self.info.pairs
     }
 
     fn stability(&self) -> Stability {

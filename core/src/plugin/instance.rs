@@ -59,11 +59,18 @@ impl Input {
     }
 }
 
-/// The `consume` call in progress (processors): its input and what it emitted.
+/// The `consume` call in progress (processors, connectors): its input and what it emitted.
 #[derive(Default)]
 struct Call {
     input: Option<Input>,
     emitted: Vec<Batch>,
+    /// Connectors: the thread making the `consume` or `shutdown` call in progress (the
+    /// instance's own), so that emits from the plugin's other threads meanwhile go to the
+    /// pipelines at once instead of joining the call's.
+    thread: Option<std::thread::ThreadId>,
+    /// Connectors: the signal of the `consume` in progress (`None` during `shutdown`: any
+    /// downstream signal goes).
+    upstream: Option<Signal>,
 }
 
 /// What the host keeps for one instance; the vtable's `ctx` points to it.
@@ -72,13 +79,15 @@ pub(crate) struct HostContext {
     kind: Kind,
     /// For processors: the pipeline's signal, the only one it may emit.
     signal: Option<Signal>,
+    /// For connectors: the (upstream, downstream) signals it joins.
+    pairs: Vec<(Signal, Signal)>,
     call: Mutex<Call>,
     /// Exporters: outcomes awaited by token.
     pending: Mutex<HashMap<u64, Arc<Slot>>>,
     /// Exporters: the delay and message the plugin gave (ABI 1.1 `answer`) for the answer the
     /// `consume` in progress is about to return, with its token.
     answer_detail: Mutex<Option<(u64, Option<Duration>, String)>>,
-    /// Receivers: the way into the pipelines, once started.
+    /// Receivers and connectors (for emits outside a call): the way into the pipelines.
     bridge: Mutex<Option<mpsc::Sender<Emission>>>,
     /// The last error or warning the plugin logged during the current call, for messages about
     /// failed calls.
@@ -100,6 +109,7 @@ impl HostContext {
         id: ComponentId,
         kind: Kind,
         signal: Option<Signal>,
+        pairs: &[(Signal, Signal)],
         plugin: &str,
         library: &str,
     ) -> Arc<HostContext> {
@@ -108,6 +118,7 @@ impl HostContext {
             id,
             kind,
             signal,
+            pairs: pairs.to_vec(),
             call: Mutex::new(Call::default()),
             pending: Mutex::new(HashMap::new()),
             answer_detail: Mutex::new(None),
@@ -119,7 +130,7 @@ impl HostContext {
         })
     }
 
-    /// Connects a receiver's `emit` to the pipelines.
+    /// Connects a receiver's `emit` (a connector's outside a call) to the pipelines.
     pub(crate) fn attach(&self, bridge: mpsc::Sender<Emission>) {
         *lock(&self.bridge) = Some(bridge);
     }
@@ -196,7 +207,7 @@ impl HostContext {
     /// it, a checked copy otherwise.
     fn batch_of(call: &mut Call, signal: Signal, data: WeirBytes) -> Result<Batch, WeirStatus> {
         let start = data.ptr as usize;
-        let Call { input, emitted } = call;
+        let Call { input, emitted, .. } = call;
         let mut meta = None;
         if let Some(input) = input {
             if start >= input.base && start + data.len <= input.base + input.len {
@@ -268,7 +279,55 @@ impl HostContext {
                     status
                 }
             },
+            Kind::Connector => self.connector_emit(signal, data),
             _ => abi::WEIR_UNSUPPORTED,
+        }
+    }
+
+    /// A connector's emit: during its `consume` (on the instance's thread) a batch of a signal
+    /// paired with the input's, kept with the call's (and carrying the input's metadata) until
+    /// the call answers; during `shutdown` one of any downstream signal, kept likewise; from
+    /// anywhere else, straight to the pipelines as a receiver's emit.
+    fn connector_emit(&self, signal: Signal, data: WeirBytes) -> WeirStatus {
+        let refused = |upstream: Option<Signal>| {
+            let from = upstream.map_or("any".to_string(), |s| s.to_string());
+            tracing::warn!(connector = %self.id, %signal, upstream = %from, "plugin connector emitted a signal it does not pair with its input; refused");
+            abi::WEIR_INVALID_ARGUMENT
+        };
+        let invalid = |status| {
+            tracing::warn!(connector = %self.id, %signal, "plugin connector emitted bytes that are not a valid OTLP request");
+            status
+        };
+        let downstream = |to: Signal| self.pairs.iter().any(|(_, s)| *s == to);
+        let mut call = lock(&self.call);
+        if call.thread == Some(std::thread::current().id()) {
+            let allowed = match call.upstream {
+                Some(from) => self.pairs.contains(&(from, signal)),
+                None => downstream(signal),
+            };
+            if !allowed {
+                let upstream = call.upstream;
+                drop(call);
+                return refused(upstream);
+            }
+            return match Self::batch_of(&mut call, signal, data) {
+                Ok(batch) => {
+                    call.emitted.push(batch);
+                    abi::WEIR_OK
+                }
+                Err(status) => {
+                    drop(call);
+                    invalid(status)
+                }
+            };
+        }
+        drop(call);
+        if !downstream(signal) {
+            return refused(None);
+        }
+        match Self::batch_of(&mut Call::default(), signal, data) {
+            Ok(batch) => self.emit_to_pipelines(signal, batch),
+            Err(status) => invalid(status),
         }
     }
 
@@ -517,19 +576,26 @@ impl Instance {
         };
         let signal = batch.signal();
         lock(&self.ctx.last_error).take();
-        lock(&self.ctx.call).input = Some(Input {
-            base: base as usize,
-            len,
-            signal,
-            batch: Some(batch),
-            moved_to: None,
-        });
+        {
+            let mut call = lock(&self.ctx.call);
+            call.input = Some(Input {
+                base: base as usize,
+                len,
+                signal,
+                batch: Some(batch),
+                moved_to: None,
+            });
+            call.thread = Some(std::thread::current().id());
+            call.upstream = Some(signal);
+        }
         let data = WeirBytes { ptr: base, len };
         // SAFETY: a live instance, called from its one thread; `data` points into the bytes of
         // the batch held in the context (as the input, or moved to the emitted list) until
         // after the call.
         let status = unsafe { consume(self.instance, signal_bit(signal), data, token) };
         let mut call = lock(&self.ctx.call);
+        call.thread = None;
+        call.upstream = None;
         let input = call.input.take();
         let returned = input.and_then(|input| match input.batch {
             Some(batch) => Some(batch),
@@ -556,11 +622,13 @@ impl Instance {
             return abi::WEIR_OK;
         }
         self.shut_down = true;
+        lock(&self.ctx.call).thread = Some(std::thread::current().id());
         let status = match self.raw.shutdown {
             // SAFETY: a live instance, called from its one thread.
             Some(shutdown) => unsafe { shutdown(self.instance) },
             None => abi::WEIR_OK,
         };
+        lock(&self.ctx.call).thread = None;
         self.ctx.note_status("shutdown", status);
         self.ctx.drain_emitted(out);
         self.ctx.close();

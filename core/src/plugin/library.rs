@@ -36,8 +36,10 @@ pub struct ComponentInfo {
     pub kind: Kind,
     /// Type name in YAML.
     pub type_name: String,
-    /// Signals supported.
+    /// Signals supported (for connectors: the upstream signals of `pairs`).
     pub signals: Vec<Signal>,
+    /// Connectors: the (upstream, downstream) signal pairs it joins; empty for other kinds.
+    pub pairs: Vec<(Signal, Signal)>,
     /// Its config's JSON Schema.
     pub schema: serde_json::Value,
     /// The entry points (valid forever: libraries are never unloaded).
@@ -187,18 +189,29 @@ unsafe fn component_info(component: *const WeirComponentV1) -> Result<ComponentI
     }
     // SAFETY: non-null, per the caller at least struct_size long; the size is read first.
     let size = unsafe { (*component).struct_size } as usize;
-    if size < std::mem::size_of::<WeirComponentV1>() {
+    let v1_0 = abi::WEIR_COMPONENT_V1_0_SIZE as usize;
+    if size < v1_0 {
         return Err(format!(
-            "descriptor of {size} bytes is shorter than ABI 1.0's {}",
-            std::mem::size_of::<WeirComponentV1>()
+            "descriptor of {size} bytes is shorter than ABI 1.0's {v1_0}"
         ));
     }
-    // SAFETY: as above, long enough.
-    let raw = unsafe { component.read() };
+    // An older library's descriptor ends before the fields later minors appended: those read
+    // as zero. A newer one's may be longer: its extra fields are not ours to read.
+    let mut raw = std::mem::MaybeUninit::<WeirComponentV1>::zeroed();
+    let len = size.min(std::mem::size_of::<WeirComponentV1>());
+    // SAFETY: the descriptor is `size` bytes long (per the caller), of which `len` are copied
+    // into a struct at least that long; every field of the struct (integers, raw pointers,
+    // nullable function pointers) is valid as all zeros, and as whatever bytes the library
+    // wrote for it.
+    let raw = unsafe {
+        std::ptr::copy_nonoverlapping(component.cast::<u8>(), raw.as_mut_ptr().cast::<u8>(), len);
+        raw.assume_init()
+    };
     let kind = match raw.kind {
         abi::WEIR_KIND_RECEIVER => Kind::Receiver,
         abi::WEIR_KIND_PROCESSOR => Kind::Processor,
         abi::WEIR_KIND_EXPORTER => Kind::Exporter,
+        abi::WEIR_KIND_CONNECTOR => Kind::Connector,
         other => return Err(format!("unknown kind {other}")),
     };
     // SAFETY: the descriptor's strings live as long as it does.
@@ -216,6 +229,36 @@ unsafe fn component_info(component: *const WeirComponentV1) -> Result<ComponentI
     if signals.is_empty() || raw.signals & !0b111 != 0 {
         return Err(format!("`{type_name}`: bad signal set {:#b}", raw.signals));
     }
+    let pairs = if kind == Kind::Connector {
+        let needed = std::mem::offset_of!(WeirComponentV1, pairs) + std::mem::size_of::<u32>();
+        if size < needed {
+            return Err(format!(
+                "`{type_name}`: a connector's descriptor needs ABI 1.2's `pairs` ({needed} bytes), \
+                 but it is {size} bytes long"
+            ));
+        }
+        let pairs = pairs_of(raw.pairs);
+        if pairs.is_empty() || raw.pairs & !PAIR_BITS != 0 {
+            return Err(format!(
+                "`{type_name}`: bad connector pair set {:#b}",
+                raw.pairs
+            ));
+        }
+        let upstream: u32 = pairs
+            .iter()
+            .fold(0, |bits, (from, _)| bits | signal_bit(*from));
+        if upstream != raw.signals {
+            return Err(format!(
+                "`{type_name}`: a connector's signals ({}) must be the upstream signals of its \
+                 pairs ({})",
+                names(&signals),
+                names(&signals_of(upstream))
+            ));
+        }
+        pairs
+    } else {
+        Vec::new()
+    };
     // SAFETY: as above.
     let schema_text = unsafe { text(raw.config_schema) }?;
     let schema: serde_json::Value = serde_json::from_str(&schema_text)
@@ -233,6 +276,7 @@ unsafe fn component_info(component: *const WeirComponentV1) -> Result<ComponentI
         kind,
         type_name,
         signals,
+        pairs,
         schema,
         raw: EntryPoints(raw),
     })
@@ -244,6 +288,40 @@ pub(crate) fn signals_of(bits: u32) -> Vec<Signal> {
         .into_iter()
         .filter(|s| bits & signal_bit(*s) != 0)
         .collect()
+}
+
+/// Every `WEIR_PAIR_*` bit.
+const PAIR_BITS: u32 = (1 << 9) - 1;
+
+/// The ABI bit of a connector pair: three bits per upstream signal, in the order traces,
+/// metrics, logs, one per downstream signal in the same order.
+pub(crate) fn pair_bit(from: Signal, to: Signal) -> u32 {
+    let index = |s: Signal| Signal::ALL.iter().position(|x| *x == s).unwrap_or(0) as u32;
+    1 << (index(from) * 3 + index(to))
+}
+
+/// The connector pairs in an ABI bit set.
+pub(crate) fn pairs_of(bits: u32) -> Vec<(Signal, Signal)> {
+    let mut pairs = Vec::new();
+    for from in Signal::ALL {
+        for to in Signal::ALL {
+            if bits & pair_bit(from, to) != 0 {
+                pairs.push((from, to));
+            }
+        }
+    }
+    pairs
+}
+
+fn names(signals: &[Signal]) -> String {
+    if signals.is_empty() {
+        return "none".into();
+    }
+    signals
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The signal of an ABI value that names exactly one.
@@ -377,6 +455,8 @@ mod tests {
             consume: None,
             shutdown: None,
             destroy: Some(destroy),
+            pairs: 0,
+            reserved2: 0,
         };
         // SAFETY: a live descriptor on the stack.
         let info = unsafe { component_info(&good) }.unwrap();
@@ -404,5 +484,134 @@ mod tests {
             // SAFETY: as above.
             assert!(unsafe { component_info(component) }.is_err(), "case {i}");
         }
+    }
+
+    unsafe extern "C" fn test_destroy(_: *mut std::ffi::c_void) {}
+    unsafe extern "C" fn test_create(
+        _: *const abi::WeirHostV1,
+        _: WeirStr,
+        _: *mut *mut std::ffi::c_void,
+    ) -> u32 {
+        abi::WEIR_INTERNAL
+    }
+    unsafe extern "C" fn test_consume(
+        _: *mut std::ffi::c_void,
+        _: u32,
+        abi::WeirBytes { .. }: abi::WeirBytes,
+        _: u64,
+    ) -> u32 {
+        abi::WEIR_OK
+    }
+
+    fn connector() -> WeirComponentV1 {
+        WeirComponentV1 {
+            struct_size: std::mem::size_of::<WeirComponentV1>() as u32,
+            kind: abi::WEIR_KIND_CONNECTOR,
+            signals: abi::WEIR_SIGNAL_TRACES | abi::WEIR_SIGNAL_LOGS,
+            reserved: 0,
+            type_name: s("joiner"),
+            config_schema: s(r#"{"type":"object"}"#),
+            create: Some(test_create),
+            start: None,
+            consume: Some(test_consume),
+            shutdown: None,
+            destroy: Some(test_destroy),
+            pairs: abi::WEIR_PAIR_TRACES_METRICS
+                | abi::WEIR_PAIR_TRACES_TRACES
+                | abi::WEIR_PAIR_LOGS_METRICS,
+            reserved2: 0,
+        }
+    }
+
+    #[test]
+    fn a_connector_descriptor_is_accepted_with_its_pairs() {
+        // SAFETY: a live descriptor on the stack.
+        let info = unsafe { component_info(&connector()) }.unwrap();
+        assert_eq!(info.kind, Kind::Connector);
+        assert_eq!(info.signals, vec![Signal::Traces, Signal::Logs]);
+        assert_eq!(
+            info.pairs,
+            vec![
+                (Signal::Traces, Signal::Traces),
+                (Signal::Traces, Signal::Metrics),
+                (Signal::Logs, Signal::Metrics),
+            ]
+        );
+        for (from, to) in &info.pairs {
+            assert_eq!(pairs_of(pair_bit(*from, *to)), vec![(*from, *to)]);
+        }
+    }
+
+    #[test]
+    fn bad_connector_pairs_are_refused() {
+        let cases = [
+            // No pairs at all.
+            (
+                WeirComponentV1 {
+                    pairs: 0,
+                    ..connector()
+                },
+                "bad connector pair set",
+            ),
+            // A bit past the nine pairs.
+            (
+                WeirComponentV1 {
+                    pairs: abi::WEIR_PAIR_TRACES_TRACES | 1 << 9,
+                    ..connector()
+                },
+                "bad connector pair set",
+            ),
+            // Signals that are not the pairs' upstream ones.
+            (
+                WeirComponentV1 {
+                    signals: abi::WEIR_SIGNAL_TRACES,
+                    ..connector()
+                },
+                "must be the upstream signals of its pairs (traces,logs)",
+            ),
+            (
+                WeirComponentV1 {
+                    consume: None,
+                    ..connector()
+                },
+                "needs consume",
+            ),
+        ];
+        for (i, (component, expected)) in cases.iter().enumerate() {
+            // SAFETY: a live descriptor on the stack.
+            let err = unsafe { component_info(component) }.unwrap_err();
+            assert!(err.contains(expected), "case {i}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_1_1_sized_descriptor_still_loads_and_a_short_connector_is_refused() {
+        // A 1.1 library's descriptor ends at `destroy`: what lies past it (here garbage in
+        // `pairs`) is not the library's to give, and the loader must not read it.
+        let mut older = WeirComponentV1 {
+            struct_size: abi::WEIR_COMPONENT_V1_0_SIZE,
+            kind: abi::WEIR_KIND_PROCESSOR,
+            signals: abi::WEIR_SIGNAL_METRICS,
+            pairs: u32::MAX,
+            ..connector()
+        };
+        // SAFETY: a live descriptor on the stack, longer than it says.
+        let info = unsafe { component_info(&older) }.unwrap();
+        assert_eq!(info.kind, Kind::Processor);
+        assert_eq!(info.signals, vec![Signal::Metrics]);
+        assert!(info.pairs.is_empty());
+        assert_eq!(info.raw.0.pairs, 0, "fields past struct_size read as zero");
+
+        older.kind = abi::WEIR_KIND_CONNECTOR;
+        older.signals = abi::WEIR_SIGNAL_TRACES | abi::WEIR_SIGNAL_LOGS;
+        older.pairs = connector().pairs;
+        // SAFETY: as above.
+        let err = unsafe { component_info(&older) }.unwrap_err();
+        assert!(err.contains("needs ABI 1.2's `pairs`"), "{err}");
+
+        older.struct_size = abi::WEIR_COMPONENT_V1_0_SIZE - 8;
+        // SAFETY: as above.
+        let err = unsafe { component_info(&older) }.unwrap_err();
+        assert!(err.contains("shorter than ABI 1.0's 88"), "{err}");
     }
 }

@@ -1,4 +1,4 @@
-//! The plugin loader: shared libraries that add receivers, processors and exporters to Weir at
+//! The plugin loader: shared libraries that add receivers, processors, exporters and connectors to Weir at
 //! run time through the C ABI of `weir-plugin-abi` (DESIGN.md §6).
 //!
 //! - [`library`] opens a library (`RTLD_NOW | RTLD_LOCAL`, never unloaded) and checks its
@@ -6,12 +6,14 @@
 //! - [`PluginFactory`] puts each component type in the same [`Registry`] as the built-ins,
 //!   validating configs against the plugin's JSON Schema before `create`;
 //! - `driver` runs each instance on a thread of its own behind a bounded channel, and
-//!   `adapters` make instances [`crate::component::Processor`]s, exporters and receivers;
+//!   `adapters` make instances [`crate::component::Processor`]s, exporters and receivers, and
+//!   `connector` makes them connectors;
 //! - `instance` holds the host side of the vtable (`log`, `emit`, `complete`, counters).
 //!
 //! This module, `plugins/abi` and `plugins/sdk` are the only places with `unsafe`.
 
 mod adapters;
+mod connector;
 mod counters;
 mod driver;
 mod error;

@@ -48,7 +48,9 @@ pub const ABI_MAJOR: u32 = 1;
 ///
 /// - 1.1: [`WeirHostV1::answer`], the retry delay and message of an exporter's immediate
 ///   answer.
-pub const ABI_MINOR: u32 = 1;
+/// - 1.2: the connector kind ([`WEIR_KIND_CONNECTOR`]) and [`WeirComponentV1::pairs`], the
+///   signal pairs a connector joins.
+pub const ABI_MINOR: u32 = 2;
 /// First field of every library descriptor: `"WEIRPLUG"` read as a big-endian `u64`.
 pub const WEIR_PLUGIN_MAGIC: u64 = 0x5745_4952_504C_5547;
 /// Name of the function a library exports (without the C string's NUL).
@@ -100,6 +102,29 @@ pub const WEIR_KIND_RECEIVER: u32 = 1;
 pub const WEIR_KIND_PROCESSOR: u32 = 2;
 /// Component kind: `consume`s a batch and sends it out of Weir.
 pub const WEIR_KIND_EXPORTER: u32 = 3;
+/// Component kind (since 1.2): `consume`s a batch an upstream pipeline exported into it and
+/// `emit`s batches into the pipelines it feeds, of the downstream signals of its
+/// [`WeirComponentV1::pairs`].
+pub const WEIR_KIND_CONNECTOR: u32 = 4;
+
+/// Connector pair bit (since 1.2): traces in, traces out.
+pub const WEIR_PAIR_TRACES_TRACES: u32 = 1 << 0;
+/// Connector pair bit: traces in, metrics out.
+pub const WEIR_PAIR_TRACES_METRICS: u32 = 1 << 1;
+/// Connector pair bit: traces in, logs out.
+pub const WEIR_PAIR_TRACES_LOGS: u32 = 1 << 2;
+/// Connector pair bit: metrics in, traces out.
+pub const WEIR_PAIR_METRICS_TRACES: u32 = 1 << 3;
+/// Connector pair bit: metrics in, metrics out.
+pub const WEIR_PAIR_METRICS_METRICS: u32 = 1 << 4;
+/// Connector pair bit: metrics in, logs out.
+pub const WEIR_PAIR_METRICS_LOGS: u32 = 1 << 5;
+/// Connector pair bit: logs in, traces out.
+pub const WEIR_PAIR_LOGS_TRACES: u32 = 1 << 6;
+/// Connector pair bit: logs in, metrics out.
+pub const WEIR_PAIR_LOGS_METRICS: u32 = 1 << 7;
+/// Connector pair bit: logs in, logs out.
+pub const WEIR_PAIR_LOGS_LOGS: u32 = 1 << 8;
 
 /// Signal bit and value: spans (`ExportTraceServiceRequest`).
 pub const WEIR_SIGNAL_TRACES: u32 = 1;
@@ -214,16 +239,21 @@ pub type WeirCreateFn = unsafe extern "C" fn(
 ) -> WeirStatus;
 /// Starts an instance (receivers begin emitting); `OK` or a failure status.
 pub type WeirStartFn = unsafe extern "C" fn(instance: *mut c_void) -> WeirStatus;
-/// Processors and exporters: one batch of one `WEIR_SIGNAL_*`, borrowed for the call. `token`
-/// identifies an exporter's `PENDING` answer in `complete`; processors `emit` during the call.
+/// Processors, exporters and connectors: one batch of one `WEIR_SIGNAL_*`, borrowed for the
+/// call. `token` identifies an exporter's `PENDING` answer in `complete`; processors `emit`
+/// during the call; connectors `emit` during the call batches of the downstream signals paired
+/// with `signal`, which the host sends on once the call answered `OK` (with the input's
+/// metadata and acknowledgement; after `FULL` they are dropped and the batch is offered again).
+/// A connector's `emit` outside a call (from its own threads) blocks until the pipelines take
+/// the batch, as a receiver's does.
 pub type WeirConsumeFn = unsafe extern "C" fn(
     instance: *mut c_void,
     signal: u32,
     data: WeirBytes,
     token: u64,
 ) -> WeirStatus;
-/// Stops an instance: receivers stop emitting, processors `emit` what they hold, exporters
-/// `complete` what is pending. After it returns the host calls `destroy` and nothing else.
+/// Stops an instance: receivers stop emitting, processors and connectors `emit` what they hold,
+/// exporters `complete` what is pending. After it returns the host calls `destroy` and nothing else.
 pub type WeirShutdownFn = unsafe extern "C" fn(instance: *mut c_void) -> WeirStatus;
 /// Frees an instance. Called once, last.
 pub type WeirDestroyFn = unsafe extern "C" fn(instance: *mut c_void);
@@ -248,13 +278,22 @@ pub struct WeirComponentV1 {
     pub create: Option<WeirCreateFn>,
     /// Optional (null: nothing to start).
     pub start: Option<WeirStartFn>,
-    /// Required for processors and exporters.
+    /// Required for processors, exporters and connectors.
     pub consume: Option<WeirConsumeFn>,
     /// Optional (null: nothing to stop).
     pub shutdown: Option<WeirShutdownFn>,
     /// Required.
     pub destroy: Option<WeirDestroyFn>,
+    /// Since ABI 1.2, read for connectors only (a 1.0 or 1.1 descriptor ends before it): the
+    /// `WEIR_PAIR_*` bits of the (upstream, downstream) signals it joins. A connector's
+    /// `signals` must be exactly the upstream signals of its pairs.
+    pub pairs: u32,
+    /// Zero (since 1.2; keeps the struct's tail free of padding, for a later minor).
+    pub reserved2: u32,
 }
+
+/// `struct_size` of an ABI 1.0 (and 1.1) component descriptor: the fields up to `destroy`.
+pub const WEIR_COMPONENT_V1_0_SIZE: u32 = 88;
 
 /// The library descriptor [`ENTRY_SYMBOL`] returns, valid for the life of the process.
 #[repr(C)]

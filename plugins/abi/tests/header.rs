@@ -38,7 +38,7 @@ fn c_header_matches_rust_types() {
         WeirHostV1 { struct_size, max_log_level, ctx, log, emit, complete, counter_add, answer }
         WeirComponentV1 {
             struct_size, kind, signals, reserved, type_name, config_schema,
-            create, start, consume, shutdown, destroy,
+            create, start, consume, shutdown, destroy, pairs, reserved2,
         }
         WeirLibraryV1 { prefix, name, version, sdk_version, components, component_count }
     };
@@ -59,6 +59,16 @@ fn c_header_matches_rust_types() {
         WEIR_KIND_RECEIVER => "WEIR_KIND_RECEIVER",
         WEIR_KIND_PROCESSOR => "WEIR_KIND_PROCESSOR",
         WEIR_KIND_EXPORTER => "WEIR_KIND_EXPORTER",
+        WEIR_KIND_CONNECTOR => "WEIR_KIND_CONNECTOR",
+        WEIR_PAIR_TRACES_TRACES => "WEIR_PAIR_TRACES_TRACES",
+        WEIR_PAIR_TRACES_METRICS => "WEIR_PAIR_TRACES_METRICS",
+        WEIR_PAIR_TRACES_LOGS => "WEIR_PAIR_TRACES_LOGS",
+        WEIR_PAIR_METRICS_TRACES => "WEIR_PAIR_METRICS_TRACES",
+        WEIR_PAIR_METRICS_METRICS => "WEIR_PAIR_METRICS_METRICS",
+        WEIR_PAIR_METRICS_LOGS => "WEIR_PAIR_METRICS_LOGS",
+        WEIR_PAIR_LOGS_TRACES => "WEIR_PAIR_LOGS_TRACES",
+        WEIR_PAIR_LOGS_METRICS => "WEIR_PAIR_LOGS_METRICS",
+        WEIR_PAIR_LOGS_LOGS => "WEIR_PAIR_LOGS_LOGS",
         WEIR_SIGNAL_TRACES => "WEIR_SIGNAL_TRACES",
         WEIR_SIGNAL_METRICS => "WEIR_SIGNAL_METRICS",
         WEIR_SIGNAL_LOGS => "WEIR_SIGNAL_LOGS",
@@ -69,6 +79,7 @@ fn c_header_matches_rust_types() {
         WEIR_LOG_TRACE => "WEIR_LOG_TRACE",
         WEIR_LIBRARY_PANIC_UNWIND => "WEIR_LIBRARY_PANIC_UNWIND",
         WEIR_HOST_V1_0_SIZE => "WEIR_HOST_V1_0_SIZE",
+        WEIR_COMPONENT_V1_0_SIZE => "WEIR_COMPONENT_V1_0_SIZE",
     };
 
     let mut program = String::from(

@@ -38,7 +38,7 @@ fn library_descriptor_layout() {
 
 #[test]
 fn component_descriptor_layout() {
-    assert_eq!(size_of::<WeirComponentV1>(), 88);
+    assert_eq!(size_of::<WeirComponentV1>(), 96);
     assert_eq!(offset_of!(WeirComponentV1, struct_size), 0);
     assert_eq!(offset_of!(WeirComponentV1, kind), 4);
     assert_eq!(offset_of!(WeirComponentV1, signals), 8);
@@ -50,6 +50,13 @@ fn component_descriptor_layout() {
     assert_eq!(offset_of!(WeirComponentV1, consume), 64);
     assert_eq!(offset_of!(WeirComponentV1, shutdown), 72);
     assert_eq!(offset_of!(WeirComponentV1, destroy), 80);
+    // ABI 1.2, appended: everything before it stays where 1.0 put it.
+    assert_eq!(offset_of!(WeirComponentV1, pairs), 88);
+    assert_eq!(offset_of!(WeirComponentV1, reserved2), 92);
+    assert_eq!(
+        WEIR_COMPONENT_V1_0_SIZE as usize,
+        offset_of!(WeirComponentV1, pairs)
+    );
     // Nullable entry points are plain nullable pointers, as in C.
     assert_eq!(size_of::<Option<WeirConsumeFn>>(), 8);
 }

@@ -291,6 +291,8 @@ static const WeirComponentV1 DROP_SPANS = {
     consume,
     NULL, /* shutdown: holds nothing */
     destroy,
+    0, /* pairs: not a connector */
+    0, /* reserved2 */
 };
 
 static const WeirComponentV1 *const COMPONENTS[] = { &DROP_SPANS };

@@ -1,14 +1,17 @@
 //! A plugin whose components misbehave on demand, so that Weir's fault tests exercise a real
 //! shared library: the `fault` processor passes batches on, panics, answers `FULL` or drops them
 //! after a number of good batches; the `flaky` exporter fails its first exports, retryably or
-//! permanently, answering at once or asynchronously. `fault` in `pass` mode is also the no-op
-//! processor of the crossing benchmark.
+//! permanently, answering at once or asynchronously; the `fault_join` connector passes batches
+//! on, panics, answers `FULL`, drops them or emits a signal it does not pair with its input.
+//! `fault` in `pass` mode is also the no-op processor of the crossing benchmark.
 
 use std::thread::JoinHandle;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use weir_plugin_sdk::{Completion, Error, Exporter, Host, Processor, Signal, export_plugin};
+use weir_plugin_sdk::{
+    Completion, Connector, Error, Exporter, Host, Processor, Signal, export_plugin,
+};
 
 /// What the `fault` processor does once `after` batches have passed.
 #[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -155,7 +158,80 @@ impl Exporter for Flaky {
     }
 }
 
-export_plugin!(processor Fault, exporter Flaky);
+/// What the `fault_join` connector does once `after` batches have passed.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinMode {
+    /// Emit every batch unchanged into the pipelines of its signal.
+    #[default]
+    Pass,
+    /// Panic in `consume`.
+    Panic,
+    /// Answer `FULL` (backpressure).
+    Full,
+    /// Emit nothing.
+    Drop,
+    /// Emit the batch as the other signal (traces as logs, logs as traces), which its pairs do
+    /// not allow: the host refuses the emit.
+    Unpaired,
+}
+
+/// Config of the `fault_join` connector.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultJoinConfig {
+    /// What to do with batches once `after` batches have passed.
+    #[serde(default)]
+    pub mode: JoinMode,
+    /// Batches passed on unchanged before `mode` applies.
+    #[serde(default)]
+    pub after: u64,
+}
+
+/// The `fault_join` connector: traces to traces, logs to logs.
+pub struct FaultJoin {
+    config: FaultJoinConfig,
+    seen: u64,
+}
+
+impl Connector for FaultJoin {
+    type Config = FaultJoinConfig;
+    const TYPE: &'static str = "fault_join";
+    const PAIRS: &'static [(Signal, Signal)] = &[
+        (Signal::Traces, Signal::Traces),
+        (Signal::Logs, Signal::Logs),
+    ];
+
+    fn create(config: FaultJoinConfig, _host: Host) -> Result<Self, Error> {
+        Ok(FaultJoin { config, seen: 0 })
+    }
+
+    fn consume(&mut self, signal: Signal, data: &[u8], out: &Host) -> Result<(), Error> {
+        self.seen += 1;
+        if self.seen <= self.config.after {
+            return out.emit(signal, data);
+        }
+        match self.config.mode {
+            JoinMode::Pass => out.emit(signal, data),
+            JoinMode::Panic => panic!(
+                "fault_join connector: panicking on batch {} as configured",
+                self.seen
+            ),
+            JoinMode::Full => Err(Error::Full("fault_join connector: always full".into())),
+            JoinMode::Drop => Ok(()),
+            JoinMode::Unpaired => {
+                let other = if signal == Signal::Traces {
+                    Signal::Logs
+                } else {
+                    Signal::Traces
+                };
+                out.emit(other, data)
+            }
+        }
+    }
+}
+
+export_plugin!(processor Fault, exporter Flaky, connector FaultJoin);
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 
 use crate::abi::{self, WeirComponentV1, WeirLibraryPrefix, WeirLibraryV1};
 use crate::host::str_of;
-use crate::{Exporter, Processor, Receiver, SDK_VERSION, Signal, shim};
+use crate::{Connector, Exporter, Processor, Receiver, SDK_VERSION, Signal, shim};
 
 /// The JSON Schema of a config type, as the JSON text a component descriptor carries.
 pub fn schema_of<C: JsonSchema>() -> String {
@@ -29,6 +29,7 @@ impl ComponentDescriptor {
         kind: u32,
         type_name: &'static str,
         signals: &[Signal],
+        pairs: &[(Signal, Signal)],
         schema: String,
         entry: Entry,
     ) -> ComponentDescriptor {
@@ -44,6 +45,8 @@ impl ComponentDescriptor {
             consume: entry.consume,
             shutdown: entry.shutdown,
             destroy: Some(entry.destroy),
+            pairs: Signal::pair_bits(pairs),
+            reserved2: 0,
         });
         ComponentDescriptor {
             raw,
@@ -71,6 +74,7 @@ pub fn processor_descriptor<P: Processor>() -> ComponentDescriptor {
         abi::WEIR_KIND_PROCESSOR,
         P::TYPE,
         P::SIGNALS,
+        &[],
         schema_of::<P::Config>(),
         Entry {
             create: shim::processor_create::<P>,
@@ -88,6 +92,7 @@ pub fn exporter_descriptor<E: Exporter>() -> ComponentDescriptor {
         abi::WEIR_KIND_EXPORTER,
         E::TYPE,
         E::SIGNALS,
+        &[],
         schema_of::<E::Config>(),
         Entry {
             create: shim::exporter_create::<E>,
@@ -105,6 +110,7 @@ pub fn receiver_descriptor<R: Receiver>() -> ComponentDescriptor {
         abi::WEIR_KIND_RECEIVER,
         R::TYPE,
         R::SIGNALS,
+        &[],
         schema_of::<R::Config>(),
         Entry {
             create: shim::receiver_create::<R>,
@@ -112,6 +118,28 @@ pub fn receiver_descriptor<R: Receiver>() -> ComponentDescriptor {
             consume: None,
             shutdown: Some(shim::receiver_shutdown::<R>),
             destroy: shim::receiver_destroy::<R>,
+        },
+    )
+}
+
+/// The descriptor of connector type `C` (ABI 1.2): its signals are the upstream ones of its
+/// pairs.
+pub fn connector_descriptor<C: Connector>() -> ComponentDescriptor {
+    let mut upstream: Vec<Signal> = C::PAIRS.iter().map(|(from, _)| *from).collect();
+    upstream.sort();
+    upstream.dedup();
+    ComponentDescriptor::new(
+        abi::WEIR_KIND_CONNECTOR,
+        C::TYPE,
+        &upstream,
+        C::PAIRS,
+        schema_of::<C::Config>(),
+        Entry {
+            create: shim::connector_create::<C>,
+            start: Some(shim::connector_start::<C>),
+            consume: Some(shim::connector_consume::<C>),
+            shutdown: Some(shim::connector_shutdown::<C>),
+            destroy: shim::connector_destroy::<C>,
         },
     )
 }

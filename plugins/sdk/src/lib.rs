@@ -1,8 +1,8 @@
-//! weir-plugin-sdk: write Weir receivers, processors and exporters in Rust and ship them as a
+//! weir-plugin-sdk: write Weir receivers, processors, exporters and connectors in Rust and ship them as a
 //! shared library Weir loads at run time, without touching the C ABI
 //! ([`weir_plugin_abi`], re-exported as [`abi`]) yourself.
 //!
-//! - implement [`Receiver`], [`Processor`] or [`Exporter`] (each with a
+//! - implement [`Receiver`], [`Processor`], [`Exporter`] or [`Connector`] (each with a
 //!   `type Config: Deserialize + JsonSchema`; the schema is what Weir validates configs with);
 //! - list them in [`export_plugin!`], which generates the entry point and wraps every call in
 //!   `catch_unwind`: an instance that panicked is poisoned and answers `PANICKED` from then on,
@@ -23,6 +23,7 @@ compile_error!(
 );
 
 mod descriptor;
+mod duration;
 mod host;
 pub mod logging;
 #[cfg(feature = "runtime")]
@@ -36,9 +37,10 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 pub use descriptor::{
-    ComponentDescriptor, LibraryDescriptor, exporter_descriptor, library_entry,
-    processor_descriptor, receiver_descriptor, schema_of,
+    ComponentDescriptor, LibraryDescriptor, connector_descriptor, exporter_descriptor,
+    library_entry, processor_descriptor, receiver_descriptor, schema_of,
 };
+pub use duration::parse_duration;
 pub use host::{Completion, Host, Level};
 pub use weir_plugin_abi as abi;
 
@@ -77,6 +79,18 @@ impl Signal {
     /// The ABI bit set of `signals`.
     pub fn bits(signals: &[Signal]) -> u32 {
         signals.iter().fold(0, |bits, s| bits | s.to_abi())
+    }
+
+    /// The ABI's `WEIR_PAIR_*` bit set of connector pairs (upstream, downstream).
+    pub fn pair_bits(pairs: &[(Signal, Signal)]) -> u32 {
+        let index = |s: Signal| match s {
+            Signal::Traces => 0,
+            Signal::Metrics => 1,
+            Signal::Logs => 2,
+        };
+        pairs.iter().fold(0, |bits, (from, to)| {
+            bits | 1 << (index(*from) * 3 + index(*to))
+        })
     }
 
     /// `traces`, `metrics` or `logs`.
@@ -226,10 +240,50 @@ pub trait Exporter: Send + Sized + 'static {
     }
 }
 
+/// A connector (otelcol's `connectors:`, ABI 1.2): the exporter of some pipelines and the
+/// receiver of others. It gets each batch an upstream pipeline exports into it and
+/// [`Host::emit`]s batches into the pipelines it feeds, of the downstream signals its
+/// [`Connector::PAIRS`] allow.
+///
+/// - Emits during [`Connector::consume`] must be of a signal paired with the input's; Weir
+///   sends them on once `consume` returned `Ok`, carrying the input's client metadata and
+///   acknowledgement (the upstream sender hears success once they are delivered). After
+///   [`Error::Full`] they are dropped and the same batch is offered again. Emitting `data`
+///   itself (or a sub-slice) costs no copy.
+/// - Emits from the connector's own threads (spawned in `start`, such as a flush timer) may be
+///   of any downstream signal; each blocks until the pipelines take the batch, as a receiver's
+///   does, and answers [`Error::Full`] when too many are waiting.
+/// - [`Connector::shutdown`] comes once every pipeline exporting into the connector has
+///   drained: emit what is held, join your threads, return. What it emits reaches the
+///   pipelines behind before they drain.
+///
+/// One instance serves every pipeline that uses the connector; calls never overlap.
+pub trait Connector: Send + Sized + 'static {
+    /// The config; see [`Receiver::Config`].
+    type Config: DeserializeOwned + JsonSchema;
+    /// Type name in YAML.
+    const TYPE: &'static str;
+    /// The (upstream, downstream) signal pairs it joins, such as `(Traces, Metrics)`.
+    const PAIRS: &'static [(Signal, Signal)];
+    /// Creates the instance.
+    fn create(config: Self::Config, host: Host) -> Result<Self, Error>;
+    /// Called once before the first batch: spawn what emits on its own here.
+    fn start(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+    /// Handles one batch of `signal` (OTLP protobuf bytes, valid during the call only).
+    fn consume(&mut self, signal: Signal, data: &[u8], out: &Host) -> Result<(), Error>;
+    /// Called once at the end: emit what is still held and join what `start` spawned.
+    fn shutdown(&mut self, _out: &Host) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
 /// Generates the library's entry point, `weir_plugin_entry_v1`, for the listed components:
 ///
 /// ```ignore
-/// weir_plugin_sdk::export_plugin!(processor Redact, exporter Webhook, receiver Heartbeat);
+/// weir_plugin_sdk::export_plugin!(processor Redact, exporter Webhook, receiver Heartbeat,
+///     connector Tally);
 /// ```
 ///
 /// The library's name and version are the crate's (`CARGO_PKG_NAME`, `CARGO_PKG_VERSION`).
@@ -254,4 +308,5 @@ macro_rules! export_plugin {
     (@one processor $ty:ty) => { $crate::processor_descriptor::<$ty>() };
     (@one exporter $ty:ty) => { $crate::exporter_descriptor::<$ty>() };
     (@one receiver $ty:ty) => { $crate::receiver_descriptor::<$ty>() };
+    (@one connector $ty:ty) => { $crate::connector_descriptor::<$ty>() };
 }

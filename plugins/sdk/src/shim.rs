@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::abi::{self, WeirBytes, WeirHostV1, WeirStatus, WeirStr};
 use crate::host::Completion;
-use crate::{Error, Exporter, Host, Level, Processor, Receiver, Signal, logging};
+use crate::{Connector, Error, Exporter, Host, Level, Processor, Receiver, Signal, logging};
 
 /// One instance as the host holds it (behind `*mut c_void`).
 struct Slot<T> {
@@ -62,7 +62,7 @@ unsafe fn bytes_arg<'a>(data: WeirBytes) -> &'a [u8] {
     unsafe { std::slice::from_raw_parts(data.ptr, data.len) }
 }
 
-/// Shared by the three `create`s: host check, config parse, construction, all panic-guarded.
+/// Shared by every kind's `create`: host check, config parse, construction, all panic-guarded.
 ///
 /// # Safety
 /// The arguments are those the host passes to `create` (ABI contract).
@@ -184,6 +184,46 @@ pub(crate) unsafe extern "C" fn processor_create<P: Processor>(
     unsafe { create::<P, P::Config>(host, config, instance, P::create) }
 }
 
+/// The `consume` of the kinds that emit during it (processors, connectors).
+///
+/// # Safety
+/// As [`with_instance`]; `data` must be valid for the call.
+unsafe fn consume_emitting<T>(
+    instance: *mut c_void,
+    signal: u32,
+    data: WeirBytes,
+    name: &str,
+    call: impl FnOnce(&mut T, Signal, &[u8], &Host) -> Result<(), Error>,
+) -> WeirStatus {
+    // SAFETY: per the caller.
+    unsafe {
+        with_instance::<T>(instance, name, |t, host| {
+            let result = signal_arg(signal).and_then(|s| call(t, s, bytes_arg(data), host));
+            match result {
+                // FULL is backpressure, not a failure worth an error line.
+                Err(Error::Full(_)) => abi::WEIR_FULL,
+                other => report(host, name, other),
+            }
+        })
+    }
+}
+
+/// The `shutdown` of the kinds that may emit what they hold (processors, connectors).
+///
+/// # Safety
+/// As [`with_instance`].
+unsafe fn shutdown_emitting<T>(
+    instance: *mut c_void,
+    call: impl FnOnce(&mut T, &Host) -> Result<(), Error>,
+) -> WeirStatus {
+    // SAFETY: per the caller.
+    unsafe {
+        with_instance::<T>(instance, "shutdown", |t, host| {
+            report(host, "shutdown", call(t, host))
+        })
+    }
+}
+
 pub(crate) unsafe extern "C" fn processor_consume<P: Processor>(
     instance: *mut c_void,
     signal: u32,
@@ -191,27 +231,14 @@ pub(crate) unsafe extern "C" fn processor_consume<P: Processor>(
     _token: u64,
 ) -> WeirStatus {
     // SAFETY: the host passes the instance create made and a buffer valid for the call.
-    unsafe {
-        with_instance::<P>(instance, "process", |p, host| {
-            let result = signal_arg(signal).and_then(|s| p.process(s, bytes_arg(data), host));
-            match result {
-                // FULL is backpressure, not a failure worth an error line.
-                Err(Error::Full(_)) => abi::WEIR_FULL,
-                other => report(host, "process", other),
-            }
-        })
-    }
+    unsafe { consume_emitting::<P>(instance, signal, data, "process", P::process) }
 }
 
 pub(crate) unsafe extern "C" fn processor_shutdown<P: Processor>(
     instance: *mut c_void,
 ) -> WeirStatus {
     // SAFETY: the host passes the instance create made.
-    unsafe {
-        with_instance::<P>(instance, "shutdown", |p, host| {
-            report(host, "shutdown", p.shutdown(host))
-        })
-    }
+    unsafe { shutdown_emitting::<P>(instance, P::shutdown) }
 }
 
 pub(crate) unsafe extern "C" fn processor_destroy<P: Processor>(instance: *mut c_void) {
@@ -309,4 +336,46 @@ pub(crate) unsafe extern "C" fn receiver_shutdown<R: Receiver>(
 pub(crate) unsafe extern "C" fn receiver_destroy<R: Receiver>(instance: *mut c_void) {
     // SAFETY: the host calls destroy once, last.
     unsafe { destroy::<R>(instance) }
+}
+
+// ---- connectors -------------------------------------------------------------------------------
+
+pub(crate) unsafe extern "C" fn connector_create<C: Connector>(
+    host: *const WeirHostV1,
+    config: WeirStr,
+    instance: *mut *mut c_void,
+) -> WeirStatus {
+    // SAFETY: called by the host with create's arguments.
+    unsafe { create::<C, C::Config>(host, config, instance, C::create) }
+}
+
+pub(crate) unsafe extern "C" fn connector_start<C: Connector>(instance: *mut c_void) -> WeirStatus {
+    // SAFETY: the host passes the instance create made.
+    unsafe {
+        with_instance::<C>(instance, "start", |c, host| {
+            report(host, "start", c.start())
+        })
+    }
+}
+
+pub(crate) unsafe extern "C" fn connector_consume<C: Connector>(
+    instance: *mut c_void,
+    signal: u32,
+    data: WeirBytes,
+    _token: u64,
+) -> WeirStatus {
+    // SAFETY: the host passes the instance create made and a buffer valid for the call.
+    unsafe { consume_emitting::<C>(instance, signal, data, "consume", C::consume) }
+}
+
+pub(crate) unsafe extern "C" fn connector_shutdown<C: Connector>(
+    instance: *mut c_void,
+) -> WeirStatus {
+    // SAFETY: the host passes the instance create made.
+    unsafe { shutdown_emitting::<C>(instance, C::shutdown) }
+}
+
+pub(crate) unsafe extern "C" fn connector_destroy<C: Connector>(instance: *mut c_void) {
+    // SAFETY: the host calls destroy once, last.
+    unsafe { destroy::<C>(instance) }
 }

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use crate::abi::{self, WeirBytes, WeirHostV1, WeirStatus, WeirStr};
 use crate::descriptor::ComponentDescriptor;
 use crate::{
-    Exporter, Processor, Receiver, Signal, exporter_descriptor, processor_descriptor,
-    receiver_descriptor,
+    Connector, Exporter, Processor, Receiver, Signal, connector_descriptor, exporter_descriptor,
+    processor_descriptor, receiver_descriptor,
 };
 
 /// A batch an instance emitted.
@@ -222,6 +222,14 @@ impl TestHost {
         config: serde_json::Value,
     ) -> Result<TestInstance, WeirStatus> {
         self.create(receiver_descriptor::<R>(), config)
+    }
+
+    /// Creates a connector instance from `config`.
+    pub fn connector<C: Connector>(
+        &self,
+        config: serde_json::Value,
+    ) -> Result<TestInstance, WeirStatus> {
+        self.create(connector_descriptor::<C>(), config)
     }
 
     fn create(

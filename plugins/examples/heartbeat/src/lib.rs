@@ -21,7 +21,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use weir_plugin_sdk::{Error, Host, Receiver, Signal, export_plugin, logging};
+use weir_plugin_sdk::{Error, Host, Receiver, Signal, export_plugin, logging, parse_duration};
 
 fn default_interval() -> String {
     "10s".to_string()
@@ -65,41 +65,6 @@ pub struct HeartbeatConfig {
     /// Emit the metric.
     #[serde(default = "yes")]
     pub metrics: bool,
-}
-
-/// Parses `500ms`, `10s`, `1m30s`, `2h`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let mut total = Duration::ZERO;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!("`{text}`: expected a number"));
-        }
-        let value: u64 = rest[..digits]
-            .parse()
-            .map_err(|e| format!("`{text}`: {e}"))?;
-        rest = &rest[digits..];
-        let (unit, len) = if rest.starts_with("ms") {
-            (Duration::from_millis(1), 2)
-        } else if rest.starts_with('s') {
-            (Duration::from_secs(1), 1)
-        } else if rest.starts_with('m') {
-            (Duration::from_secs(60), 1)
-        } else if rest.starts_with('h') {
-            (Duration::from_secs(3600), 1)
-        } else {
-            return Err(format!("`{text}`: expected a unit (ms, s, m, h)"));
-        };
-        total += unit * value as u32;
-        rest = &rest[len..];
-    }
-    Ok(total)
 }
 
 fn string(value: &str) -> Option<AnyValue> {
@@ -310,14 +275,6 @@ mod tests {
     use weir_plugin_sdk::testing::TestHost;
 
     use super::*;
-
-    #[test]
-    fn durations_parse_as_otelcol_writes_them() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("s").is_err());
-    }
 
     #[test]
     fn emits_a_log_and_a_counter_at_start_and_every_interval() {
