@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ComponentId, Extension};
+use super::{ComponentId, Extension, KvStore};
 
 /// Why a request was not authenticated, or credentials could not be produced. Never contains a
 /// credential.
@@ -92,6 +92,24 @@ impl Host {
                 "extension `{id}` cannot authenticate requests a receiver takes"
             ))
         })
+    }
+
+    /// The records of `owner` in the storage extension `id` (a component's `storage:`).
+    pub fn storage_client(&self, id: &str, owner: &str) -> Result<Arc<dyn KvStore>, String> {
+        let extension = self
+            .extensions
+            .iter()
+            .find(|(ext, _)| ext.to_string() == id)
+            .map(|(_, e)| e)
+            .ok_or_else(|| {
+                format!("storage `{id}` is not an extension listed in service.extensions")
+            })?;
+        let storage = extension
+            .storage()
+            .ok_or_else(|| format!("extension `{id}` is not a storage extension"))?;
+        storage
+            .open_client(owner)
+            .map_err(|e| format!("cannot open its records on `{id}`: {e}"))
     }
 
     /// The client authenticator with this id.

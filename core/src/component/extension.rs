@@ -70,8 +70,33 @@ pub struct ExtensionContext {
     pub status: Arc<StatusBoard>,
 }
 
-/// Opens persistent queues for exporters whose `sending_queue.storage` names this extension.
+/// A component's own small keyed records in a storage extension (otelcol's storage client),
+/// such as the `filelog` receiver's file offsets. Calls block on disk: make them off tokio's
+/// worker threads. A value `set` returns only once it is durable, and replaces the key's old
+/// value whole or not at all, whatever moment the process dies at.
+pub trait KvStore: Send + Sync {
+    /// The value of `key`, if it has one.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ExtensionError>;
+    /// Gives `key` the value `value`.
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), ExtensionError>;
+    /// Removes `key` (nothing happens when it has no value).
+    fn delete(&self, key: &str) -> Result<(), ExtensionError>;
+}
+
+/// Opens persistent queues for exporters whose `sending_queue.storage` names this extension,
+/// and keyed records for components whose `storage` does.
 pub trait Storage: Send + Sync {
+    /// Opens (or creates) the records of `owner` (a component id and what it keeps, such as
+    /// `filelog/app`): what an earlier run set is in them. One holder at a time: a second open
+    /// of the same owner, in this process or another, waits for the first to be dropped, then
+    /// fails.
+    fn open_client(&self, owner: &str) -> Result<Arc<dyn KvStore>, ExtensionError> {
+        let _ = owner;
+        Err(ExtensionError(
+            "this storage extension keeps no component records".into(),
+        ))
+    }
+
     /// Opens (or creates) the queue named `name` for one exporter and signal; batches left
     /// from a previous run are in it.
     fn open_queue(

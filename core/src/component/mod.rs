@@ -16,7 +16,7 @@ pub use auth::{AuthConfig, AuthError, AuthSides, ClientAuthenticator, Host, Serv
 pub use connector::{Connector, ConnectorError, Output, Outputs};
 pub use consumer::{Consumer, PushOutcome};
 pub use exporter::{Delivered, ExportError, Exporter};
-pub use extension::{Extension, ExtensionContext, ExtensionError, StatusBoard, Storage};
+pub use extension::{Extension, ExtensionContext, ExtensionError, KvStore, StatusBoard, Storage};
 pub use factory::{
     BuildError, Built, ComponentConfig, ConnectorFactory, CreateSettings, DynFactory,
     ExporterFactory, ExtensionFactory, FieldError, Kind, ParsedConfig, ProcessorFactory,

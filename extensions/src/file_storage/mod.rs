@@ -9,9 +9,11 @@
 //! - `recovery`: reopening a folder, cutting or skipping what a crash or a bad disk left;
 //! - `queue`: the [`QueueStore`](weir_core::exporter::QueueStore) consumers use;
 //! - `writer`: the thread that appends, fsyncs, saves progress and frees segments;
-//! - `lock`: one process per queue folder.
+//! - `lock`: one process per queue folder;
+//! - `client`: components' keyed records (the `filelog` receiver's offsets).
 
 mod ack;
+mod client;
 mod config;
 mod lock;
 mod queue;
@@ -31,7 +33,7 @@ use async_trait::async_trait;
 use weir_core::batch::Signal;
 use weir_core::component::{
     BuildError, CreateSettings, Extension, ExtensionContext, ExtensionError, ExtensionFactory,
-    Stability, Storage,
+    KvStore, Stability, Storage,
 };
 use weir_core::exporter::{QueueStore, Sizer};
 
@@ -170,6 +172,11 @@ impl Extension for FileStorage {
 }
 
 impl Storage for FileStorage {
+    fn open_client(&self, owner: &str) -> Result<Arc<dyn KvStore>, ExtensionError> {
+        let dir = self.started_directory()?;
+        Ok(Arc::new(client::FileClient::open(&dir, owner)?))
+    }
+
     fn open_queue(
         &self,
         name: &str,
@@ -177,12 +184,7 @@ impl Storage for FileStorage {
         sizer: Sizer,
         capacity: usize,
     ) -> Result<Arc<dyn QueueStore>, ExtensionError> {
-        let dir = self
-            .directory
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| ExtensionError(format!("extension `{}` is not started", self.id)))?;
+        let dir = self.started_directory()?;
         let folder = folder_name(name)
             .map(|f| dir.join(f))
             .ok_or_else(|| ExtensionError(format!("`{name}` is not a usable queue name")))?;
@@ -205,6 +207,14 @@ impl Storage for FileStorage {
 }
 
 impl FileStorage {
+    fn started_directory(&self) -> Result<PathBuf, ExtensionError> {
+        self.directory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| ExtensionError(format!("extension `{}` is not started", self.id)))
+    }
+
     /// A config reload drains a changed exporter's queue and opens it again under the same
     /// name while the old one may still be referenced (its counters live on): a closed queue of
     /// the same folder is finished first — progress saved, folder unlocked — so the new one
