@@ -322,21 +322,91 @@ pub struct SpanFields<'a> {
 /// The fields of an encoded `Span` (its message content) that summaries of spans read, in
 /// one walk instead of one per field; the last occurrence of a field wins, as in prost.
 pub fn span_fields(span: &[u8]) -> SpanFields<'_> {
+    walk_span(span, |_| {})
+}
+
+/// [`span_fields`] and, in the same walk, for each of `keys` the first `KeyValue` (its
+/// content) of the span's attributes with that key, as [`find_attribute`] finds it, into
+/// `found` (`None` where there is none; `found` as long as `keys`): a summary keyed by several
+/// attributes reads them without walking the attributes once per key.
+pub fn span_fields_and_attributes<'a, K: AsRef<[u8]>>(
+    span: &'a [u8],
+    keys: &[K],
+    found: &mut [Option<&'a [u8]>],
+) -> SpanFields<'a> {
+    found.fill(None);
+    let mut missing = keys.len().min(found.len());
+    walk_span(span, |kv| {
+        if missing == 0 {
+            return;
+        }
+        let key = entry(kv).0;
+        for (wanted, slot) in keys.iter().zip(found.iter_mut()) {
+            if slot.is_none() && wanted.as_ref() == key {
+                *slot = Some(kv);
+                missing -= 1;
+            }
+        }
+    })
+}
+
+/// The walk of [`span_fields`], handing each attribute (`KeyValue` content) to `attribute` in
+/// order. Written out rather than over [`fields`] so that it compiles to one loop: it runs
+/// once per span in span summaries. It stops where [`fields`] stops.
+fn walk_span<'a>(span: &'a [u8], mut attribute: impl FnMut(&'a [u8])) -> SpanFields<'a> {
     let mut out = SpanFields::default();
-    for (number, wire) in fields(span) {
-        match (number, wire) {
-            (1, Wire::Len(b)) => out.trace_id = b,
-            (2, Wire::Len(b)) => out.span_id = b,
-            (5, Wire::Len(b)) => out.name = std::str::from_utf8(b).unwrap_or(""),
-            (6, Wire::Varint(v)) => out.kind = v as i32,
-            (7, Wire::Fixed64(v)) => out.start = v,
-            (8, Wire::Fixed64(v)) => out.end = v,
-            (15, Wire::Len(status)) => {
-                if let Some(Wire::Varint(code)) = last(status, 3) {
-                    out.status_code = code as i32;
+    let mut bytes = span;
+    while !bytes.is_empty() {
+        let Some(key) = varint(&mut bytes) else { break };
+        let Ok(number) = u32::try_from(key >> 3) else {
+            break;
+        };
+        match key & 7 {
+            0 => {
+                let Some(v) = varint(&mut bytes) else { break };
+                if number == 6 {
+                    out.kind = v as i32;
                 }
             }
-            _ => {}
+            1 => {
+                let Some((head, rest)) = bytes.split_first_chunk::<8>() else {
+                    break;
+                };
+                bytes = rest;
+                match number {
+                    7 => out.start = u64::from_le_bytes(*head),
+                    8 => out.end = u64::from_le_bytes(*head),
+                    _ => {}
+                }
+            }
+            5 => {
+                let Some((_, rest)) = bytes.split_first_chunk::<4>() else {
+                    break;
+                };
+                bytes = rest;
+            }
+            2 => {
+                let Some(len) = varint(&mut bytes).and_then(|l| usize::try_from(l).ok()) else {
+                    break;
+                };
+                let Some((content, rest)) = bytes.split_at_checked(len) else {
+                    break;
+                };
+                bytes = rest;
+                match number {
+                    1 => out.trace_id = content,
+                    2 => out.span_id = content,
+                    5 => out.name = std::str::from_utf8(content).unwrap_or(""),
+                    9 => attribute(content),
+                    15 => {
+                        if let Some(Wire::Varint(code)) = last(content, 3) {
+                            out.status_code = code as i32;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => break,
         }
     }
     out

@@ -97,6 +97,7 @@ impl SpanMetrics {
             reading: Reading {
                 defaults: [SERVICE_NAME, SPAN_NAME, SPAN_KIND, STATUS_CODE].map(|d| !excluded(d)),
                 dimensions: lookups(&config.dimensions),
+                names: config.dimensions.iter().map(|d| d.name.clone()).collect(),
                 event_dimensions: config.events.enabled.then_some(event_dimensions),
                 key_attributes: config.resource_metrics_key_attributes.clone(),
                 unit_nanos: config.histogram.unit.nanos(),

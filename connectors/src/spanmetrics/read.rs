@@ -1,19 +1,23 @@
 //! Reading one traces batch into the series, on the wire: [`select`] shows each span (and,
 //! when the events metric is on, each span event) as bytes, keeping everything, and the
-//! fields the series need are read there ([`span_fields`], in one walk, for the span's own
-//! fields, [`find_attribute`] for dimensions). Spans of a resource without `service.name` are not
-//! counted, as in otelcol.
+//! fields the series need are read there: a span's own fields and its dimensions in one walk
+//! over it ([`span_fields_and_attributes`]), the dimensions a span lacks from its resource's
+//! values, found once per resource; span events' dimensions by [`find_attribute`]. Spans of a
+//! resource without `service.name` are not counted, as in otelcol.
 
 use std::hash::{BuildHasher, Hasher};
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use prost::Message;
 use tokio::time::Instant;
+use weir_core::batch::rewrite::{ValueRef, read_value};
 use weir_core::batch::select::{ItemKind, ItemView, Selector, select};
 use weir_core::batch::{Batch, Signal};
 use weir_core::component::ConnectorError;
 use weir_processors::value_text::push_value_text;
-use weir_processors::wire_record::{entry, find_attribute, span_fields};
+use weir_processors::wire_record::{
+    SpanFields, entry, find_attribute, span_fields, span_fields_and_attributes,
+};
 
 use super::config::{SERVICE_NAME, SPAN_KIND, SPAN_NAME, STATUS_CODE};
 use super::series::{Kind, Observation, State, key_prefix};
@@ -22,6 +26,9 @@ use super::series::{Kind, Observation, State, key_prefix};
 const RESOURCE_ATTRIBUTES: u32 = 1;
 const SPAN_ATTRIBUTES: u32 = 9;
 const EVENT_ATTRIBUTES: u32 = 3;
+
+/// Up to this many dimensions are looked up in a span without allocating.
+const INLINE_DIMENSIONS: usize = 16;
 
 /// An added dimension, ready to look up.
 pub(super) struct Lookup {
@@ -34,6 +41,8 @@ pub(super) struct Reading {
     /// Which of the default dimensions are kept: service, span name, kind, status.
     pub(super) defaults: [bool; 4],
     pub(super) dimensions: Vec<Lookup>,
+    /// The names of `dimensions`, as the span walk takes them.
+    pub(super) names: Vec<String>,
     /// `dimensions` then `events.dimensions`, when the events metric is on.
     pub(super) event_dimensions: Option<Vec<Lookup>>,
     /// The resource attributes its key is made of (empty: all).
@@ -74,6 +83,9 @@ struct Reader<'r> {
     state: &'r mut State,
     resource: Current,
     span: Option<SpanInfo>,
+    /// Per dimension, the text the current resource gives a span without it (its value, else
+    /// the default; `None`: left out).
+    fallbacks: Vec<Option<String>>,
     values: Vec<u8>,
     /// Scratch for a value as text.
     text: String,
@@ -157,6 +169,18 @@ impl Reader<'_> {
         }
         let key = hasher.finish();
         self.state.touch_resource(key, || decoded, self.instant);
+        self.fallbacks.clear();
+        for d in &self.reading.dimensions {
+            let fallback = match attribute(resource, RESOURCE_ATTRIBUTES, &d.name) {
+                Some(v) => {
+                    let mut text = String::new();
+                    push_value_text(Some(v), &mut text);
+                    Some(text)
+                }
+                None => d.default.clone(),
+            };
+            self.fallbacks.push(fallback);
+        }
         self.resource = Current {
             at,
             key: Some(key),
@@ -177,6 +201,18 @@ impl Reader<'_> {
         event: Option<&[u8]>,
         info: &SpanInfo,
     ) {
+        self.write_key_start(resource, kind, info);
+        for d in dimensions {
+            match find(d, view, event) {
+                Some(Found::Wire(v)) => push_text(&mut self.values, &mut self.text, v),
+                Some(Found::Default(v)) => push_part(&mut self.values, 1, v.as_bytes()),
+                None => self.values.push(0),
+            }
+        }
+    }
+
+    /// The key's resource and metric and the default dimensions kept.
+    fn write_key_start(&mut self, resource: u64, kind: Kind, info: &SpanInfo) {
         key_prefix(resource, kind, &mut self.values);
         let fixed = [
             self.resource.service.as_str(),
@@ -189,17 +225,38 @@ impl Reader<'_> {
                 push_part(&mut self.values, 1, value.as_bytes());
             }
         }
-        for d in dimensions {
-            match find(d, view, event) {
-                Some(Found::Wire(v)) => {
-                    self.text.clear();
-                    push_value_text(Some(v), &mut self.text);
-                    push_part(&mut self.values, 1, self.text.as_bytes());
+    }
+
+    /// Counts a span into its series: its dimensions read in the walk that read its fields,
+    /// those it lacks taken from the resource's fallbacks; the key is that of
+    /// [`Self::write_key`].
+    fn count_span(&mut self, view: &ItemView<'_>) {
+        let Some(resource) = self.resource.key else {
+            return;
+        };
+        let reading = self.reading;
+        let wanted = reading.names.len();
+        let mut inline = [None; INLINE_DIMENSIONS];
+        let mut spilled = Vec::new();
+        let found: &mut [Option<&[u8]>] = if wanted <= INLINE_DIMENSIONS {
+            &mut inline[..wanted]
+        } else {
+            spilled.resize(wanted, None);
+            &mut spilled
+        };
+        let fields = span_fields_and_attributes(view.item, &reading.names, found);
+        let info = self.span_info(view, &fields);
+        self.write_key_start(resource, Kind::Spans, &info);
+        for (found, fallback) in found.iter().zip(&self.fallbacks) {
+            match (found, fallback) {
+                (Some(kv), _) => {
+                    push_text(&mut self.values, &mut self.text, entry(kv).1.unwrap_or(&[]));
                 }
-                Some(Found::Default(v)) => push_part(&mut self.values, 1, v.as_bytes()),
-                None => self.values.push(0),
+                (None, Some(text)) => push_part(&mut self.values, 1, text.as_bytes()),
+                (None, None) => self.values.push(0),
             }
         }
+        self.observe(Kind::Spans, &reading.dimensions, view, None, info);
     }
 
     /// Counts the span of `info` (or its `event`) into its series.
@@ -215,6 +272,18 @@ impl Reader<'_> {
             return;
         };
         self.write_key(resource, kind, dimensions, view, event, &info);
+        self.observe(kind, dimensions, view, event, info);
+    }
+
+    /// Counts the span of `info` (or its `event`) into the series of the key written.
+    fn observe(
+        &mut self,
+        kind: Kind,
+        dimensions: &[Lookup],
+        view: &ItemView<'_>,
+        event: Option<&[u8]>,
+        info: SpanInfo,
+    ) {
         let seen = Observation {
             kind,
             key: &self.values,
@@ -229,8 +298,7 @@ impl Reader<'_> {
     }
 
     /// What the series need of a span (the previous span's name buffer reused).
-    fn span_info(&mut self, view: &ItemView<'_>) -> SpanInfo {
-        let fields = span_fields(view.item);
+    fn span_info(&mut self, view: &ItemView<'_>, fields: &SpanFields<'_>) -> SpanInfo {
         let mut name = self.span.take().map(|s| s.name).unwrap_or_default();
         name.clear();
         name.push_str(fields.name);
@@ -299,6 +367,40 @@ fn attributes(
     out
 }
 
+/// The part of a series' identity for the encoded `AnyValue` `value`: its text, as
+/// [`push_value_text`] writes it, with strings and ints (nearly every dimension) written
+/// without going through a `String`.
+fn push_text(values: &mut Vec<u8>, text: &mut String, value: &[u8]) {
+    match read_value(value) {
+        ValueRef::String(s) if std::str::from_utf8(s).is_ok() => push_part(values, 1, s),
+        ValueRef::Int(i) => push_part(values, 1, decimal(i, &mut [0; 20])),
+        _ => {
+            text.clear();
+            push_value_text(Some(value), text);
+            push_part(values, 1, text.as_bytes());
+        }
+    }
+}
+
+/// `i` in decimal, written at the end of `buffer`.
+fn decimal(i: i64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut at = buffer.len();
+    let mut rest = i.unsigned_abs();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        at -= 1;
+        buffer[at] = b'-';
+    }
+    &buffer[at..]
+}
+
 /// One part of a series' identity: a tag, then the length and bytes.
 fn push_part(values: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
     values.push(tag);
@@ -312,11 +414,7 @@ impl Selector for Reader<'_> {
             return true;
         }
         self.enter_resource(item.resource);
-        if self.resource.key.is_some() {
-            let info = self.span_info(item);
-            let reading = self.reading;
-            self.count(Kind::Spans, &reading.dimensions, item, None, info);
-        }
+        self.count_span(item);
         true
     }
 
@@ -325,7 +423,7 @@ impl Selector for Reader<'_> {
         if let (Some(_), Some(dimensions)) = (self.resource.key, &reading.event_dimensions) {
             let info = match self.span.take() {
                 Some(info) if info.at == span.item.as_ptr() as usize => info,
-                _ => self.span_info(span),
+                _ => self.span_info(span, &span_fields(span.item)),
             };
             self.count(Kind::Events, dimensions, span, Some(event), info);
         }
@@ -355,6 +453,7 @@ pub(super) fn aggregate(
             service: String::new(),
         },
         span: None,
+        fallbacks: Vec::new(),
         values: Vec::with_capacity(256),
         text: String::new(),
         now,
@@ -362,4 +461,49 @@ pub(super) fn aggregate(
     };
     select(Signal::Traces, &bytes, &mut reader).map_err(|e| ConnectorError(e.to_string()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, any_value::Value};
+    use prost::Message;
+    use weir_processors::value_text::push_value_text;
+
+    use super::{push_part, push_text};
+
+    #[test]
+    fn a_value_is_keyed_by_the_text_otelcol_gives_it() {
+        let mut values: Vec<Vec<u8>> = [
+            Value::StringValue("GET".into()),
+            Value::StringValue(String::new()),
+            Value::IntValue(0),
+            Value::IntValue(200),
+            Value::IntValue(-1),
+            Value::IntValue(i64::MIN),
+            Value::IntValue(i64::MAX),
+            Value::DoubleValue(1.5),
+            Value::BoolValue(true),
+            Value::BytesValue(vec![0, 255]),
+            Value::ArrayValue(ArrayValue {
+                values: vec![AnyValue {
+                    value: Some(Value::IntValue(1)),
+                }],
+            }),
+        ]
+        .into_iter()
+        .map(|v| AnyValue { value: Some(v) }.encode_to_vec())
+        .collect();
+        // A string field that is not UTF-8 (prost would refuse it; otelcol's text is lossy).
+        values.push(vec![0x0a, 2, 0xff, b'a']);
+        values.push(Vec::new());
+        for value in values {
+            let (mut got, mut scratch) = (Vec::new(), String::new());
+            push_text(&mut got, &mut scratch, &value);
+            let mut text = String::new();
+            push_value_text(Some(&value), &mut text);
+            let mut want = Vec::new();
+            push_part(&mut want, 1, text.as_bytes());
+            assert_eq!(got, want, "{value:?}");
+        }
+    }
 }

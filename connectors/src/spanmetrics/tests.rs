@@ -292,6 +292,64 @@ async fn a_default_equal_to_a_value_found_is_the_same_series() {
 }
 
 #[tokio::test]
+async fn a_value_found_on_the_span_or_its_resource_is_keyed_by_its_text() {
+    let c = connector(json!({"dimensions": [{"name": "code"}]}));
+    let mut resource = service("shop");
+    resource.push(kv("code", any_value::Value::IntValue(200)));
+    let spans = vec![
+        span("a", 1, vec![kv("code", s("200"))]),
+        span("a", 1, vec![]),
+        span("a", 1, vec![kv("code", any_value::Value::IntValue(-7))]),
+    ];
+    feed(&c, request(vec![(resource, spans)])).await;
+    let got = flush(&c).expect("metrics");
+    let mut counts: Vec<(String, i64)> = calls(&got)
+        .iter()
+        .map(|p| (attrs(&p.attributes)[4].1.clone(), int(p)))
+        .collect();
+    counts.sort();
+    assert_eq!(counts, [("200".to_string(), 2), ("int -7".to_string(), 1)]);
+}
+
+#[tokio::test]
+async fn more_dimensions_than_are_looked_up_inline_are_keyed_alike() {
+    let names: Vec<String> = (0..20).map(|i| format!("d{i}")).collect();
+    let dimensions: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| match n.as_str() {
+            "d17" => json!({"name": n, "default": "fallback"}),
+            _ => json!({"name": n}),
+        })
+        .collect();
+    let c = connector(json!({ "dimensions": dimensions }));
+    let mut resource = service("shop");
+    resource.push(kv("d18", s("from-resource")));
+    let with = |last: &str| {
+        let mut attributes: Vec<KeyValue> = (0..17).map(|i| kv(&names[i], s("v"))).collect();
+        attributes.push(kv("d19", s(last)));
+        span("a", 1, attributes)
+    };
+    let spans = vec![with("x"), with("y"), with("x")];
+    feed(&c, request(vec![(resource, spans)])).await;
+    let got = flush(&c).expect("metrics");
+    let mut points: Vec<(Vec<(String, String)>, i64)> = calls(&got)
+        .iter()
+        .map(|p| (attrs(&p.attributes)[4..].to_vec(), int(p)))
+        .collect();
+    points.sort();
+    let dims = |last: &str| {
+        let mut d: Vec<(String, String)> = (0..17)
+            .map(|i| (names[i].clone(), "v".to_string()))
+            .collect();
+        d.push(("d17".into(), "fallback".into()));
+        d.push(("d18".into(), "from-resource".into()));
+        d.push(("d19".into(), last.to_string()));
+        d
+    };
+    assert_eq!(points, [(dims("x"), 2), (dims("y"), 1)]);
+}
+
+#[tokio::test]
 async fn excluded_dimensions_and_spans_without_a_service_are_left_out() {
     let c = connector(json!({"exclude_dimensions": ["status.code", "span.kind"]}));
     feed(

@@ -1,7 +1,7 @@
 //! The wire record answers every path exactly as the decoded record does, on generated
 //! requests of every signal: the fields read on the wire and those it hands to decoding.
 
-use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -190,7 +190,7 @@ impl Compare {
     }
 }
 
-fn keys_of(attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue]) -> Vec<String> {
+fn keys_of(attributes: &[KeyValue]) -> Vec<String> {
     attributes.iter().map(|kv| kv.key.clone()).take(3).collect()
 }
 
@@ -399,6 +399,47 @@ proptest! {
     ) {
         let bytes = request.encode_to_vec();
         let mut check = SpanFieldsCheck(Vec::new());
+        select(Signal::Traces, &bytes, &mut check).expect("selects");
+        prop_assert!(check.0.is_empty(), "{:?}", check.0);
+    }
+}
+
+/// Every span of `request` read by [`super::span_fields_and_attributes`], with keys present,
+/// repeated and absent, against the decoded span and [`super::find_attribute`].
+struct SpanAttributesCheck(Vec<String>);
+
+impl Selector for SpanAttributesCheck {
+    fn keep(&mut self, item: &ItemView<'_>) -> bool {
+        let span = Span::decode(item.item).expect("a span");
+        let mut keys: Vec<String> = span.attributes.iter().map(|kv| kv.key.clone()).collect();
+        keys.extend(keys.first().cloned());
+        keys.push("absent".into());
+        let mut found = vec![None; keys.len()];
+        let got = super::span_fields_and_attributes(item.item, &keys, &mut found);
+        if got != super::span_fields(item.item) {
+            self.0.push(format!("{got:?} differs from span_fields"));
+        }
+        for (key, found) in keys.iter().zip(&found) {
+            let on_wire = super::find_attribute(item.item, 9, key.as_bytes());
+            let decoded = span.attributes.iter().find(|kv| &kv.key == key);
+            let read = found.map(|kv| KeyValue::decode(kv).expect("a KeyValue"));
+            if *found != on_wire || read.as_ref() != decoded {
+                self.0.push(format!("{key}: {read:?} != {decoded:?}"));
+            }
+        }
+        true
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn span_attributes_found_in_one_walk_are_those_of_the_decoded_span(
+        request in testgen::traces_request(testgen::Size::SMALL)
+    ) {
+        let bytes = request.encode_to_vec();
+        let mut check = SpanAttributesCheck(Vec::new());
         select(Signal::Traces, &bytes, &mut check).expect("selects");
         prop_assert!(check.0.is_empty(), "{:?}", check.0);
     }
