@@ -1,1 +1,79 @@
-//! File tailing for the filelog receiver (skeleton; filled in by issue 19).
+//! File tailing for the filelog receiver: finding files, knowing them by fingerprint through
+//! rotation, reading them into records, and the offsets to checkpoint once records are
+//! acknowledged. otelcol-contrib's `fileconsumer` semantics; no async, no YAML, no OTLP.
+//!
+//! # Use
+//!
+//! ```no_run
+//! use weir_tailer::{Flow, Tailer, TailerConfig, TailerState};
+//!
+//! let cfg = TailerConfig { include: vec!["/var/log/app/*.log".into()], ..TailerConfig::default() };
+//! let mut tailer = Tailer::new(cfg).expect("valid config");
+//! # let saved: Option<Vec<u8>> = None;
+//! if let Some(bytes) = saved {
+//!     tailer.restore(TailerState::decode(&bytes).expect("our own state"));
+//! }
+//! let mut accepted = Vec::new();
+//! let report = tailer.poll(|batch| {
+//!     for record in batch.records() { let _ = record.as_bytes(); }
+//!     accepted.push(batch.token()); // acknowledge later, once the pipeline has the records
+//!     Flow::Continue
+//! });
+//! for error in &report.errors { eprintln!("{error}"); } // each failing file once
+//! for token in accepted { tailer.ack(token); }
+//! let _to_store: Vec<u8> = tailer.state().encode();
+//! ```
+//!
+//! # Contract
+//!
+//! - One thread drives a [`Tailer`] (`spawn_blocking` in the receiver): [`Tailer::poll`] every
+//!   `poll_interval`, and again at once when [`PollReport::stopped`] says reading stopped early.
+//!   The sink callback runs inside `poll`; returning [`Flow::Stop`] ends the poll after that
+//!   batch, which is already handed over.
+//! - A [`Batch`] holds records of one file in order, and the file offset after them. Hand its
+//!   [`AckToken`] to [`Tailer::ack`] once the pipeline accepted it, in any order; a file's
+//!   committed offset is the end of its longest acknowledged prefix of batches. A batch that
+//!   can never be delivered is the receiver's to retry: the tailer does not read it again
+//!   until a restart.
+//! - [`Tailer::state`] gives each known file's fingerprint and committed offset;
+//!   [`TailerState::encode`] / [`TailerState::decode`] are its storage form, and
+//!   [`Tailer::restore`] at start resumes there, so a restart repeats at most what was not
+//!   acknowledged. [`Tailer::state_version`] moves when the state does: save then.
+//! - Backpressure: reading a file stops when it has `max_unacked_batches_per_file` batches
+//!   unacknowledged, and a poll stops when `max_unacked_bytes` file bytes are unacknowledged
+//!   overall; nothing is read ahead beyond that. Memory per file read is at most
+//!   `max_log_size` plus a 64 KiB chunk.
+//! - [`Counters`] are shared atomics for the receiver's metrics.
+//!
+//! # Semantics (as otelcol's)
+//!
+//! - A poll reads the matched files in groups of `max_concurrent_files / 2` (at most
+//!   `max_batches` groups); the previous group's handles stay open until the next group is
+//!   matched, so a file renamed out of `include` or deleted is finished from its handle.
+//! - Files are known by their first `fingerprint_size` bytes; a known fingerprint that starts
+//!   a file's longer one is that file grown. Empty files wait. A plain file shorter than its
+//!   read offset is new content. Gzip files (`compression`) are read once to their end.
+//! - Records are trimmed of whitespace (unless `preserve_*_whitespaces`); records empty after
+//!   trimming are dropped. A record longer than `max_log_size` is cut into pieces.
+//! - `delete_after_read` deletes a file once it was read to its end and all of it was
+//!   acknowledged (otelcol deletes as soon as it was read).
+//! - Checkpoints of files unseen for `forget_after_polls` complete polls are dropped, unless
+//!   they have unacknowledged batches.
+
+mod batch;
+mod checkpoint;
+mod config;
+mod counters;
+mod encoding;
+mod finder;
+mod fingerprint;
+mod reader;
+mod split;
+mod tailer;
+
+pub use batch::{AckToken, Batch, FileNames, Record};
+pub use checkpoint::{FileCheckpoint, StateError, TailerState};
+pub use config::{Compression, ConfigError, Encoding, Multiline, StartAt, TailerConfig};
+pub use counters::{Counters, CountersSnapshot};
+pub use reader::Flow;
+pub use tailer::{FileError, PollReport, Tailer};
