@@ -101,7 +101,7 @@ impl Reading<'_> {
                     match self.splitter.next(window, eof && whole, false) {
                         Split::Token { token, advance } => (token, advance, false),
                         Split::NeedMore if window.len() >= max => {
-                            let cut = cut_point(window, max, self.cfg.encoding);
+                            let cut = cut_point(data, max, self.cfg.encoding);
                             (0..cut, cut, true)
                         }
                         Split::NeedMore => break,
@@ -294,12 +294,12 @@ impl Reading<'_> {
     }
 }
 
-/// Where to cut a record longer than `max`: at `max`, moved back so that a UTF-8 character is
-/// not split when it can be helped.
-fn cut_point(window: &[u8], max: usize, encoding: Encoding) -> usize {
+/// Where to cut a record longer than `max` (`data` goes on past it): at `max`, moved back so
+/// that a UTF-8 character is not split when it can be helped.
+fn cut_point(data: &[u8], max: usize, encoding: Encoding) -> usize {
     if matches!(encoding, Encoding::Utf8 | Encoding::Ascii) {
         let mut cut = max;
-        while cut > 0 && max - cut < 3 && window.get(cut).is_some_and(|b| b & 0xC0 == 0x80) {
+        while cut > 0 && max - cut < 3 && data.get(cut).is_some_and(|b| b & 0xC0 == 0x80) {
             cut -= 1;
         }
         if cut > 0 {

@@ -318,10 +318,13 @@ impl Tailer {
                     continue;
                 }
             };
-            self.failing.remove(&found.path);
             let inode = (meta.dev(), meta.ino());
             // Empty files wait for content; a file met twice (a symlink and its target) is
             // read once.
+            if fingerprint.is_empty() {
+                // Opened and read: whatever failed before works now.
+                self.failing.remove(&found.path);
+            }
             if fingerprint.is_empty()
                 || opened
                     .iter()
@@ -491,6 +494,9 @@ impl Tailer {
                 .seek(SeekFrom::Start(offset))
                 .and_then(|_| reading.read(&mut known.cursor, &mut handle, gone))
         };
+        if result.is_ok() {
+            self.failing.remove(path);
+        }
         match result {
             Ok(ReadEnd::Eof { tail }) => {
                 if known.gzip {

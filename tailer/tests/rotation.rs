@@ -1,0 +1,201 @@
+//! Files known by fingerprint through rename and copytruncate rotation, deletion, growth,
+//! `delete_after_read` and gzip.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+
+use common::*;
+use weir_tailer::{Compression, Tailer, TailerConfig};
+
+/// Writes `total` lines to app.log, rotating by rename every `every` lines, polling after
+/// every `poll_every` lines; returns what was read.
+fn rename_rotation(globs: &[&str], total: usize, every: usize, poll_every: usize) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("app.log");
+    let mut tailer = Tailer::new(config(d, globs)).unwrap();
+    let mut got = Vec::new();
+    let mut file = fs::File::create(&log).unwrap();
+    let mut rotations = 0;
+    for i in 0..total {
+        if i > 0 && i % every == 0 {
+            rotations += 1;
+            // Keep one rotated file, like logrotate with `rotate 1`.
+            fs::rename(&log, d.join("app.log.1")).unwrap();
+            file = fs::File::create(&log).unwrap();
+        }
+        writeln!(file, "line {i}").unwrap();
+        if i % poll_every == poll_every - 1 {
+            got.extend(poll_acked(&mut tailer));
+        }
+    }
+    assert!(rotations > 3);
+    got.extend(poll_acked(&mut tailer));
+    got.extend(poll_acked(&mut tailer));
+    got
+}
+
+#[test]
+fn rename_rotation_outside_include_loses_and_repeats_no_line() {
+    // The rotated file leaves `include`: its last lines come from the handle kept open.
+    let got = rename_rotation(&["app.log"], 5000, 700, 300);
+    assert_eq!(got, expected("line", 0..5000));
+}
+
+#[test]
+fn rename_rotation_inside_include_goes_on_where_it_was() {
+    // The rotated file is still matched: it is recognised by fingerprint, not name.
+    let mut got = rename_rotation(&["app.log*"], 5000, 700, 300);
+    got.sort_by_key(|l| l[5..].parse::<usize>().unwrap());
+    assert_eq!(got, expected("line", 0..5000));
+}
+
+#[test]
+fn copytruncate_finishes_the_copy_from_the_old_offset_and_reads_the_original_from_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("app.log");
+    append(&log, lines("line", 0..100).as_bytes());
+    let mut tailer = Tailer::new(config(d, &["app.log*"])).unwrap();
+    assert_eq!(poll_acked(&mut tailer), expected("line", 0..100));
+    append(&log, lines("line", 100..150).as_bytes());
+    fs::copy(&log, d.join("app.log.1")).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append(&log, lines("after", 0..10).as_bytes());
+    let mut got = poll_acked(&mut tailer);
+    got.sort();
+    let mut want = [expected("line", 100..150), expected("after", 0..10)].concat();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(poll_acked(&mut tailer).is_empty());
+}
+
+#[test]
+fn a_file_deleted_while_read_is_finished_from_its_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("app.log");
+    let mut writer = fs::File::create(&log).unwrap();
+    writer.write_all(lines("line", 0..10).as_bytes()).unwrap();
+    let mut tailer = Tailer::new(config(d, &["*.log"])).unwrap();
+    assert_eq!(poll_acked(&mut tailer), expected("line", 0..10));
+    writer.write_all(lines("line", 10..20).as_bytes()).unwrap();
+    fs::remove_file(&log).unwrap();
+    // The writer's last line has no newline: the file is gone, so it is a record now.
+    writer.write_all(b"last words").unwrap();
+    let mut want = expected("line", 10..20);
+    want.push("last words".into());
+    assert_eq!(poll_acked(&mut tailer), want);
+    assert!(poll_acked(&mut tailer).is_empty());
+    assert_eq!(tailer.counters().snapshot().files_open, 0);
+}
+
+#[test]
+fn a_short_fingerprint_grows_with_the_file_and_is_not_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("app.log");
+    append(&log, b"a\n");
+    let mut tailer = Tailer::new(config(d, &["*.log"])).unwrap();
+    assert_eq!(poll_acked(&mut tailer), ["a"]);
+    let long = "x".repeat(3000);
+    append(&log, format!("b\n{long}\n").as_bytes());
+    assert_eq!(poll_acked(&mut tailer), ["b".to_string(), long.clone()]);
+    let state = tailer.state();
+    assert_eq!(state.files.len(), 1);
+    assert_eq!(state.files[0].fingerprint.len(), 1000);
+    append(&log, b"c\n");
+    assert_eq!(poll_acked(&mut tailer), ["c"]);
+}
+
+#[test]
+fn delete_after_read_deletes_a_file_once_all_of_it_is_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("done.log");
+    append(&log, b"one\ntwo\n");
+    let cfg = TailerConfig {
+        delete_after_read: true,
+        ..config(d, &["*.log"])
+    };
+    let mut tailer = Tailer::new(cfg).unwrap();
+    let (got, _) = poll(&mut tailer);
+    assert_eq!(got.len(), 1);
+    assert!(
+        log.exists(),
+        "not deleted before the records are acknowledged"
+    );
+    tailer.ack(got[0].token);
+    assert!(!log.exists());
+
+    let bad = TailerConfig {
+        delete_after_read: true,
+        ..TailerConfig::default()
+    };
+    assert!(
+        Tailer::new(TailerConfig {
+            include: vec!["x".into()],
+            ..bad
+        })
+        .is_err()
+    );
+}
+
+fn gzip(lines: &str) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(lines.as_bytes()).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn gzip_files_are_read_once_to_their_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("old.log.gz"), gzip(&lines("zipped", 0..500))).unwrap();
+    // The last line has no newline: a gzip file is complete, so it is a record.
+    fs::write(d.join("tail.log.gz"), gzip("no newline")).unwrap();
+    append(&d.join("plain.log"), b"plain\n");
+    let cfg = TailerConfig {
+        compression: Compression::Auto,
+        ..config(d, &["*"])
+    };
+    let mut tailer = Tailer::new(cfg).unwrap();
+    let mut got = poll_acked(&mut tailer);
+    got.sort();
+    let mut want = expected("zipped", 0..500);
+    want.extend(["plain".to_string(), "no newline".to_string()]);
+    want.sort();
+    assert_eq!(got, want);
+    assert!(poll_acked(&mut tailer).is_empty());
+    assert!(tailer.state().files.iter().filter(|f| f.finished).count() == 2);
+}
+
+#[test]
+fn a_corrupt_gzip_file_is_an_error_and_does_not_stop_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("bad.gz"), b"\x1f\x8b\x08\x00junk junk junk junk").unwrap();
+    append(&d.join("good.log"), b"fine\n");
+    let cfg = TailerConfig {
+        compression: Compression::Auto,
+        ..config(d, &["*"])
+    };
+    let mut tailer = Tailer::new(cfg).unwrap();
+    let (got, report) = poll(&mut tailer);
+    assert_eq!(
+        got.iter()
+            .flat_map(|g| g.records.clone())
+            .collect::<Vec<_>>(),
+        ["fine"]
+    );
+    assert_eq!(report.errors.len(), 1);
+    let (_, again) = poll(&mut tailer);
+    assert!(again.errors.is_empty(), "reported once");
+}
