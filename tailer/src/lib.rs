@@ -48,17 +48,28 @@
 //! # Semantics (as otelcol's)
 //!
 //! - A poll reads the matched files in groups of `max_concurrent_files / 2` (at most
-//!   `max_batches` groups); the previous group's handles stay open until the next group is
-//!   matched, so a file renamed out of `include` or deleted is finished from its handle.
+//!   `max_batches` groups). Groups are taken round-robin from where the last poll stopped
+//!   (otelcol restarts at the first group, starving later files). The last group's handles
+//!   stay open until the next poll, so a file of that group renamed out of `include` or
+//!   deleted is finished from its handle, its unterminated tail included.
+//! - `start_at: end` applies to files met during the first pass over the matched files (the
+//!   first poll, unless `max_batches` or backpressure spread it over several); files met later,
+//!   and files in a restored state, are read from the beginning or their checkpoint. A gzip
+//!   file at `end` is taken as read.
 //! - Files are known by their first `fingerprint_size` bytes; a known fingerprint that starts
-//!   a file's longer one is that file grown. Empty files wait. A plain file shorter than its
-//!   read offset is new content. Gzip files (`compression`) are read once to their end.
+//!   a file's longer one is that file grown. Empty files wait. Two paths with the same first
+//!   bytes in one poll are one file (a symlink and its target; a rotated copy). A plain file
+//!   shorter than its read offset is new content. Gzip files (`compression`) are read once to
+//!   their end; the fingerprint is of the compressed bytes, offsets are in the decompressed
+//!   stream.
+//! - Multiline patterns run on the raw bytes, as in otelcol (so for UTF-16 they must be
+//!   written for its bytes); `^` and `$` match at line boundaries.
 //! - Records are trimmed of whitespace (unless `preserve_*_whitespaces`); records empty after
 //!   trimming are dropped. A record longer than `max_log_size` is cut into pieces.
 //! - `delete_after_read` deletes a file once it was read to its end and all of it was
 //!   acknowledged (otelcol deletes as soon as it was read).
-//! - Checkpoints of files unseen for `forget_after_polls` complete polls are dropped, unless
-//!   they have unacknowledged batches.
+//! - Checkpoints of files unseen for `forget_after_polls` passes (a pass: every matched file's
+//!   turn once; one poll by default) are dropped, unless they have unacknowledged batches.
 
 mod batch;
 mod checkpoint;

@@ -51,7 +51,10 @@ pub struct PollReport {
 struct Known {
     fingerprint: Fingerprint,
     cursor: Cursor,
-    last_seen: u64,
+    /// The poll that last matched it (a file is matched by one path per poll).
+    seen_poll: u64,
+    /// The pass (every matched file's turn once) in which it was last matched.
+    seen_pass: u64,
     gzip: bool,
     /// A gzip file read to its end, or a file deleted after reading: not read again.
     finished: bool,
@@ -125,6 +128,11 @@ pub struct Tailer {
     previous: Vec<Open>,
     failing: HashSet<PathBuf>,
     polls: u64,
+    /// Complete passes over the matched files; files first met in pass 0 obey `start_at`.
+    passes: u64,
+    groups_in_pass: usize,
+    /// The group the next poll starts with.
+    next_group: usize,
     unacked_bytes: u64,
     state_version: u64,
     buf: Vec<u8>,
@@ -146,6 +154,9 @@ impl Tailer {
             previous: Vec::new(),
             failing: HashSet::new(),
             polls: 0,
+            passes: 0,
+            groups_in_pass: 0,
+            next_group: 0,
             unacked_bytes: 0,
             state_version: 0,
             buf: Vec::new(),
@@ -204,7 +215,8 @@ impl Tailer {
                         acks: AckLog::new(file.offset),
                         tail_since: None,
                     },
-                    last_seen: self.polls,
+                    seen_poll: self.polls,
+                    seen_pass: self.passes,
                     gzip: false,
                     finished: file.finished,
                     delete_at: None,
@@ -239,7 +251,6 @@ impl Tailer {
     /// within a file.
     pub fn poll_at(&mut self, now: Instant, mut sink: impl FnMut(Batch) -> Flow) -> PollReport {
         self.polls += 1;
-        let first = self.polls == 1;
         let found = self.finder.find();
         let mut report = PollReport {
             matched: found.len(),
@@ -255,19 +266,42 @@ impl Tailer {
         let mut errors = Vec::new();
         let present: HashSet<(u64, u64)> = found.iter().filter_map(|f| f.inode).collect();
         let mut stopped = self.finish_lost(&present, now, &mut counted, &mut errors);
-        let mut complete = true;
-        for (i, paths) in found.chunks(group).enumerate() {
-            if stopped || (self.cfg.max_batches > 0 && i >= self.cfg.max_batches) {
-                complete = false;
+        let groups: Vec<&[Found]> = found.chunks(group).collect();
+        if groups.is_empty() {
+            self.pass_done();
+        }
+        // Groups are read round-robin from where the last poll left off, so that neither
+        // `max_batches` nor backpressure starves the files late in the list (otelcol would
+        // start from the first group every poll).
+        let limit = match self.cfg.max_batches {
+            0 => groups.len(),
+            n => n.min(groups.len()),
+        };
+        let mut next = if self.next_group < groups.len() {
+            self.next_group
+        } else {
+            0
+        };
+        for _ in 0..limit {
+            if stopped {
                 break;
             }
-            stopped = self.consume(paths, first, now, &mut counted, &mut errors);
+            let first = self.passes == 0;
+            stopped = self.consume(groups[next], first, now, &mut counted, &mut errors);
+            if stopped {
+                // The next poll starts with this group again; its files read to their end
+                // cost a fingerprint and a seek, nothing is read twice.
+                break;
+            }
+            next = (next + 1) % groups.len();
+            self.groups_in_pass += 1;
+            if self.groups_in_pass >= groups.len() {
+                self.pass_done();
+            }
         }
+        self.next_group = next;
         report.stopped = stopped;
         report.errors = errors;
-        if complete && !stopped {
-            self.forget_unseen();
-        }
         report
     }
 
@@ -358,7 +392,7 @@ impl Tailer {
         let best = self
             .known
             .iter()
-            .filter(|(_, k)| k.last_seen != polls && k.fingerprint.is_start_of(&o.fingerprint))
+            .filter(|(_, k)| k.seen_poll != polls && k.fingerprint.is_start_of(&o.fingerprint))
             .max_by_key(|(_, k)| k.fingerprint.0.len())
             .map(|(id, _)| *id);
         // A plain file now shorter than where reading was is new content, not the same file.
@@ -376,7 +410,8 @@ impl Tailer {
             if known.cursor.names != names {
                 known.cursor.names = names;
             }
-            known.last_seen = self.polls;
+            known.seen_poll = self.polls;
+            known.seen_pass = self.passes;
             known.gzip = o.gzip;
             known.inode = Some(o.inode);
             return id;
@@ -396,7 +431,8 @@ impl Tailer {
                     acks: AckLog::new(offset),
                     tail_since: None,
                 },
-                last_seen: self.polls,
+                seen_poll: self.polls,
+                seen_pass: self.passes,
                 gzip: o.gzip,
                 // A compressed file's end is only known by reading it: at the end means unread.
                 finished: at_end && o.gzip,
@@ -501,7 +537,8 @@ impl Tailer {
             Ok(ReadEnd::Eof { tail }) => {
                 if known.gzip {
                     known.finished = true;
-                } else if self.cfg.delete_after_read && !tail && !gone {
+                }
+                if self.cfg.delete_after_read && !tail && !gone {
                     known.delete_at = Some(known.cursor.read_offset);
                     delete_if_done(known);
                 }
@@ -527,15 +564,18 @@ impl Tailer {
         }
     }
 
-    /// Drops checkpoints of files unseen for `forget_after_polls` polls, unless batches of
-    /// theirs are still unacknowledged, so the state stays as large as the files on disk.
-    fn forget_unseen(&mut self) {
-        let polls = self.polls;
+    /// Every matched file has had its turn since the last pass: drops checkpoints of files
+    /// unseen for `forget_after_polls` passes, unless batches of theirs are still
+    /// unacknowledged, so the state stays as large as the files on disk.
+    fn pass_done(&mut self) {
+        self.passes += 1;
+        self.groups_in_pass = 0;
+        let passes = self.passes;
         let keep = self.cfg.forget_after_polls;
         let open: HashSet<u64> = self.previous.iter().map(|o| o.id).collect();
         let before = self.known.len();
         self.known.retain(|id, k| {
-            k.last_seen + keep >= polls || k.cursor.acks.pending() > 0 || open.contains(id)
+            k.seen_pass + keep >= passes || k.cursor.acks.pending() > 0 || open.contains(id)
         });
         if self.known.len() != before {
             self.state_version += 1;

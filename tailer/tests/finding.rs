@@ -129,3 +129,60 @@ fn an_empty_file_waits_until_it_has_content() {
     append(&d.join("empty.log"), b"written after start\n");
     assert_eq!(poll_acked(&mut tailer), ["written after start"]);
 }
+
+#[test]
+fn no_more_than_max_concurrent_files_are_open_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for f in 0..20 {
+        append(
+            &d.join(format!("{f:02}.log")),
+            format!("file {f}\n").as_bytes(),
+        );
+    }
+    let cfg = TailerConfig {
+        max_concurrent_files: 4,
+        ..config(d, &["*.log"])
+    };
+    let mut tailer = Tailer::new(cfg).unwrap();
+    let counters = tailer.counters();
+    let mut most = 0;
+    let mut n = 0;
+    tailer.poll(|_| {
+        most = most.max(counters.snapshot().files_open);
+        n += 1;
+        weir_tailer::Flow::Continue
+    });
+    assert_eq!(n, 20);
+    assert!(most <= 4, "{most} files open");
+}
+
+#[test]
+fn max_batches_reads_some_groups_per_poll_and_every_file_gets_its_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for f in 0..6 {
+        append(
+            &d.join(format!("{f}.log")),
+            format!("file {f}\n").as_bytes(),
+        );
+    }
+    let cfg = TailerConfig {
+        max_concurrent_files: 4,
+        max_batches: 1,
+        ..config(d, &["*.log"])
+    };
+    let mut tailer = Tailer::new(cfg).unwrap();
+    assert_eq!(poll_acked(&mut tailer), ["file 0", "file 1"]);
+    assert_eq!(poll_acked(&mut tailer), ["file 2", "file 3"]);
+    assert_eq!(poll_acked(&mut tailer), ["file 4", "file 5"]);
+    append(&d.join("0.log"), b"again\n");
+    assert_eq!(poll_acked(&mut tailer), ["again"]);
+}
+
+#[test]
+fn the_tailer_can_move_to_a_blocking_thread() {
+    fn send<T: Send>() {}
+    send::<Tailer>();
+    send::<weir_tailer::Batch>();
+}

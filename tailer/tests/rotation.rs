@@ -199,3 +199,37 @@ fn a_corrupt_gzip_file_is_an_error_and_does_not_stop_the_others() {
     let (_, again) = poll(&mut tailer);
     assert!(again.errors.is_empty(), "reported once");
 }
+
+#[test]
+fn compression_gzip_reads_every_file_as_gzip_whatever_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("rotated.1"), gzip(&lines("zipped", 0..3))).unwrap();
+    let cfg = TailerConfig {
+        compression: Compression::Gzip,
+        ..config(dir.path(), &["*"])
+    };
+    let mut tailer = Tailer::new(cfg).unwrap();
+    assert_eq!(poll_acked(&mut tailer), expected("zipped", 0..3));
+}
+
+#[test]
+fn a_restart_resumes_inside_a_gzip_file_at_the_committed_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.gz"), gzip(&lines("zipped", 0..30))).unwrap();
+    let cfg = TailerConfig {
+        compression: Compression::Auto,
+        batch_records: 10,
+        ..config(dir.path(), &["*"])
+    };
+    let mut first = Tailer::new(cfg.clone()).unwrap();
+    let (got, _) = poll(&mut first);
+    first.ack(got[0].token);
+    let state = first.state();
+    assert!(
+        !state.files[0].finished,
+        "not finished while batches are out"
+    );
+    let mut second = Tailer::new(cfg).unwrap();
+    second.restore(state);
+    assert_eq!(poll_acked(&mut second), expected("zipped", 10..30));
+}
