@@ -315,7 +315,7 @@ impl Tailer {
         errors: &mut Vec<FileError>,
     ) -> bool {
         let opened = self.open_all(paths, errors);
-        let ids: Vec<u64> = opened.iter().map(|o| self.match_or_add(o, first)).collect();
+        let ids = self.match_all(&opened, first);
         let mut stopped = false;
         for (o, id) in opened.iter().zip(&ids) {
             if stopped {
@@ -385,37 +385,83 @@ impl Tailer {
         opened
     }
 
-    /// The known file this one is (the longest known fingerprint that starts it, not already
-    /// matched by another path this poll), or a new one.
-    fn match_or_add(&mut self, o: &Opened, first: bool) -> u64 {
-        let polls = self.polls;
-        let best = self
+    /// Whether known file `k` can be the opened file: its fingerprint starts the file's, no
+    /// other path matched it this poll, and (for a plain file) the file is not shorter than
+    /// where reading was, which would make it new content.
+    fn fits(&self, k: &Known, o: &Opened) -> bool {
+        k.seen_poll != self.polls
+            && k.fingerprint.is_start_of(&o.fingerprint)
+            && (o.gzip || k.cursor.read_offset <= o.size)
+    }
+
+    /// The known file each opened one is, or a new one. Files still on the inode they were
+    /// read from are matched first, so a short fingerprint that also starts another file (a
+    /// new file after a rename with the same first line) does not take the wrong one; the
+    /// rest by the longest fitting fingerprint (a copy has a new inode).
+    fn match_all(&mut self, opened: &[Opened], first: bool) -> Vec<u64> {
+        let by_inode: HashMap<(u64, u64), u64> = self
             .known
             .iter()
-            .filter(|(_, k)| k.seen_poll != polls && k.fingerprint.is_start_of(&o.fingerprint))
-            .max_by_key(|(_, k)| k.fingerprint.0.len())
-            .map(|(id, _)| *id);
-        // A plain file now shorter than where reading was is new content, not the same file.
-        let best = best.filter(|id| o.gzip || self.known[id].cursor.read_offset <= o.size);
+            .filter_map(|(id, k)| Some((k.inode?, *id)))
+            .collect();
+        let mut ids: Vec<Option<u64>> = vec![None; opened.len()];
+        for (slot, o) in ids.iter_mut().zip(opened) {
+            let id = by_inode.get(&o.inode).copied();
+            if let Some(id) = id.filter(|id| self.fits(&self.known[id], o)) {
+                self.claim(id, o);
+                *slot = Some(id);
+            }
+        }
+        for (slot, o) in ids.iter_mut().zip(opened) {
+            if slot.is_none() {
+                let best = self
+                    .known
+                    .iter()
+                    .filter(|(_, k)| self.fits(k, o))
+                    .max_by_key(|(id, k)| (k.fingerprint.0.len(), **id))
+                    .map(|(id, _)| *id);
+                *slot = Some(match best {
+                    Some(id) => {
+                        self.claim(id, o);
+                        id
+                    }
+                    None => self.add(o, first),
+                });
+            }
+        }
+        ids.into_iter().flatten().collect()
+    }
+
+    /// Known file `id` was found as `o` this poll.
+    fn claim(&mut self, id: u64, o: &Opened) {
+        let (polls, passes) = (self.polls, self.passes);
+        let Some(known) = self.known.get_mut(&id) else {
+            return;
+        };
+        if o.fingerprint.0.len() > known.fingerprint.0.len() {
+            known.fingerprint = o.fingerprint.clone();
+            self.state_version += 1;
+        }
+        if known.cursor.names.path != o.found.path
+            || known.cursor.names.resolved_path != o.found.resolved
+        {
+            known.cursor.names = Arc::new(FileNames::new(
+                o.found.path.clone(),
+                o.found.resolved.clone(),
+            ));
+        }
+        known.seen_poll = polls;
+        known.seen_pass = passes;
+        known.gzip = o.gzip;
+        known.inode = Some(o.inode);
+    }
+
+    /// A file not known before.
+    fn add(&mut self, o: &Opened, first: bool) -> u64 {
         let names = Arc::new(FileNames::new(
             o.found.path.clone(),
             o.found.resolved.clone(),
         ));
-        if let Some(id) = best {
-            let known = self.known.get_mut(&id).expect("matched id is known");
-            if o.fingerprint.0.len() > known.fingerprint.0.len() {
-                known.fingerprint = o.fingerprint.clone();
-                self.state_version += 1;
-            }
-            if known.cursor.names != names {
-                known.cursor.names = names;
-            }
-            known.seen_poll = self.polls;
-            known.seen_pass = self.passes;
-            known.gzip = o.gzip;
-            known.inode = Some(o.inode);
-            return id;
-        }
         let at_end = first && self.cfg.start_at == StartAt::End;
         let offset = if at_end && !o.gzip { o.size } else { 0 };
         let id = self.new_id();

@@ -233,3 +233,33 @@ fn a_restart_resumes_inside_a_gzip_file_at_the_committed_offset() {
     second.restore(state);
     assert_eq!(poll_acked(&mut second), expected("zipped", 10..30));
 }
+
+#[test]
+fn a_file_rewritten_shorter_with_the_same_first_bytes_is_read_from_zero_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    append(&log, b"header\nline 1\nline 2\nline 3\n");
+    let mut tailer = Tailer::new(config(dir.path(), &["*.log"])).unwrap();
+    assert_eq!(poll_acked(&mut tailer).len(), 4);
+    fs::write(&log, b"header\nnew\n").unwrap();
+    assert_eq!(poll_acked(&mut tailer), ["header", "new"]);
+    assert!(poll_acked(&mut tailer).is_empty());
+    assert!(poll_acked(&mut tailer).is_empty());
+}
+
+#[test]
+fn a_new_file_starting_like_the_rotated_one_does_not_take_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("app.log");
+    append(&log, b"started\n");
+    let mut tailer = Tailer::new(config(d, &["app.log*"])).unwrap();
+    assert_eq!(poll_acked(&mut tailer), ["started"]);
+    append(&log, b"old 1\n");
+    fs::rename(&log, d.join("app.log.1")).unwrap();
+    // Its first line is the old file's whole fingerprint so far.
+    append(&log, b"started\nnew 1\n");
+    let mut got = poll_acked(&mut tailer);
+    got.sort();
+    assert_eq!(got, ["new 1", "old 1", "started"]);
+}
