@@ -87,14 +87,16 @@ impl Reading<'_> {
         let unit = self.cfg.encoding.unit();
         let max = (self.cfg.max_log_size / unit * unit).max(unit);
         let mut draft = self.draft();
+        // `buf[start..end]` holds bytes read and not yet made records; past `end` is room that
+        // was zeroed once, when the buffer grew, and is not zeroed again for each read.
         let mut buf = std::mem::take(self.buf);
-        buf.clear();
         let mut start = 0;
+        let mut end_read = 0;
         let mut eof = false;
         let end = loop {
             let mut stop = None;
             loop {
-                let data = &buf[start..];
+                let data = &buf[start..end_read];
                 let window = &data[..data.len().min(max)];
                 let whole = window.len() == data.len();
                 let (token, advance, truncated) =
@@ -121,27 +123,27 @@ impl Reading<'_> {
                 break Ok(end);
             }
             if eof {
-                break Ok(self.tail(cur, &mut draft, &buf[start..], flush_at_eof));
+                break Ok(self.tail(cur, &mut draft, &buf[start..end_read], flush_at_eof));
             }
-            buf.drain(..start);
+            buf.copy_within(start..end_read, 0);
+            end_read -= start;
             start = 0;
-            let old = buf.len();
-            buf.resize(old + CHUNK, 0);
+            if buf.len() < end_read + CHUNK {
+                buf.resize(end_read + CHUNK, 0);
+            }
+            let old = end_read;
             let n = loop {
-                match src.read(&mut buf[old..]) {
+                match src.read(&mut buf[old..old + CHUNK]) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     other => break other,
                 }
             };
             match n {
                 Ok(n) => {
-                    buf.truncate(old + n);
+                    end_read = old + n;
                     eof = n == 0;
                 }
-                Err(e) => {
-                    buf.truncate(old);
-                    break Err(e);
-                }
+                Err(e) => break Err(e),
             }
         };
         // What was read is handed over even when reading failed or the file ended.
@@ -215,6 +217,16 @@ impl Reading<'_> {
             !self.cfg.preserve_trailing_whitespaces,
         );
         let before = draft.body.len();
+        if draft.ranges.capacity() == 0 {
+            // Room for typical lines at the first record, rather than doubling from nothing in
+            // every batch (and nothing for a file with nothing new).
+            draft.ranges.reserve(self.cfg.batch_records.min(1024));
+            let room = (self.cfg.batch_records * 128).min(self.cfg.batch_bytes);
+            match &mut draft.body {
+                Body::Text(text) => text.reserve(room),
+                Body::Bytes(bytes) => bytes.reserve(room),
+            }
+        }
         let range = match &mut draft.body {
             Body::Text(text) => {
                 decode_into(self.cfg.encoding, raw, text);

@@ -39,7 +39,7 @@ pub struct PollReport {
     /// Batches handed over.
     pub batches: usize,
     /// Reading stopped before every file was read to its end (the callback said stop, or
-    /// unacknowledged bytes reached `max_unacked_bytes`): poll again once batches are
+    /// unacknowledged batches or bytes reached their limits): poll again once batches are
     /// acknowledged rather than after a full `poll_interval`.
     pub stopped: bool,
     /// Files that started failing in this poll.
@@ -134,6 +134,8 @@ pub struct Tailer {
     /// The group the next poll starts with.
     next_group: usize,
     unacked_bytes: u64,
+    /// A file was left unread in this poll because of its unacknowledged batches.
+    held_back: bool,
     state_version: u64,
     buf: Vec<u8>,
 }
@@ -158,6 +160,7 @@ impl Tailer {
             groups_in_pass: 0,
             next_group: 0,
             unacked_bytes: 0,
+            held_back: false,
             state_version: 0,
             buf: Vec::new(),
         })
@@ -251,6 +254,7 @@ impl Tailer {
     /// within a file.
     pub fn poll_at(&mut self, now: Instant, mut sink: impl FnMut(Batch) -> Flow) -> PollReport {
         self.polls += 1;
+        self.held_back = false;
         let found = self.finder.find();
         let mut report = PollReport {
             matched: found.len(),
@@ -300,7 +304,7 @@ impl Tailer {
             }
         }
         self.next_group = next;
-        report.stopped = stopped;
+        report.stopped = stopped || self.held_back;
         report.errors = errors;
         report
     }
@@ -590,7 +594,10 @@ impl Tailer {
                 }
                 Outcome::Done
             }
-            Ok(ReadEnd::FileFull) => Outcome::Full,
+            Ok(ReadEnd::FileFull) => {
+                self.held_back = true;
+                Outcome::Full
+            }
             Ok(ReadEnd::Stopped) => Outcome::Stop,
             Err(source) => {
                 let path = path.to_path_buf();

@@ -86,8 +86,9 @@ fn unacknowledged_batches_per_file_bound_reading_ahead() {
         ..small_batches(dir.path())
     };
     let mut tailer = Tailer::new(cfg).unwrap();
-    let (got, _) = poll(&mut tailer);
+    let (got, report) = poll(&mut tailer);
     assert_eq!(got.len(), 3);
+    assert!(report.stopped, "there is more to read");
     let (none, _) = poll(&mut tailer);
     assert!(
         none.is_empty(),
