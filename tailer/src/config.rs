@@ -65,6 +65,18 @@ pub enum Compression {
     Auto,
 }
 
+impl Compression {
+    /// otelcol's names: empty for none, `gzip`, `auto`.
+    pub fn from_name(name: &str) -> Option<Compression> {
+        match name {
+            "" => Some(Compression::None),
+            "gzip" => Some(Compression::Gzip),
+            "auto" => Some(Compression::Auto),
+            _ => None,
+        }
+    }
+}
+
 /// Where one record ends and the next begins, when it is not every newline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Multiline {

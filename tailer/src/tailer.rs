@@ -176,6 +176,12 @@ impl Tailer {
         self.unacked_bytes
     }
 
+    /// Batches handed over and not yet behind a committed offset (acknowledged out of order
+    /// ones included): zero when everything read is committed, e.g. before a clean shutdown.
+    pub fn unacked_batches(&self) -> usize {
+        self.known.values().map(|k| k.cursor.acks.pending()).sum()
+    }
+
     /// Goes up whenever [`Tailer::state`] would say something new: save the state when it moved.
     pub fn state_version(&self) -> u64 {
         self.state_version
@@ -351,6 +357,8 @@ impl Tailer {
             });
             let (file, meta, fingerprint) = match file {
                 Ok(ok) => ok,
+                // Gone between the walk and the open (rotated or deleted): not an error.
+                Err(source) if source.kind() == io::ErrorKind::NotFound => continue,
                 Err(source) => {
                     self.fail(&found.path, source, errors);
                     continue;

@@ -263,3 +263,41 @@ fn a_new_file_starting_like_the_rotated_one_does_not_take_its_place() {
     got.sort();
     assert_eq!(got, ["new 1", "old 1", "started"]);
 }
+
+#[test]
+fn rename_rotation_under_a_concurrent_writer_loses_and_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let total = 20_000;
+    let writer = {
+        let d = d.clone();
+        std::thread::spawn(move || {
+            let mut file = fs::File::create(d.join("app.log")).unwrap();
+            for i in 0..total {
+                if i > 0 && i % 2_000 == 0 {
+                    fs::rename(d.join("app.log"), d.join(format!("app.log.{i}"))).unwrap();
+                    file = fs::File::create(d.join("app.log")).unwrap();
+                }
+                writeln!(file, "line {i}").unwrap();
+            }
+        })
+    };
+    let mut tailer = Tailer::new(config(&d, &["app.log*"])).unwrap();
+    let mut got = Vec::new();
+    while !writer.is_finished() {
+        let (batches, report) = poll(&mut tailer);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        for b in batches {
+            tailer.ack(b.token);
+            got.extend(b.records);
+        }
+    }
+    writer.join().unwrap();
+    got.extend(poll_acked(&mut tailer));
+    got.extend(poll_acked(&mut tailer));
+    let mut numbers: Vec<usize> = got.iter().map(|l| l[5..].parse().unwrap()).collect();
+    numbers.sort();
+    let want: Vec<usize> = (0..total).collect();
+    assert_eq!(numbers.len(), total, "no line repeated or lost");
+    assert_eq!(numbers, want);
+}
