@@ -96,6 +96,10 @@ pub struct FileCheckpoint {
     pub path: PathBuf,
     /// A gzip file read to its end: it is not read again.
     pub finished: bool,
+    /// Device and inode where it was last found: a file still there is matched to this
+    /// checkpoint before any other with a fitting fingerprint, and one that became shorter
+    /// there is known to be new content.
+    pub inode: Option<(u64, u64)>,
 }
 
 /// What a restarted tailer needs to go on where the acknowledged records end.
@@ -119,8 +123,9 @@ pub enum StateError {
 const MAGIC: &[u8; 4] = b"WTS1";
 
 impl TailerState {
-    /// The state as bytes: `WTS1`, a count, then per file the fingerprint, offset, flags and
-    /// path, lengths and numbers as little-endian u32/u64.
+    /// The state as bytes: `WTS1`, a count, then per file the fingerprint, offset, flags
+    /// (1: finished, 2: an inode follows), device and inode, and path; lengths and numbers as
+    /// little-endian u32/u64.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(8 + self.files.len() * 64);
         out.extend_from_slice(MAGIC);
@@ -128,7 +133,11 @@ impl TailerState {
         for f in &self.files {
             put_bytes(&mut out, &f.fingerprint);
             out.extend_from_slice(&f.offset.to_le_bytes());
-            out.push(u8::from(f.finished));
+            out.push(u8::from(f.finished) | if f.inode.is_some() { 2 } else { 0 });
+            if let Some((dev, ino)) = f.inode {
+                out.extend_from_slice(&dev.to_le_bytes());
+                out.extend_from_slice(&ino.to_le_bytes());
+            }
             put_bytes(&mut out, f.path.as_os_str().as_encoded_bytes());
         }
         out
@@ -145,13 +154,22 @@ impl TailerState {
         for _ in 0..count {
             let fingerprint = r.bytes()?.to_vec();
             let offset = r.u64()?;
-            let finished = r.take(1)?[0] != 0;
+            let flags = r.take(1)?[0];
+            if flags & !3 != 0 {
+                return Err(StateError::Corrupt);
+            }
+            let inode = if flags & 2 != 0 {
+                Some((r.u64()?, r.u64()?))
+            } else {
+                None
+            };
             let path = PathBuf::from(String::from_utf8_lossy(r.bytes()?).into_owned());
             files.push(FileCheckpoint {
                 fingerprint,
                 offset,
                 path,
-                finished,
+                finished: flags & 1 != 0,
+                inode,
             });
         }
         if !r.0.is_empty() {
@@ -234,6 +252,7 @@ mod tests {
                 offset: 7,
                 path: "/var/log/a.log".into(),
                 finished: true,
+                inode: Some((8, 1234)),
             }],
         };
         let bytes = state.encode();

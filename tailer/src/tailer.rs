@@ -199,6 +199,7 @@ impl Tailer {
                 path: k.cursor.names.path.clone(),
                 // Finished only counts once nothing read from it can still be lost.
                 finished: k.finished && k.cursor.acks.pending() == 0,
+                inode: k.inode,
             })
             .collect();
         TailerState { files }
@@ -229,7 +230,7 @@ impl Tailer {
                     gzip: false,
                     finished: file.finished,
                     delete_at: None,
-                    inode: None,
+                    inode: file.inode,
                 },
             );
         }
@@ -328,15 +329,20 @@ impl Tailer {
         let ids = self.match_all(&opened, first);
         let mut stopped = false;
         for (o, id) in opened.iter().zip(&ids) {
+            let Some(id) = *id else { continue };
             if stopped {
                 break;
             }
-            stopped = self.read_known(*id, &o.file, &o.found.path, false, now, sink, errors)
+            stopped = self.read_known(id, &o.file, &o.found.path, false, now, sink, errors)
                 == Outcome::Stop;
         }
         // Only the last group stays open, so at most `max_concurrent_files` are open at once.
         self.previous.retain(|o| o.lost);
-        let group = opened.into_iter().zip(ids).filter(|(o, _)| !o.gzip);
+        let group = opened
+            .into_iter()
+            .zip(ids)
+            .filter_map(|(o, id)| Some((o, id?)))
+            .filter(|(o, _)| !o.gzip);
         self.previous.extend(group.map(|(o, id)| Open {
             id,
             file: o.file,
@@ -401,16 +407,27 @@ impl Tailer {
     /// other path matched it this poll, and (for a plain file) the file is not shorter than
     /// where reading was, which would make it new content.
     fn fits(&self, k: &Known, o: &Opened) -> bool {
-        k.seen_poll != self.polls
-            && k.fingerprint.is_start_of(&o.fingerprint)
-            && (o.gzip || k.cursor.read_offset <= o.size)
+        // On another inode, a shorter file is a copy still being written (copytruncate): it
+        // is the known file, read once it grows past where reading was.
+        let shorter_here = !o.gzip && k.cursor.read_offset > o.size && k.inode == Some(o.inode);
+        k.seen_poll != self.polls && k.fingerprint.is_start_of(&o.fingerprint) && !shorter_here
+    }
+
+    /// Whether `o` is the start of a known file on another inode: a copy still being written,
+    /// which waits for its next poll rather than be taken for a new file and read twice.
+    fn is_partial_copy(&self, o: &Opened) -> bool {
+        self.known.values().any(|k| {
+            k.inode != Some(o.inode)
+                && k.fingerprint.0.len() > o.fingerprint.0.len()
+                && k.fingerprint.0.starts_with(&o.fingerprint.0)
+        })
     }
 
     /// The known file each opened one is, or a new one. Files still on the inode they were
     /// read from are matched first, so a short fingerprint that also starts another file (a
     /// new file after a rename with the same first line) does not take the wrong one; the
     /// rest by the longest fitting fingerprint (a copy has a new inode).
-    fn match_all(&mut self, opened: &[Opened], first: bool) -> Vec<u64> {
+    fn match_all(&mut self, opened: &[Opened], first: bool) -> Vec<Option<u64>> {
         let by_inode: HashMap<(u64, u64), u64> = self
             .known
             .iter()
@@ -432,16 +449,17 @@ impl Tailer {
                     .filter(|(_, k)| self.fits(k, o))
                     .max_by_key(|(id, k)| (k.fingerprint.0.len(), **id))
                     .map(|(id, _)| *id);
-                *slot = Some(match best {
+                *slot = match best {
                     Some(id) => {
                         self.claim(id, o);
-                        id
+                        Some(id)
                     }
-                    None => self.add(o, first),
-                });
+                    None if self.is_partial_copy(o) => None,
+                    None => Some(self.add(o, first)),
+                };
             }
         }
-        ids.into_iter().flatten().collect()
+        ids
     }
 
     /// Known file `id` was found as `o` this poll.
