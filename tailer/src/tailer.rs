@@ -105,6 +105,33 @@ impl Drop for OpenCount {
     }
 }
 
+/// Gzip decoders kept between polls, for files whose reading stopped before their end.
+const GZ_CACHE: usize = 4;
+
+/// A gzip file's decoder, `pos` bytes into the decompressed stream.
+struct GzCursor {
+    id: u64,
+    pos: u64,
+    decoder: MultiGzDecoder<BufReader<File>>,
+    _count: OpenCount,
+}
+
+impl GzCursor {
+    /// A decoder on its own handle to `file`, moved to `offset` (or to the end, if shorter).
+    fn open(id: u64, file: &File, offset: u64, counters: &Arc<Counters>) -> io::Result<GzCursor> {
+        let mut own = file.try_clone()?;
+        own.seek(SeekFrom::Start(0))?;
+        let mut decoder = MultiGzDecoder::new(BufReader::new(own));
+        let pos = io::copy(&mut (&mut decoder).take(offset), &mut io::sink())?;
+        Ok(GzCursor {
+            id,
+            pos,
+            decoder,
+            _count: OpenCount::new(counters),
+        })
+    }
+}
+
 /// A matched path opened this group.
 struct Opened {
     found: Found,
@@ -126,6 +153,7 @@ pub struct Tailer {
     known: HashMap<u64, Known>,
     next_id: u64,
     previous: Vec<Open>,
+    gz_cache: Vec<GzCursor>,
     failing: HashSet<PathBuf>,
     polls: u64,
     /// Complete passes over the matched files; files first met in pass 0 obey `start_at`.
@@ -154,6 +182,7 @@ impl Tailer {
             known: HashMap::new(),
             next_id: 0,
             previous: Vec::new(),
+            gz_cache: Vec::new(),
             failing: HashSet::new(),
             polls: 0,
             passes: 0,
@@ -591,14 +620,29 @@ impl Tailer {
         };
         let offset = known.cursor.read_offset;
         let result = if known.gzip {
-            let mut handle = file;
-            handle.seek(SeekFrom::Start(0)).and_then(|_| {
-                let mut gz = MultiGzDecoder::new(BufReader::new(handle));
-                let skipped = io::copy(&mut (&mut gz).take(offset), &mut io::sink())?;
-                if skipped < offset {
+            // A decoder left where the last read of this file stopped saves decompressing
+            // everything before it again.
+            let cached = self
+                .gz_cache
+                .iter()
+                .position(|g| g.id == id && g.pos == offset);
+            let resumed = match cached {
+                Some(i) => Ok(self.gz_cache.remove(i)),
+                None => GzCursor::open(id, file, offset, &self.counters),
+            };
+            resumed.and_then(|mut gz| {
+                if gz.pos < offset {
                     return Ok(ReadEnd::Eof { tail: false });
                 }
-                reading.read(&mut known.cursor, &mut gz, true)
+                let end = reading.read(&mut known.cursor, &mut gz.decoder, true)?;
+                gz.pos = known.cursor.read_offset;
+                if end != (ReadEnd::Eof { tail: false }) {
+                    if self.gz_cache.len() >= GZ_CACHE {
+                        self.gz_cache.remove(0);
+                    }
+                    self.gz_cache.push(gz);
+                }
+                Ok(end)
             })
         } else {
             let mut handle = file;

@@ -378,3 +378,38 @@ fn a_copy_still_being_written_is_not_taken_for_a_new_file() {
     want.sort();
     assert_eq!(got, want);
 }
+
+#[test]
+fn a_gzip_file_read_over_many_polls_goes_on_where_each_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in 0..6 {
+        fs::write(
+            dir.path().join(format!("{f}.gz")),
+            gzip(&lines(&format!("z{f}"), 0..300)),
+        )
+        .unwrap();
+    }
+    let cfg = TailerConfig {
+        compression: Compression::Auto,
+        batch_records: 10,
+        max_unacked_batches_per_file: 2,
+        ..config(dir.path(), &["*.gz"])
+    };
+    let mut tailer = Tailer::new(cfg).unwrap();
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        let (batches, report) = poll(&mut tailer);
+        batches.iter().for_each(|b| tailer.ack(b.token));
+        got.extend(batches.into_iter().flat_map(|b| b.records));
+        if !report.stopped {
+            break;
+        }
+    }
+    got.sort();
+    let mut want: Vec<String> = (0..6)
+        .flat_map(|f| expected(&format!("z{f}"), 0..300))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(tailer.counters().snapshot().files_open, 0);
+}
