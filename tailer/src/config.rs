@@ -15,6 +15,17 @@ pub enum StartAt {
     End,
 }
 
+impl StartAt {
+    /// `beginning` or `end`.
+    pub fn from_name(name: &str) -> Option<StartAt> {
+        match name {
+            "beginning" => Some(StartAt::Beginning),
+            "end" => Some(StartAt::End),
+            _ => None,
+        }
+    }
+}
+
 /// How file bytes become records.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Encoding {

@@ -38,12 +38,23 @@
 //! - [`Tailer::state`] gives each known file's fingerprint and committed offset;
 //!   [`TailerState::encode`] / [`TailerState::decode`] are its storage form, and
 //!   [`Tailer::restore`] at start resumes there, so a restart repeats at most what was not
-//!   acknowledged. [`Tailer::state_version`] moves when the state does: save then.
+//!   acknowledged. [`Tailer::state_version`] moves when the state does (with every ack that
+//!   commits): save when it moved, at most every so often (the state holds up to
+//!   `fingerprint_size` bytes per file), and once more at shutdown after
+//!   [`Tailer::unacked_batches`] reached zero or the wait for it timed out.
 //! - Backpressure: reading a file stops when it has `max_unacked_batches_per_file` batches
 //!   unacknowledged, and a poll stops when `max_unacked_bytes` file bytes are unacknowledged
 //!   overall; nothing is read ahead beyond that. Memory per file read is at most
 //!   `max_log_size` plus a 64 KiB chunk.
-//! - [`Counters`] are shared atomics for the receiver's metrics.
+//! - [`Counters`] are shared atomics for the receiver's metrics. [`PollReport::errors`] lists
+//!   a file that cannot be opened or read once, when it starts failing; it is retried every
+//!   poll and the others go on.
+//! - Config: [`TailerConfig`] holds otelcol's field names and defaults; the receiver parses
+//!   YAML into it (with [`Encoding::from_name`], [`StartAt::from_name`],
+//!   [`Compression::from_name`]) and reports positions. [`Tailer::new`] refuses what cannot
+//!   run (bad glob or regex, zero sizes, `delete_after_read` without `start_at: beginning`).
+//!   The attributes (`include_file_name` and the like, `attributes`, `resource`) are the
+//!   receiver's: each batch carries its file's [`FileNames`].
 //!
 //! # Semantics (as otelcol's)
 //!
@@ -68,6 +79,9 @@
 //!   trimming are dropped. A record longer than `max_log_size` is cut into pieces.
 //! - `delete_after_read` deletes a file once it was read to its end and all of it was
 //!   acknowledged (otelcol deletes as soon as it was read).
+//! - Copytruncate loses what is written between the copy and the truncation, and a file
+//!   truncated while it is being read may be read past the truncation, as everywhere; a copy
+//!   still being written is recognised and waits rather than being read as a new file.
 //! - Checkpoints of files unseen for `forget_after_polls` passes (a pass: every matched file's
 //!   turn once; one poll by default) are dropped, unless they have unacknowledged batches.
 

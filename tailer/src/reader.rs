@@ -2,6 +2,7 @@
 //! into batches handed to the caller. Memory per file is at most `max_log_size` plus one chunk,
 //! however long a line is.
 
+use std::fs::File;
 use std::io::{self, Read};
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,6 +12,7 @@ use crate::checkpoint::AckLog;
 use crate::config::{Encoding, TailerConfig};
 use crate::counters::Counters;
 use crate::encoding::decode_into;
+use crate::fingerprint::Fingerprint;
 use crate::split::{Split, Splitter};
 
 const CHUNK: usize = 64 * 1024;
@@ -45,6 +47,8 @@ pub(crate) struct Reading<'a> {
     pub unacked_bytes: &'a mut u64,
     pub sink: &'a mut dyn FnMut(Batch) -> Flow,
     pub now: Instant,
+    /// For a plain file: its handle and known fingerprint, checked before each batch.
+    pub same_file: Option<(&'a File, &'a Fingerprint)>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -55,6 +59,8 @@ pub(crate) enum ReadEnd {
     Stopped,
     /// This file has as many unacknowledged batches as it may; others may still be read.
     FileFull,
+    /// The file no longer starts with its fingerprint: reading it stopped.
+    Changed,
 }
 
 struct Draft {
@@ -269,17 +275,32 @@ impl Reading<'_> {
             }
             return;
         }
-        Counters::add(&self.counters.lines_read, 1);
         draft.ranges.push(range);
     }
 
     /// Hands the draft over if it has records; `Some` when reading must stop.
     fn hand_over(&mut self, cur: &mut Cursor, draft: &mut Draft) -> Option<ReadEnd> {
+        if draft.file_bytes == 0 {
+            return None;
+        }
+        if let Some((file, known)) = self.same_file {
+            // Truncated (and written again) since it was fingerprinted: what was just read may
+            // be the new content at the old offset. The old content's rest is in the copy,
+            // which has the old fingerprint; the new content is read as a new file.
+            let now = Fingerprint::of_file(file, known.0.len());
+            if now.ok().as_ref() != Some(known) {
+                cur.read_offset -= draft.file_bytes;
+                cur.tail_since = None;
+                *draft = self.draft();
+                return Some(ReadEnd::Changed);
+            }
+        }
         Counters::add(&self.counters.bytes_read, draft.file_bytes);
         if draft.ranges.is_empty() {
             draft.file_bytes = 0;
             return None;
         }
+        Counters::add(&self.counters.lines_read, draft.ranges.len() as u64);
         let fresh = self.draft();
         let Draft {
             body,

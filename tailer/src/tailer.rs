@@ -617,6 +617,7 @@ impl Tailer {
             unacked_bytes: &mut self.unacked_bytes,
             sink,
             now,
+            same_file: (!known.gzip).then_some((file, &known.fingerprint)),
         };
         let offset = known.cursor.read_offset;
         let result = if known.gzip {
@@ -669,6 +670,7 @@ impl Tailer {
                 Outcome::Full
             }
             Ok(ReadEnd::Stopped) => Outcome::Stop,
+            Ok(ReadEnd::Changed) => Outcome::Done,
             Err(source) => {
                 let path = path.to_path_buf();
                 self.fail(&path, source, errors);
@@ -702,6 +704,8 @@ impl Tailer {
         });
         if self.known.len() != before {
             self.state_version += 1;
+            let known = &self.known;
+            self.gz_cache.retain(|g| known.contains_key(&g.id));
         }
     }
 

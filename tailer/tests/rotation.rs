@@ -340,8 +340,17 @@ fn copytruncate_rotation_under_a_concurrent_writer_loses_and_repeats_nothing() {
     got.extend(poll_acked(&mut tailer));
     let mut numbers: Vec<usize> = got.iter().map(|l| l[5..].parse().unwrap()).collect();
     numbers.sort();
-    numbers.dedup();
-    assert_eq!(numbers, (0..total).collect::<Vec<_>>(), "no line lost");
+    let mut seen = std::collections::HashSet::new();
+    let repeated: Vec<usize> = numbers
+        .iter()
+        .copied()
+        .filter(|n| !seen.insert(*n))
+        .collect();
+    let lost: Vec<usize> = (0..total).filter(|n| !seen.contains(n)).collect();
+    assert!(
+        lost.is_empty() && repeated.is_empty(),
+        "lost {lost:?}, repeated {repeated:?}"
+    );
     assert_eq!(got.len(), total, "no line repeated");
 }
 
