@@ -79,9 +79,10 @@
 //!   trimming are dropped. A record longer than `max_log_size` is cut into pieces.
 //! - `delete_after_read` deletes a file once it was read to its end and all of it was
 //!   acknowledged (otelcol deletes as soon as it was read).
-//! - Copytruncate loses what is written between the copy and the truncation, and a file
-//!   truncated while it is being read may be read past the truncation, as everywhere; a copy
-//!   still being written is recognised and waits rather than being read as a new file.
+//! - Copytruncate loses what is written between the copy and the truncation, as everywhere.
+//!   A file truncated while it is read is noticed before its next batch is handed over (the
+//!   file must still start with its fingerprint), so new content is not taken for the old
+//!   file's continuation; a copy still being written waits rather than being read as new.
 //! - Checkpoints of files unseen for `forget_after_polls` passes (a pass: every matched file's
 //!   turn once; one poll by default) are dropped, unless they have unacknowledged batches.
 

@@ -242,3 +242,49 @@ fn a_thousand_files_are_tailed_at_once() {
     assert_eq!(tailer.state().files.len(), 1000);
     assert_eq!(tailer.counters().snapshot().lines_read, 20_143);
 }
+
+#[test]
+fn a_file_whose_reads_fail_is_reported_once_and_the_others_go_on() {
+    // Reading /proc/self/mem at offset 0 fails (EIO) even for root, unlike a chmod 000 file.
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/proc/self/mem", dir.path().join("broken.log")).unwrap();
+    append(&dir.path().join("fine.log"), b"fine\n");
+    let mut tailer = Tailer::new(config(dir.path(), &["*.log"])).unwrap();
+    let (got, report) = poll(&mut tailer);
+    assert_eq!(
+        got.iter()
+            .flat_map(|g| g.records.clone())
+            .collect::<Vec<_>>(),
+        ["fine"]
+    );
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert_eq!(report.errors[0].path, dir.path().join("broken.log"));
+    append(&dir.path().join("fine.log"), b"still\n");
+    let (got, again) = poll(&mut tailer);
+    assert!(again.errors.is_empty(), "reported once, retried quietly");
+    assert_eq!(got[0].records, ["still"]);
+    assert_eq!(tailer.counters().snapshot().read_errors, 1);
+}
+
+#[test]
+fn a_restart_across_a_rename_rotation_goes_on_in_the_rotated_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("app.log");
+    append(&log, lines("line", 0..50).as_bytes());
+    let mut first = Tailer::new(config(d, &["app.log*"])).unwrap();
+    assert_eq!(poll_acked(&mut first), expected("line", 0..50));
+    let saved = first.state().encode();
+    drop(first);
+    // While down: more lines, then rotation, then a new file.
+    append(&log, lines("line", 50..60).as_bytes());
+    fs::rename(&log, d.join("app.log.1")).unwrap();
+    append(&log, lines("next", 0..5).as_bytes());
+    let mut second = Tailer::new(config(d, &["app.log*"])).unwrap();
+    second.restore(TailerState::decode(&saved).unwrap());
+    let mut got = poll_acked(&mut second);
+    got.sort();
+    let mut want = [expected("line", 50..60), expected("next", 0..5)].concat();
+    want.sort();
+    assert_eq!(got, want);
+}
