@@ -1,0 +1,85 @@
+//! What every parser shares (stanza's `ParserConfig`): where to read (`parse_from`), where to
+//! write (`parse_to`), an optional `body` to promote, and the embedded `timestamp:` and
+//! `severity:` blocks, run after the parse.
+
+use crate::config::Fields;
+use crate::entry::Entry;
+use crate::field::Field;
+use crate::severity::SeverityParser;
+use crate::time::TimeParser;
+use crate::value::Value;
+
+pub(crate) struct ParserCore {
+    parse_from: Field,
+    parse_to: Field,
+    body: Option<Field>,
+    timestamp: Option<TimeParser>,
+    severity: Option<SeverityParser>,
+}
+
+impl ParserCore {
+    pub(crate) fn from_config(f: &mut Fields) -> Option<ParserCore> {
+        let parse_from = f.field_or("parse_from", Field::body());
+        let parse_to = f.field_or("parse_to", Field::attributes());
+        let body = f.field("body");
+        let mut failed = false;
+        let timestamp = f.block("timestamp").and_then(|mut block| {
+            let t = TimeParser::from_config(&mut block);
+            failed |= t.is_none();
+            block.finish(&mut f.errors);
+            t
+        });
+        let severity = f.block("severity").and_then(|mut block| {
+            let s = SeverityParser::from_config(&mut block);
+            failed |= s.is_none();
+            block.finish(&mut f.errors);
+            s
+        });
+        for name in ["trace", "scope_name"] {
+            if f.raw(name).is_some() {
+                f.error(
+                    name,
+                    format!("the `{name}` block of parsers is not supported by Weir yet"),
+                );
+                failed = true;
+            }
+        }
+        (!failed).then_some(ParserCore {
+            parse_from,
+            parse_to,
+            body,
+            timestamp,
+            severity,
+        })
+    }
+
+    /// The value to parse.
+    pub(crate) fn input<'e>(&self, entry: &'e Entry) -> Result<&'e Value, String> {
+        self.parse_from.get(entry).ok_or_else(|| {
+            format!(
+                "entry is missing the expected parse_from field `{}`",
+                self.parse_from
+            )
+        })
+    }
+
+    /// Writes what was parsed, then runs the timestamp and severity blocks.
+    pub(crate) fn finish(&self, entry: &mut Entry, parsed: Value) -> Result<(), String> {
+        self.parse_to.set(entry, parsed)?;
+        if let Some(body) = &self.body
+            && let Some(v) = body.get(entry)
+        {
+            entry.body = v.clone();
+        }
+        self.blocks(entry)
+    }
+
+    /// The timestamp and severity blocks alone.
+    pub(crate) fn blocks(&self, entry: &mut Entry) -> Result<(), String> {
+        let time = self.timestamp.as_ref().map(|t| t.apply(entry));
+        let severity = self.severity.as_ref().map(|s| s.apply(entry));
+        // Both run even if one fails, as in stanza; the first failure is reported.
+        time.unwrap_or(Ok(()))?;
+        severity.unwrap_or(Ok(()))
+    }
+}
