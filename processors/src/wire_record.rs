@@ -54,15 +54,22 @@ enum Wire<'a> {
 
 /// A varint at the front of `bytes`, which it advances; one-byte ones (nearly every key and
 /// length here) read inline.
-#[inline]
+#[inline(always)]
 fn varint(bytes: &mut &[u8]) -> Option<u64> {
-    match bytes.first() {
-        Some(&b) if b < 0x80 => {
-            *bytes = &bytes[1..];
+    match bytes.split_first() {
+        Some((&b, rest)) if b < 0x80 => {
+            *bytes = rest;
             Some(u64::from(b))
         }
-        _ => prost::encoding::decode_varint(bytes).ok(),
+        _ => long_varint(bytes),
     }
+}
+
+/// The rest of [`varint`], out of line so that the one-byte case stays small enough to
+/// inline into the walks.
+#[inline(never)]
+fn long_varint(bytes: &mut &[u8]) -> Option<u64> {
+    prost::encoding::decode_varint(bytes).ok()
 }
 
 /// The fields of a message, in order; stops at anything it cannot read (groups, bad bytes),
@@ -233,6 +240,7 @@ pub(crate) fn whole_fields(message: &[u8]) -> impl Iterator<Item = (u32, &[u8])>
 
 /// The key and value of a `KeyValue` encoded as SDKs and prost write it (`key`, then at most
 /// one `value`, short lengths); `None` for anything else, which is read field by field.
+#[inline(always)]
 fn plain_entry(kv: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     let [0x0a, key_len, rest @ ..] = kv else {
         return None;
@@ -253,10 +261,18 @@ fn plain_entry(kv: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
 }
 
 /// The key (the last, as prost keeps), the value and how many value fields a `KeyValue` has.
+#[inline(always)]
 pub fn entry(kv: &[u8]) -> (&[u8], Option<&[u8]>, usize) {
-    if let Some((key, value)) = plain_entry(kv) {
-        return (key, value, usize::from(value.is_some()));
+    match plain_entry(kv) {
+        Some((key, value)) => (key, value, usize::from(value.is_some())),
+        None => entry_by_fields(kv),
     }
+}
+
+/// [`entry`] of a `KeyValue` written some other way, out of line so that the plain case
+/// inlines into the walks.
+#[inline(never)]
+fn entry_by_fields(kv: &[u8]) -> (&[u8], Option<&[u8]>, usize) {
     let mut key: &[u8] = &[];
     let mut value: Option<&[u8]> = None;
     let mut values = 0;
@@ -325,10 +341,11 @@ pub fn span_fields(span: &[u8]) -> SpanFields<'_> {
     walk_span(span, |_| {})
 }
 
-/// [`span_fields`] and, in the same walk, for each of `keys` the first `KeyValue` (its
-/// content) of the span's attributes with that key, as [`find_attribute`] finds it, into
-/// `found` (`None` where there is none; `found` as long as `keys`): a summary keyed by several
-/// attributes reads them without walking the attributes once per key.
+/// [`span_fields`] and, in the same walk, for each of `keys` the value of the first `KeyValue`
+/// of the span's attributes with that key, as [`find_attribute`] finds it and [`entry`] reads
+/// it (an encoded `AnyValue`, empty when the `KeyValue` has none), into `found` (`None` where
+/// there is none; `found` as long as `keys`): a summary keyed by several attributes reads them
+/// without walking the attributes once per key.
 pub fn span_fields_and_attributes<'a, K: AsRef<[u8]>>(
     span: &'a [u8],
     keys: &[K],
@@ -340,10 +357,10 @@ pub fn span_fields_and_attributes<'a, K: AsRef<[u8]>>(
         if missing == 0 {
             return;
         }
-        let key = entry(kv).0;
+        let (key, value, _) = entry(kv);
         for (wanted, slot) in keys.iter().zip(found.iter_mut()) {
             if slot.is_none() && wanted.as_ref() == key {
-                *slot = Some(kv);
+                *slot = Some(value.unwrap_or(&[]));
                 missing -= 1;
             }
         }
@@ -361,52 +378,57 @@ fn walk_span<'a>(span: &'a [u8], mut attribute: impl FnMut(&'a [u8])) -> SpanFie
         let Ok(number) = u32::try_from(key >> 3) else {
             break;
         };
-        match key & 7 {
-            0 => {
-                let Some(v) = varint(&mut bytes) else { break };
-                if number == 6 {
-                    out.kind = v as i32;
-                }
+        // Length-delimited fields first: all but four of a span's fields are.
+        let wire_type = key & 7;
+        if wire_type == 2 {
+            let Some(len) = varint(&mut bytes).and_then(|l| usize::try_from(l).ok()) else {
+                break;
+            };
+            let Some((content, rest)) = bytes.split_at_checked(len) else {
+                break;
+            };
+            bytes = rest;
+            if number == 9 {
+                attribute(content);
+                continue;
             }
-            1 => {
-                let Some((head, rest)) = bytes.split_first_chunk::<8>() else {
-                    break;
-                };
-                bytes = rest;
-                match number {
-                    7 => out.start = u64::from_le_bytes(*head),
-                    8 => out.end = u64::from_le_bytes(*head),
-                    _ => {}
-                }
-            }
-            5 => {
-                let Some((_, rest)) = bytes.split_first_chunk::<4>() else {
-                    break;
-                };
-                bytes = rest;
-            }
-            2 => {
-                let Some(len) = varint(&mut bytes).and_then(|l| usize::try_from(l).ok()) else {
-                    break;
-                };
-                let Some((content, rest)) = bytes.split_at_checked(len) else {
-                    break;
-                };
-                bytes = rest;
-                match number {
-                    1 => out.trace_id = content,
-                    2 => out.span_id = content,
-                    5 => out.name = std::str::from_utf8(content).unwrap_or(""),
-                    9 => attribute(content),
-                    15 => {
+            match number {
+                1 => out.trace_id = content,
+                2 => out.span_id = content,
+                5 => out.name = std::str::from_utf8(content).unwrap_or(""),
+                15 => match content {
+                    // A status of a short code alone, as SDKs write an unset or error one.
+                    [0x18, code] if *code < 0x80 => out.status_code = i32::from(*code),
+                    _ => {
                         if let Some(Wire::Varint(code)) = last(content, 3) {
                             out.status_code = code as i32;
                         }
                     }
-                    _ => {}
-                }
+                },
+                _ => {}
             }
-            _ => break,
+        } else if wire_type == 1 {
+            let Some((head, rest)) = bytes.split_first_chunk::<8>() else {
+                break;
+            };
+            bytes = rest;
+            match number {
+                7 => out.start = u64::from_le_bytes(*head),
+                8 => out.end = u64::from_le_bytes(*head),
+                _ => {}
+            }
+        } else if wire_type == 0 {
+            let Some(v) = varint(&mut bytes) else { break };
+            if number == 6 {
+                out.kind = v as i32;
+            }
+        } else if wire_type == 5 {
+            let Some((_, rest)) = bytes.split_first_chunk::<4>() else {
+                break;
+            };
+            bytes = rest;
+        } else {
+            break;
         }
     }
     out

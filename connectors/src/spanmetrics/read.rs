@@ -72,8 +72,10 @@ struct Current {
 struct SpanInfo {
     at: usize,
     name: String,
-    kind: &'static str,
-    status: &'static str,
+    /// Index into [`SPAN_KINDS`].
+    kind: u8,
+    /// Index into [`STATUS_CODES`].
+    status: u8,
     duration: f64,
     ids: Option<([u8; 16], [u8; 8])>,
 }
@@ -93,25 +95,32 @@ struct Reader<'r> {
     instant: Instant,
 }
 
-fn span_kind(kind: i32) -> &'static str {
-    match kind {
-        0 => "SPAN_KIND_UNSPECIFIED",
-        1 => "SPAN_KIND_INTERNAL",
-        2 => "SPAN_KIND_SERVER",
-        3 => "SPAN_KIND_CLIENT",
-        4 => "SPAN_KIND_PRODUCER",
-        5 => "SPAN_KIND_CONSUMER",
-        _ => "",
-    }
-}
+/// `span.kind` by kind, the last for any other (an index into it stands for the text in a
+/// series' key).
+const SPAN_KINDS: [&str; 7] = [
+    "SPAN_KIND_UNSPECIFIED",
+    "SPAN_KIND_INTERNAL",
+    "SPAN_KIND_SERVER",
+    "SPAN_KIND_CLIENT",
+    "SPAN_KIND_PRODUCER",
+    "SPAN_KIND_CONSUMER",
+    "",
+];
 
-fn status_code(code: i32) -> &'static str {
-    match code {
-        0 => "STATUS_CODE_UNSET",
-        1 => "STATUS_CODE_OK",
-        2 => "STATUS_CODE_ERROR",
-        _ => "",
-    }
+/// `status.code` by code, as [`SPAN_KINDS`].
+const STATUS_CODES: [&str; 4] = [
+    "STATUS_CODE_UNSET",
+    "STATUS_CODE_OK",
+    "STATUS_CODE_ERROR",
+    "",
+];
+
+/// The index of `value` in a table of `len` texts, the last for anything unknown.
+fn text_index(value: i32, len: usize) -> u8 {
+    usize::try_from(value)
+        .ok()
+        .filter(|v| *v < len - 1)
+        .map_or(len - 1, |v| v) as u8
 }
 
 fn string(key: &str, value: &str) -> KeyValue {
@@ -214,15 +223,16 @@ impl Reader<'_> {
     /// The key's resource and metric and the default dimensions kept.
     fn write_key_start(&mut self, resource: u64, kind: Kind, info: &SpanInfo) {
         key_prefix(resource, kind, &mut self.values);
+        // Kind and status by their index: one byte each in every key instead of their text.
         let fixed = [
-            self.resource.service.as_str(),
-            info.name.as_str(),
-            info.kind,
-            info.status,
+            self.resource.service.as_bytes(),
+            info.name.as_bytes(),
+            &[info.kind],
+            &[info.status],
         ];
         for (keep, value) in self.reading.defaults.iter().zip(fixed) {
             if *keep {
-                push_part(&mut self.values, 1, value.as_bytes());
+                push_part(&mut self.values, 1, value);
             }
         }
     }
@@ -249,9 +259,7 @@ impl Reader<'_> {
         self.write_key_start(resource, Kind::Spans, &info);
         for (found, fallback) in found.iter().zip(&self.fallbacks) {
             match (found, fallback) {
-                (Some(kv), _) => {
-                    push_text(&mut self.values, &mut self.text, entry(kv).1.unwrap_or(&[]));
-                }
+                (Some(value), _) => push_text(&mut self.values, &mut self.text, value),
                 (None, Some(text)) => push_part(&mut self.values, 1, text.as_bytes()),
                 (None, None) => self.values.push(0),
             }
@@ -312,8 +320,8 @@ impl Reader<'_> {
         SpanInfo {
             at: view.item.as_ptr() as usize,
             name,
-            kind: span_kind(fields.kind),
-            status: status_code(fields.status_code),
+            kind: text_index(fields.kind, SPAN_KINDS.len()),
+            status: text_index(fields.status_code, STATUS_CODES.len()),
             duration,
             ids: trace_id
                 .filter(|t| t.iter().any(|b| *b != 0))
@@ -345,8 +353,8 @@ fn attributes(
     let fixed = [
         (SERVICE_NAME, service),
         (SPAN_NAME, info.name.as_str()),
-        (SPAN_KIND, info.kind),
-        (STATUS_CODE, info.status),
+        (SPAN_KIND, SPAN_KINDS[usize::from(info.kind)]),
+        (STATUS_CODE, STATUS_CODES[usize::from(info.status)]),
     ];
     for (keep, (key, value)) in defaults.iter().zip(fixed) {
         if *keep {
@@ -371,8 +379,25 @@ fn attributes(
 /// [`push_value_text`] writes it, with strings and ints (nearly every dimension) written
 /// without going through a `String`.
 fn push_text(values: &mut Vec<u8>, text: &mut String, value: &[u8]) {
+    // What SDKs write, one short `string_value` or one small `int_value`, read without the
+    // general reader.
+    match value {
+        [0x0a, len, s @ ..] if *len < 0x80 && usize::from(*len) == s.len() && s.is_ascii() => {
+            return push_part(values, 1, s);
+        }
+        [0x18, low, high] if *low >= 0x80 && *high < 0x80 => {
+            let i = i64::from(low & 0x7f) | i64::from(*high) << 7;
+            return push_part(values, 1, decimal(i, &mut [0; 20]));
+        }
+        [0x18, low] if *low < 0x80 => {
+            return push_part(values, 1, decimal(i64::from(*low), &mut [0; 20]));
+        }
+        _ => {}
+    }
     match read_value(value) {
-        ValueRef::String(s) if std::str::from_utf8(s).is_ok() => push_part(values, 1, s),
+        ValueRef::String(s) if s.is_ascii() || std::str::from_utf8(s).is_ok() => {
+            push_part(values, 1, s);
+        }
         ValueRef::Int(i) => push_part(values, 1, decimal(i, &mut [0; 20])),
         _ => {
             text.clear();
@@ -469,7 +494,20 @@ mod tests {
     use prost::Message;
     use weir_processors::value_text::push_value_text;
 
-    use super::{push_part, push_text};
+    use super::{SPAN_KINDS, STATUS_CODES, push_part, push_text, text_index};
+
+    #[test]
+    fn kinds_and_codes_out_of_range_share_the_empty_text() {
+        let kind = |k| SPAN_KINDS[usize::from(text_index(k, SPAN_KINDS.len()))];
+        assert_eq!(kind(0), "SPAN_KIND_UNSPECIFIED");
+        assert_eq!(kind(5), "SPAN_KIND_CONSUMER");
+        for k in [6, 7, -1, i32::MAX, i32::MIN] {
+            assert_eq!(kind(k), "");
+        }
+        let code = |c| STATUS_CODES[usize::from(text_index(c, STATUS_CODES.len()))];
+        assert_eq!(code(2), "STATUS_CODE_ERROR");
+        assert_eq!([code(3), code(-2)], ["", ""]);
+    }
 
     #[test]
     fn a_value_is_keyed_by_the_text_otelcol_gives_it() {
@@ -477,7 +515,13 @@ mod tests {
             Value::StringValue("GET".into()),
             Value::StringValue(String::new()),
             Value::IntValue(0),
+            Value::IntValue(127),
+            Value::IntValue(128),
             Value::IntValue(200),
+            Value::IntValue(16_383),
+            Value::IntValue(16_384),
+            Value::StringValue("é".repeat(40)),
+            Value::StringValue("a".repeat(200)),
             Value::IntValue(-1),
             Value::IntValue(i64::MIN),
             Value::IntValue(i64::MAX),
@@ -495,6 +539,8 @@ mod tests {
         .collect();
         // A string field that is not UTF-8 (prost would refuse it; otelcol's text is lossy).
         values.push(vec![0x0a, 2, 0xff, b'a']);
+        // An int written longer than it needs.
+        values.push(vec![0x18, 0x80, 0x00]);
         values.push(Vec::new());
         for value in values {
             let (mut got, mut scratch) = (Vec::new(), String::new());

@@ -1,7 +1,7 @@
 //! The wire record answers every path exactly as the decoded record does, on generated
 //! requests of every signal: the fields read on the wire and those it hands to decoding.
 
-use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -420,10 +420,15 @@ impl Selector for SpanAttributesCheck {
             self.0.push(format!("{got:?} differs from span_fields"));
         }
         for (key, found) in keys.iter().zip(&found) {
-            let on_wire = super::find_attribute(item.item, 9, key.as_bytes());
-            let decoded = span.attributes.iter().find(|kv| &kv.key == key);
-            let read = found.map(|kv| KeyValue::decode(kv).expect("a KeyValue"));
-            if *found != on_wire || read.as_ref() != decoded {
+            let on_wire = super::find_attribute(item.item, 9, key.as_bytes())
+                .map(|kv| super::entry(kv).1.unwrap_or(&[]));
+            let decoded = span
+                .attributes
+                .iter()
+                .find(|kv| &kv.key == key)
+                .map(|kv| kv.value.clone().unwrap_or_default());
+            let read = found.map(|v| AnyValue::decode(v).expect("an AnyValue"));
+            if *found != on_wire || read != decoded {
                 self.0.push(format!("{key}: {read:?} != {decoded:?}"));
             }
         }
