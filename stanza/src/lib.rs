@@ -1,7 +1,7 @@
 //! The stanza log operators, as otelcol-contrib's `pkg/stanza` defines them, for Weir's log
 //! receivers (`filelog`, later `syslog`, `tcplog`, `udplog`): parsers (`regex_parser`,
 //! `json_parser`, `key_value_parser`, `csv_parser`, `syslog_parser`, `time_parser`,
-//! `severity_parser`), transformers (`move`, `copy`, `add`, `remove`, `retain`, `flatten`,
+//! `severity_parser`, `trace_parser`), transformers (`move`, `copy`, `add`, `remove`, `retain`, `flatten`,
 //! `recombine`, `filter`, `noop`) and `router`, joined by `id`/`output` into a graph, with
 //! `if` conditions and `on_error` in the expression language of `expr/`.
 //!
@@ -48,6 +48,7 @@ pub mod otlp;
 mod pipeline;
 mod severity;
 mod time;
+mod trace;
 pub mod value;
 
 pub use entry::{Entry, Severity};

@@ -19,6 +19,7 @@ mod router;
 mod severity;
 mod syslog;
 mod time;
+mod trace;
 
 use crate::config::Fields;
 use crate::entry::Entry;
@@ -58,6 +59,7 @@ pub(crate) const TYPES: &[&str] = &[
     "syslog_parser",
     "time_parser",
     "severity_parser",
+    "trace_parser",
     "move",
     "copy",
     "add",
@@ -75,7 +77,6 @@ const NOT_BUILT: &[&str] = &[
     "json_array_parser",
     "xml_parser",
     "uri_parser",
-    "trace_parser",
     "scope_name_parser",
     "regex_replace",
     "unquote",
@@ -101,6 +102,7 @@ pub(crate) fn build(kind: &str, f: &mut Fields) -> Option<Built> {
         "syslog_parser" => Box::new(syslog::SyslogParser::from_config(f)?),
         "time_parser" => Box::new(time::TimeOperator::from_config(f)?),
         "severity_parser" => Box::new(severity::SeverityOperator::from_config(f)?),
+        "trace_parser" => Box::new(trace::TraceOperator::from_config(f)?),
         "move" => Box::new(move_field::Move::from_config(f)?),
         "copy" => Box::new(copy::Copy::from_config(f)?),
         "add" => Box::new(add::Add::from_config(f)?),

@@ -1,12 +1,13 @@
 //! What every parser shares (stanza's `ParserConfig`): where to read (`parse_from`), where to
-//! write (`parse_to`), an optional `body` to promote, and the embedded `timestamp:` and
-//! `severity:` blocks, run after the parse.
+//! write (`parse_to`), an optional `body` to promote, and the embedded `timestamp:`,
+//! `severity:` and `trace:` blocks, run after the parse.
 
 use crate::config::Fields;
 use crate::entry::Entry;
 use crate::field::Field;
 use crate::severity::SeverityParser;
 use crate::time::TimeParser;
+use crate::trace::TraceParser;
 use crate::value::Value;
 
 pub(crate) struct ParserCore {
@@ -15,6 +16,7 @@ pub(crate) struct ParserCore {
     body: Option<Field>,
     timestamp: Option<TimeParser>,
     severity: Option<SeverityParser>,
+    trace: Option<TraceParser>,
 }
 
 impl ParserCore {
@@ -35,14 +37,17 @@ impl ParserCore {
             block.finish(&mut f.errors);
             s
         });
-        for name in ["trace", "scope_name"] {
-            if f.raw(name).is_some() {
-                f.error(
-                    name,
-                    format!("the `{name}` block of parsers is not supported by Weir yet"),
-                );
-                failed = true;
-            }
+        let trace = f.block("trace").map(|mut block| {
+            let t = TraceParser::from_config(&mut block);
+            block.finish(&mut f.errors);
+            t
+        });
+        if f.raw("scope_name").is_some() {
+            f.error(
+                "scope_name",
+                "the `scope_name` block of parsers is not supported by Weir yet",
+            );
+            failed = true;
         }
         (!failed).then_some(ParserCore {
             parse_from,
@@ -50,6 +55,7 @@ impl ParserCore {
             body,
             timestamp,
             severity,
+            trace,
         })
     }
 
@@ -78,8 +84,10 @@ impl ParserCore {
     pub(crate) fn blocks(&self, entry: &mut Entry) -> Result<(), String> {
         let time = self.timestamp.as_ref().map(|t| t.apply(entry));
         let severity = self.severity.as_ref().map(|s| s.apply(entry));
-        // Both run even if one fails, as in stanza; the first failure is reported.
+        let trace = self.trace.as_ref().map(|t| t.apply(entry));
+        // All run even if one fails, as in stanza; the first failure is reported.
         time.unwrap_or(Ok(()))?;
-        severity.unwrap_or(Ok(()))
+        severity.unwrap_or(Ok(()))?;
+        trace.unwrap_or(Ok(()))
     }
 }

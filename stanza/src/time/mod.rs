@@ -155,7 +155,8 @@ impl TimeParser {
                 .map_err(bad)?,
             None => jiff::civil::Date::new(year, p.month.max(1), p.day.max(1)).map_err(bad)?,
         };
-        let dt = date.at(p.hour, p.minute, p.second, p.nanos);
+        let time = jiff::civil::Time::new(p.hour, p.minute, p.second, p.nanos).map_err(bad)?;
+        let dt = date.to_datetime(time);
         let ts = match (p.offset, p.utc) {
             (Some(seconds), _) => {
                 let offset = Offset::from_seconds(seconds).map_err(bad)?;

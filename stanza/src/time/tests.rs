@@ -124,6 +124,9 @@ fn values_that_do_not_match_the_layout_are_errors() {
     assert!(parse(layout.clone(), "2023-13-01").is_err());
     assert!(parse(layout.clone(), "2023-01-01 trailing").is_err());
     assert!(parse(layout, "").is_err());
+    let clock = serde_json::json!({"parse_from": "body", "layout": "%H:%M:%S"});
+    assert!(parse(clock.clone(), "25:00:00").is_err());
+    assert!(parse(clock, "23:61:00").is_err());
 }
 
 #[test]
