@@ -21,11 +21,12 @@ enum Boundary {
 struct Batch {
     /// The entry whose other fields the combined record keeps.
     base: Entry,
-    parts: Vec<String>,
-    size: usize,
+    combined: String,
+    entries: usize,
     started: Instant,
-    /// Whether the batch began with a matching first entry (`is_first_entry` only).
-    matched_start: bool,
+    /// Whether an entry of the batch matched its boundary expression; until one does, the
+    /// batch is bounded by `max_unmatched_batch_size`.
+    matched: bool,
 }
 
 pub(crate) struct Recombine {
@@ -150,91 +151,80 @@ impl Recombine {
             );
             return Err(Box::new((entry, message)));
         };
-        let source = self
-            .source_identifier
-            .get(&entry)
-            .map_or_else(|| DEFAULT_SOURCE.to_string(), Value::to_text);
-        match &self.boundary {
-            Boundary::First(expr) => {
-                let first = expr.matches(&entry);
-                if first && let Some(batch) = self.batches.remove(&source) {
-                    out.push(self.combine(batch));
-                }
-                self.add(source.clone(), entry, part, now, first, out);
-                if let Some(batch) = self.batches.get(&source)
-                    && !batch.matched_start
-                    && batch.parts.len() >= self.max_unmatched_batch_size
-                    && let Some(batch) = self.batches.remove(&source)
-                {
-                    out.push(self.combine(batch));
-                }
-            }
-            Boundary::Last(expr) => {
-                let last = expr.matches(&entry);
-                self.add(source.clone(), entry, part, now, true, out);
-                if last && let Some(batch) = self.batches.remove(&source) {
-                    out.push(self.combine(batch));
-                }
-            }
+        let source = match self.source_identifier.get(&entry).map(Value::to_text) {
+            Some(s) if !s.is_empty() => s,
+            _ => DEFAULT_SOURCE.to_string(),
+        };
+        let (matches, first) = match &self.boundary {
+            Boundary::First(expr) => (expr.matches(&entry), true),
+            Boundary::Last(expr) => (expr.matches(&entry), false),
+        };
+        if matches
+            && first
+            && let Some(batch) = self.batches.remove(&source)
+        {
+            out.push(self.combine(batch));
+        }
+        self.add(&source, entry, &part, now, matches, out);
+        if matches
+            && !first
+            && let Some(batch) = self.batches.remove(&source)
+        {
+            out.push(self.combine(batch));
         }
         Ok(())
     }
 
     fn add(
         &mut self,
-        source: String,
+        source: &str,
         entry: Entry,
-        part: String,
+        part: &str,
         now: Instant,
-        matched_start: bool,
+        matches: bool,
         out: &mut Vec<Entry>,
     ) {
-        if !self.batches.contains_key(&source) && self.batches.len() >= self.max_sources {
+        if !self.batches.contains_key(source) && self.batches.len() >= self.max_sources {
             self.flush_all(out);
         }
-        let size = part.len();
-        match self.batches.get_mut(&source) {
+        let batch = match self.batches.get_mut(source) {
             Some(batch) => {
-                batch.size += self.combine_with.len() + size;
-                batch.parts.push(part);
+                batch.entries += 1;
                 if self.keep_newest {
                     batch.base = entry;
                 }
+                batch
             }
-            None => {
-                self.batches.insert(
-                    source.clone(),
-                    Batch {
-                        base: entry,
-                        parts: vec![part],
-                        size,
-                        started: now,
-                        matched_start,
-                    },
-                );
-            }
+            None => self.batches.entry(source.to_string()).or_insert(Batch {
+                base: entry,
+                combined: String::new(),
+                entries: 1,
+                started: now,
+                matched: false,
+            }),
+        };
+        batch.matched |= matches;
+        if !batch.combined.is_empty() {
+            batch.combined.push_str(&self.combine_with);
         }
-        let full = self.batches.get(&source).is_some_and(|b| {
-            b.parts.len() >= self.max_batch_size
-                || (self.max_log_size > 0 && b.size >= self.max_log_size)
-        });
-        if full && let Some(batch) = self.batches.remove(&source) {
+        batch.combined.push_str(part);
+        // Zero means no limit for each bound, as in stanza's configs.
+        let full = (self.max_log_size > 0 && batch.combined.len() > self.max_log_size)
+            || (self.max_batch_size > 0 && batch.entries >= self.max_batch_size)
+            || (!batch.matched
+                && self.max_unmatched_batch_size > 0
+                && batch.entries >= self.max_unmatched_batch_size);
+        if full && let Some(batch) = self.batches.remove(source) {
             out.push(self.combine(batch));
         }
     }
 
     fn combine(&self, batch: Batch) -> Entry {
         let mut entry = batch.base;
-        let mut text = batch.parts.join(&self.combine_with);
-        if self.max_log_size > 0 && text.len() > self.max_log_size {
-            let mut cut = self.max_log_size;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-        }
         // The field was read from this entry, so it can be written back.
-        let _ = self.combine_field.set(&mut entry, Value::String(text));
+        let _ = self
+            .combine_field
+            .set(&mut entry, Value::String(batch.combined));
         entry
     }
 
@@ -363,8 +353,35 @@ mod tests {
         let mut p = pipeline(
             json!([{"type": "recombine", "combine_field": "body", "is_first_entry": "body == \"S\"", "max_log_size": 4}]),
         );
-        let out = lines(&mut p, &["S", "abcdef"], Instant::now());
-        assert_eq!(out, ["S\nab"]);
+        // A record longer than max_log_size is flushed whole, not cut.
+        let out = lines(&mut p, &["S", "abcdef", "g"], Instant::now());
+        assert_eq!(out, ["S\nabcdef"]);
+    }
+
+    #[test]
+    fn unmatched_entries_are_bounded_by_max_unmatched_batch_size() {
+        let cfg = |n: u64| json!([{"type": "recombine", "combine_field": "body", "is_first_entry": "body == \"S\"", "max_unmatched_batch_size": n}]);
+        let mut p = pipeline(cfg(2));
+        assert_eq!(lines(&mut p, &["a", "b", "c"], Instant::now()), ["a\nb"]);
+        let mut p = pipeline(cfg(0));
+        assert!(lines(&mut p, &["a", "b", "c"], Instant::now()).is_empty());
+        assert_eq!(p.flush_all()[0].body.to_text(), "a\nb\nc");
+    }
+
+    #[test]
+    fn the_oldest_entry_keeps_its_other_fields_unless_overwrite_with_newest() {
+        let mk = |body: &str, n: i64| {
+            let mut e = Entry::new(body, 0);
+            e.attributes.insert("n".into(), n.into());
+            e
+        };
+        for (mode, kept) in [("oldest", 1), ("newest", 2)] {
+            let mut p = pipeline(
+                json!([{"type": "recombine", "combine_field": "body", "is_last_entry": "body == \"end\"", "overwrite_with": mode}]),
+            );
+            let out = p.process(vec![mk("a", 1), mk("end", 2)]);
+            assert_eq!(out[0].attributes["n"], kept.into(), "{mode}");
+        }
     }
 
     #[test]

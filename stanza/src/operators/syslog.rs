@@ -48,6 +48,34 @@ const SEVERITIES: [(Severity, &str); 8] = [
     (Severity::DEBUG, "debug"),
 ];
 
+/// Facility keywords by number, the `facility_text` go-syslog gives stanza.
+const FACILITIES: [&str; 24] = [
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
+];
+
 impl SyslogParser {
     pub(crate) fn from_config(f: &mut Fields) -> Option<SyslogParser> {
         let protocol = match f.required_string("protocol").as_deref() {
@@ -208,7 +236,11 @@ impl Parsed {
         if let Some(pri) = pri {
             fields.insert("priority".into(), Value::Int(i64::from(pri)));
             fields.insert("facility".into(), Value::Int(i64::from(pri / 8)));
-            fields.insert("severity".into(), Value::Int(i64::from(pri % 8)));
+            fields.insert(
+                "facility_text".into(),
+                Value::from(FACILITIES[usize::from(pri / 8)]),
+            );
+            // stanza promotes the syslog severity to the entry's and drops the attribute.
         }
         Parsed {
             fields,

@@ -16,6 +16,8 @@ fn rfc5424_with_structured_data() {
     assert_eq!(attr(e, "message"), "'su root' failed");
     assert_eq!(e.attributes["priority"], Value::Int(34));
     assert_eq!(e.attributes["facility"], Value::Int(4));
+    assert_eq!(attr(e, "facility_text"), "auth");
+    assert!(!e.attributes.contains_key("severity"));
     assert_eq!(e.attributes["version"], Value::Int(1));
     let sd = e.attributes["structured_data"].as_map().unwrap();
     assert_eq!(
