@@ -58,18 +58,22 @@ impl Transform for KeyValueParser {
         let text = input
             .as_text()
             .ok_or_else(|| format!("type {} cannot be parsed as key-value pairs", input.kind()))?;
+        if text.is_empty() {
+            return Err("parse from field is empty".into());
+        }
         let pairs = match &self.pair_delimiter {
             Some(d) => split_quoted(text, |rest| rest.starts_with(d.as_str()).then_some(d.len())),
             None => split_quoted(text, |rest| {
                 let c = rest.chars().next()?;
                 c.is_whitespace().then_some(c.len_utf8())
             }),
-        };
+        }
+        .ok_or("never reached the end of a quoted value")?;
         let mut map = Map::new();
         for pair in pairs.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
             let (k, v) = pair
                 .split_once(self.delimiter.as_str())
-                .ok_or_else(|| format!("cannot split `{pair}` into 2 items"))?;
+                .ok_or_else(|| format!("cannot split {pair:?} into 2 items, got 1 item(s)"))?;
             map.insert(
                 unquote(k.trim()).to_string(),
                 Value::String(unquote(v.trim()).to_string()),
@@ -82,7 +86,7 @@ impl Transform for KeyValueParser {
 
 /// Splits at delimiters outside double or single quotes; `at` says how long a delimiter
 /// starts the rest of the text, if one does.
-fn split_quoted(text: &str, at: impl Fn(&str) -> Option<usize>) -> Vec<&str> {
+fn split_quoted(text: &str, at: impl Fn(&str) -> Option<usize>) -> Option<Vec<&str>> {
     let mut parts = Vec::new();
     let mut start = 0;
     let mut quote: Option<char> = None;
@@ -106,7 +110,7 @@ fn split_quoted(text: &str, at: impl Fn(&str) -> Option<usize>) -> Vec<&str> {
         i += c.len_utf8();
     }
     parts.push(&text[start..]);
-    parts
+    quote.is_none().then_some(parts)
 }
 
 fn unquote(s: &str) -> &str {
@@ -146,6 +150,13 @@ mod tests {
     fn a_pair_without_delimiter_is_a_parse_error() {
         let mut p = pipeline(json!([{"type": "key_value_parser", "on_error": "drop_quiet"}]));
         assert!(run(&mut p, "a=1 lonely").is_empty());
+    }
+
+    #[test]
+    fn an_unclosed_quote_or_an_empty_line_is_a_parse_error() {
+        let mut p = pipeline(json!([{"type": "key_value_parser", "on_error": "drop_quiet"}]));
+        assert!(run(&mut p, "a=\"open").is_empty());
+        assert!(run(&mut p, "").is_empty());
     }
 
     #[test]

@@ -64,8 +64,11 @@ impl Transform for RegexParser {
             .ok_or("regex pattern does not match")?;
         let mut map = Map::new();
         for (i, name) in self.names.iter().enumerate() {
-            if let (Some(name), Some(m)) = (name, caps.get(i)) {
-                map.insert(name.clone(), Value::String(m.as_str().to_string()));
+            // A named group that took no part in the match is an empty string, as Go's
+            // FindStringSubmatch gives stanza.
+            if let Some(name) = name {
+                let text = caps.get(i).map_or("", |m| m.as_str());
+                map.insert(name.clone(), Value::String(text.to_string()));
             }
         }
         self.core.finish(entry, Value::Map(map))?;
@@ -101,6 +104,12 @@ mod tests {
         assert_eq!(out[0].timestamp, Some(1_714_979_289_000_000_000));
         assert_eq!(out[0].severity, crate::entry::Severity::WARN);
         assert_eq!(out[0].severity_text, "warn");
+    }
+
+    #[test]
+    fn an_optional_group_that_did_not_match_is_empty() {
+        let mut p = pipeline(json!([{"type": "regex_parser", "regex": "^(?P<a>a)(?P<b>b)?$"}]));
+        assert_eq!(attr(&run(&mut p, "a")[0], "b"), "");
     }
 
     #[test]
