@@ -62,7 +62,9 @@
 //!   `max_batches` groups). Groups are taken round-robin from where the last poll stopped
 //!   (otelcol restarts at the first group, starving later files). The last group's handles
 //!   stay open until the next poll, so a file of that group renamed out of `include` or
-//!   deleted is finished from its handle, its unterminated tail included.
+//!   deleted is finished from its handle, its unterminated tail included. Handles do not
+//!   survive a restart: a file moved out of `include` and not yet read to its end (under
+//!   backpressure) is not finished after one.
 //! - `start_at: end` applies to files met during the first pass over the matched files (the
 //!   first poll, unless `max_batches` or backpressure spread it over several); files met later,
 //!   and files in a restored state, are read from the beginning or their checkpoint. A gzip
