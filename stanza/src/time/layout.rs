@@ -9,7 +9,7 @@ pub(crate) enum Item {
     Year,
     /// Two digits, 19xx for 69–99 as Go does (`06`, `%y`).
     Year2,
-    /// Month number; `pad` means two digits are expected but one is taken.
+    /// Month number, one or two digits (`01`, `1`, `%m`).
     Month,
     MonthAbbr,
     MonthName,

@@ -96,6 +96,25 @@ impl Cursor<'_> {
     }
 }
 
+/// Takes `literal` off the front of `value`, a run of spaces in either matching a run of
+/// spaces in the other, as Go's time parsing does.
+fn skip<'v>(mut value: &'v str, literal: &str) -> Option<&'v str> {
+    let mut layout = literal;
+    while let Some(l) = layout.chars().next() {
+        if l == ' ' {
+            if !value.starts_with(' ') {
+                return None;
+            }
+            layout = layout.trim_start_matches(' ');
+            value = value.trim_start_matches(' ');
+            continue;
+        }
+        value = value.strip_prefix(l)?;
+        layout = &layout[l.len_utf8()..];
+    }
+    Some(value)
+}
+
 /// Matches `value` against `items`; `Err` says what did not match.
 pub(crate) fn parse(items: &[Item], value: &str) -> Result<Parsed, String> {
     let mut c = Cursor { s: value };
@@ -105,18 +124,8 @@ pub(crate) fn parse(items: &[Item], value: &str) -> Result<Parsed, String> {
     for (idx, item) in items.iter().enumerate() {
         match item {
             Item::Literal(lit) => {
-                if let Some(rest) = c.s.strip_prefix(lit.as_str()) {
-                    c.s = rest;
-                } else if lit.trim().is_empty() && !lit.is_empty() {
-                    // Go lets a run of spaces in the layout match any run of spaces.
-                    let trimmed = c.s.trim_start();
-                    if trimmed.len() == c.s.len() {
-                        return Err(bad(&format!("`{lit}`")));
-                    }
-                    c.s = trimmed;
-                } else {
-                    return Err(format!("`{value}` does not match the layout at `{}`", c.s));
-                }
+                c.s = skip(c.s, lit)
+                    .ok_or_else(|| format!("`{value}` does not match the layout at `{}`", c.s))?;
             }
             Item::Year => p.year = Some(c.digits(4, 4).ok_or_else(|| bad("a year"))? as i16),
             Item::Year2 => {

@@ -67,6 +67,16 @@ fn gotime_with_millis_and_zone_abbreviation() {
 }
 
 #[test]
+fn a_space_in_the_layout_matches_a_run_of_spaces() {
+    let layout =
+        serde_json::json!({"parse_from": "body", "layout": "%Y-%m-%d %H:%M", "location": "UTC"});
+    assert_eq!(
+        parse(layout, "2024-01-02    03:04"),
+        Ok(at("2024-01-02T03:04:00Z"))
+    );
+}
+
+#[test]
 fn location_applies_when_the_value_has_no_offset() {
     let layout = serde_json::json!({"parse_from": "body", "layout": "%Y-%m-%d %H:%M:%S", "location": "America/New_York"});
     assert_eq!(
