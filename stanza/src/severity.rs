@@ -27,15 +27,24 @@ impl SeverityParser {
         let overwrite_text = f.bool("overwrite_text", false);
         let mut mapping = HashMap::new();
         match preset.as_str() {
-            "default" => {
+            "default" | "otel" | "aliases" => {
+                // The level names and the OTLP numbers 1–24 themselves.
                 for n in 1..=24u8 {
                     mapping.insert(Severity(n).name().to_ascii_lowercase(), Severity(n));
+                    mapping.insert(n.to_string(), Severity(n));
+                }
+                if preset == "default" {
+                    for n in 1..=4u8 {
+                        let suffix = if n == 1 { String::new() } else { n.to_string() };
+                        mapping.insert(format!("warning{suffix}"), Severity(12 + n));
+                        mapping.insert(format!("err{suffix}"), Severity(16 + n));
+                    }
                 }
             }
             "none" => {}
             other => f.error(
                 "preset",
-                format!("unknown preset `{other}`; expected `default` or `none`"),
+                format!("unknown preset `{other}`; expected `default`, `otel` or `none`"),
             ),
         }
         if let Some(raw) = f.raw("mapping") {
@@ -43,7 +52,9 @@ impl SeverityParser {
             match raw {
                 Json::Object(map) => {
                     for (name, values) in map {
-                        let Some(severity) = Severity::from_name(name) else {
+                        let number = name.parse::<u8>().ok().filter(|n| (1..=24).contains(n));
+                        let Some(severity) = Severity::from_name(name).or(number.map(Severity))
+                        else {
                             f.errors.push(crate::error::ConfigError::new(
                                 path.key(name),
                                 format!("`{name}` is not a severity (expected trace, debug, info, warn, error or fatal, optionally with 2, 3 or 4)"),
@@ -188,6 +199,9 @@ mod tests {
             severity_of(&p, "warn2".into()),
             (Severity(14), "warn2".into())
         );
+        assert_eq!(severity_of(&p, "Warning".into()).0, Severity::WARN);
+        assert_eq!(severity_of(&p, "err3".into()).0, Severity::ERROR3);
+        assert_eq!(severity_of(&p, Value::Int(17)).0, Severity::ERROR);
         assert_eq!(
             severity_of(&p, "chatty".into()),
             (Severity::DEFAULT, "chatty".into())
