@@ -34,7 +34,8 @@ pub(crate) enum Item {
     ZoneName,
 }
 
-/// Compiles a strptime layout as stanza (ctimefmt) reads it.
+/// Compiles a strptime layout as stanza (ctimefmt) reads it; `%j` and `%N` are accepted
+/// beyond ctimefmt's set.
 pub(crate) fn strptime(layout: &str) -> Result<Vec<Item>, String> {
     let mut items = Vec::new();
     let mut chars = layout.chars();
@@ -93,7 +94,16 @@ pub(crate) fn strptime(layout: &str) -> Result<Vec<Item>, String> {
                 Item::Literal(String::new()),
                 Item::Day,
                 Item::Literal(String::new()),
-                Item::Year2,
+                Item::Year,
+            ],
+            'r' => &[
+                Item::Hour12,
+                Item::Literal(String::new()),
+                Item::Minute,
+                Item::Literal(String::new()),
+                Item::Second,
+                Item::Literal(String::new()),
+                Item::AmPm,
             ],
             'F' => &[
                 Item::Year,
@@ -107,7 +117,7 @@ pub(crate) fn strptime(layout: &str) -> Result<Vec<Item>, String> {
                 Item::Literal(String::new()),
                 Item::MonthAbbr,
                 Item::Literal(String::new()),
-                Item::DaySpace,
+                Item::Day,
                 Item::Literal(String::new()),
                 Item::Hour24,
                 Item::Literal(String::new()),
@@ -123,6 +133,7 @@ pub(crate) fn strptime(layout: &str) -> Result<Vec<Item>, String> {
         // The compound directives' separators, in order.
         let separators: &[&str] = match d {
             'T' | 'X' | 'R' => &[":", ":"],
+            'r' => &[":", ":", " "],
             'D' | 'x' => &["/", "/"],
             'F' => &["-", "-"],
             'c' => &[" ", " ", " ", ":", ":", " "],

@@ -40,6 +40,23 @@ fn strptime_month_names_and_twelve_hour_clock() {
 }
 
 #[test]
+fn strptime_compound_directives_follow_ctimefmt() {
+    let cfg = |layout: &str| serde_json::json!({"parse_from": "body", "layout": layout, "location": "UTC"});
+    assert_eq!(
+        parse(cfg("%D %r"), "03/04/2021 01:02:03 pm"),
+        Ok(at("2021-03-04T13:02:03Z"))
+    );
+    assert_eq!(
+        parse(cfg("%c"), "Thu Mar 04 13:02:03 2021"),
+        Ok(at("2021-03-04T13:02:03Z"))
+    );
+    assert_eq!(
+        parse(cfg("%F %T.%L"), "2021-03-04 13:02:03.250"),
+        Ok(at("2021-03-04T13:02:03.25Z"))
+    );
+}
+
+#[test]
 fn gotime_rfc3339_with_z_or_offset() {
     let layout = serde_json::json!({"parse_from": "body", "layout_type": "gotime", "layout": "2006-01-02T15:04:05Z07:00"});
     assert_eq!(
