@@ -261,5 +261,15 @@ mod tests {
             assert!(TailerState::decode(&bytes[..cut]).is_err());
         }
         assert!(TailerState::decode(b"WTS1\xff\xff\xff\xff").is_err());
+        let mut x: u32 = 7;
+        let mut junk = bytes.clone();
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let at = x as usize % junk.len();
+            junk[at] = (x >> 8) as u8;
+            let _ = TailerState::decode(&junk);
+        }
     }
 }

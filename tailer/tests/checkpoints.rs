@@ -288,3 +288,22 @@ fn a_restart_across_a_rename_rotation_goes_on_in_the_rotated_file() {
     want.sort();
     assert_eq!(got, want);
 }
+
+#[test]
+fn counters_count_bytes_lines_and_open_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.log");
+    append(&a, b"one\n\ntwo\r\nthree\n");
+    append(&dir.path().join("b.log"), b"bee\n");
+    let mut tailer = Tailer::new(config(dir.path(), &["*.log"])).unwrap();
+    poll_acked(&mut tailer);
+    let c = tailer.counters().snapshot();
+    assert_eq!(
+        (c.lines_read, c.bytes_read, c.records_truncated),
+        (4, 20, 0)
+    );
+    assert_eq!(c.files_open, 2, "kept open until the next poll");
+    fs::remove_file(&a).unwrap();
+    poll_acked(&mut tailer);
+    assert_eq!(tailer.counters().snapshot().files_open, 1);
+}
