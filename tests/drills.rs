@@ -744,13 +744,6 @@ fn drill7a_sigterm_drains_the_memory_queue_backlog_within_shutdown_timeout() {
     assert_every_item_delivered("7a", stats, TOTAL);
 }
 
-/// `kill -9` of Weir: waits (bounded) until the process is gone.
-fn kill_9(mut weir: Weir) {
-    signal(weir.pid(), "KILL");
-    let gone = common::wait_until(Duration::from_secs(10), || weir.exited().is_some());
-    assert!(gone, "weir survived kill -9");
-}
-
 // ---- drill 2 ---------------------------------------------------------------------------------
 
 /// Drill 2: `kill -9` of Weir mid-load, with its queue on `file_storage` (`fsync: always`) and
@@ -777,7 +770,7 @@ fn drill2_kill_9_with_file_storage_loses_no_acknowledged_item() {
         "batch",
         "timeout: 50ms, send_batch_size: 1000, send_batch_max_size: 1000",
     );
-    let weir = setup.start(&ports);
+    let mut weir = setup.start(&ports);
 
     let stored = Generator::start(
         ports.grpc,
@@ -806,7 +799,7 @@ fn drill2_kill_9_with_file_storage_loses_no_acknowledged_item() {
     let backlog = exporter_metric(&ports, "otelcol_exporter_queue_size").unwrap_or(0.0);
     let stored_delivered_at_kill = sink.run(stored.run_id).unique;
     let across_delivered_at_kill = sink.run(across.run_id).unique;
-    kill_9(weir);
+    weir.kill_9();
     std::thread::sleep(Duration::from_millis(500));
     let restarted = setup.start(&ports);
     sink.set_mode(r#"{"delay": "0s"}"#);

@@ -7,11 +7,10 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use common::capture::{Capture, Transport};
 use common::weir::{Weir, run_cli};
-use common::{DEADLINE, Ports, otlp, ports, wait_until};
+use common::{DEADLINE, Ports, otlp, ports};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 
 /// Requests sent, and spans in each.
@@ -55,16 +54,6 @@ service:
     )
 }
 
-fn kill_9(pid: u32) {
-    let status = Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("running kill");
-    assert!(status.success(), "kill -KILL {pid} failed");
-}
-
 fn span_names(capture: &Capture) -> Vec<String> {
     let requests = capture.traces(Transport::Grpc);
     otlp::flatten_spans(requests.iter().flat_map(|r| &r.resource_spans))
@@ -94,11 +83,7 @@ async fn acknowledged_spans_survive_kill_9_and_arrive_after_the_restart() {
             .expect("weir acknowledges the spans once they are stored");
         acknowledged.extend((0..SPANS).map(|i| format!("span-{seed}-{i}")));
     }
-    kill_9(first.pid());
-    assert!(
-        wait_until(DEADLINE, || first.exited().is_some()),
-        "weir survived kill -9"
-    );
+    first.kill_9();
     drop(first);
 
     let capture = Capture::start();

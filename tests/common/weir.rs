@@ -292,6 +292,13 @@ impl Weir {
         self.signal_and_wait("TERM")
     }
 
+    /// `kill -9`: no shutdown runs, as in a crash. Waits (bounded) until the process is gone.
+    pub fn kill_9(&mut self) {
+        send_signal(self.pid(), "KILL");
+        let gone = wait_until(Duration::from_secs(10), || self.exited().is_some());
+        assert!(gone, "weir survived kill -9");
+    }
+
     /// Like [`Weir::stop`] but with SIGINT.
     pub fn interrupt(mut self) -> Stopped {
         self.signal_and_wait("INT")

@@ -65,6 +65,11 @@ pub struct BatchMeta {
     /// The sender waits until the batch is delivered or stored durably before it is answered
     /// (the receiver's `acknowledgements: true`).
     pub acknowledge: bool,
+    /// The sender hears of delivery through a guard of its own in `acks`, so the pipelines
+    /// answer it as soon as the batch is admitted, whatever `acknowledge` and the queues'
+    /// `wait_for_result` say. A receiver that reads ahead (filelog) keeps several batches in
+    /// flight this way, in order, instead of waiting for each before offering the next.
+    pub sender_holds_ack: bool,
     /// When the client stops waiting for an answer (gRPC `grpc-timeout`), if it said.
     pub deadline: Option<tokio::time::Instant>,
     /// How the batch arrived (`grpc`, `http`), for the receivers' `transport` metric label;
@@ -79,6 +84,7 @@ impl Default for BatchMeta {
             received_at: SystemTime::now(),
             acks: Vec::new(),
             acknowledge: false,
+            sender_holds_ack: false,
             deadline: None,
             transport: None,
         }

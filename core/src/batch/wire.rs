@@ -751,7 +751,7 @@ fn read_varint(bytes: &[u8], pos: usize, end: usize) -> Result<(u64, usize), Var
 }
 
 /// Appends `value` as a varint.
-pub(crate) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+pub fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8 & 0x7f) | 0x80);
         value >>= 7;
@@ -760,7 +760,7 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
 }
 
 /// Appends the key and length prefix of a length-delimited field.
-pub(crate) fn put_delimited_header(out: &mut Vec<u8>, number: u32, length: usize) {
+pub fn put_delimited_header(out: &mut Vec<u8>, number: u32, length: usize) {
     put_varint(out, (u64::from(number) << 3) | 2);
     put_varint(out, length as u64);
 }

@@ -93,6 +93,22 @@ pub trait ComponentConfig:
     fn validate(&self) -> Result<(), Vec<String>> {
         Ok(())
     }
+
+    /// [`ComponentConfig::validate`], each problem with the path of the field it is about
+    /// (so `weir validate` points at that field's line and column); by default, every problem
+    /// of `validate` is about the component as a whole.
+    fn validate_fields(&self) -> Result<(), Vec<FieldError>> {
+        self.validate().map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|message| FieldError {
+                    path: Vec::new(),
+                    message,
+                    expected: Vec::new(),
+                })
+                .collect()
+        })
+    }
 }
 
 /// What the runtime tells a factory about the instance it wants.

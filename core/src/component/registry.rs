@@ -150,16 +150,7 @@ fn missing_because_removed(error: &FieldError, earlier: &[FieldError]) -> bool {
 const MAX_FIELD_ERRORS: usize = 32;
 
 fn validated<C: ComponentConfig>(config: C) -> Result<ParsedConfig, Vec<FieldError>> {
-    config.validate().map_err(|problems| {
-        problems
-            .into_iter()
-            .map(|message| FieldError {
-                path: Vec::new(),
-                message,
-                expected: Vec::new(),
-            })
-            .collect::<Vec<_>>()
-    })?;
+    config.validate_fields()?;
     Ok(ParsedConfig(Arc::new(config)))
 }
 

@@ -9,6 +9,7 @@
 //! parse the sections, `validate` checks across them, `schema` describes the file.
 
 mod auth_refs;
+mod byte_size;
 mod components;
 mod connectors;
 mod error;
@@ -35,6 +36,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub use byte_size::{ByteSize, parse_byte_size};
 pub use error::{ConfigError, ConfigErrors, Hint, Location, Problem};
 pub use model::{
     ComponentEntry, Config, Loaded, Pipeline, PipelineId, Service, Telemetry, TelemetryLogs,

@@ -196,8 +196,8 @@ impl Consumer for PipelineEntry {
                 }
             }
         }
-        let wait_for_delivery =
-            batch.meta().acknowledge || self.queues().any(|q| q.waits_for_result());
+        let wait_for_delivery = !batch.meta().sender_holds_ack
+            && (batch.meta().acknowledge || self.queues().any(|q| q.waits_for_result()));
         let (batch, delivery) = if wait_for_delivery {
             let (guard, delivered) = AckGuard::new();
             let mut meta = BatchMeta::clone(batch.meta());

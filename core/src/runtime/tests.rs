@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::entry::{EntryStats, PipelineEntry, PipelinePort};
 use super::pipeline::{PipelineTask, ProcessorStats, Stage};
-use crate::batch::{Batch, BatchMeta, Request};
+use crate::batch::{AckGuard, AckResult, Batch, BatchMeta, Request};
 use crate::component::{
     Consumer, Delivered, ExportError, Exporter, ProcessError, Processor, PushOutcome,
 };
@@ -422,6 +422,37 @@ async fn acknowledged_batches_are_answered_after_delivery_and_refused_when_it_fa
         matches!(&outcome, PushOutcome::Refused { reason, .. } if reason.contains("backend said 400")),
         "{outcome:?}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sender_holding_its_own_guard_is_answered_at_admission_and_hears_delivery_itself() {
+    let (tx, mut rx) = mpsc::channel(4);
+    let entry = PipelineEntry::new(
+        vec![port(tx)],
+        Duration::from_secs(5),
+        Arc::new(EntryStats::default()),
+    );
+    let (guard, delivered) = AckGuard::new();
+    let b = batch(3);
+    let meta = BatchMeta {
+        acknowledge: true,
+        sender_holds_ack: true,
+        acks: vec![Arc::new(guard)],
+        ..BatchMeta::clone(b.meta())
+    };
+    // Answered before anything was delivered, although it asks for acknowledgement.
+    assert_eq!(
+        entry.consume(b.with_meta(Arc::new(meta))).await,
+        PushOutcome::Accepted
+    );
+    let held = rx.recv().await.unwrap();
+    let mut delivered = Box::pin(delivered);
+    assert!(
+        futures::poll!(&mut delivered).is_pending(),
+        "not delivered while the pipeline holds it"
+    );
+    drop(held);
+    assert_eq!(delivered.await.unwrap(), AckResult::Done);
 }
 
 #[tokio::test(start_paused = true)]
