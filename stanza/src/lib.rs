@@ -36,7 +36,28 @@
 //! - [`Pipeline::parse_errors`] counts, per operator id, the entries each one failed on.
 //! - [`otlp`] turns entries into OTLP `LogRecord`s and `ResourceLogs`.
 //!
-//! A pipeline is used from one task at a time (`&mut self`); it is `Send`.
+//! A pipeline is used from one task at a time (`&mut self`); it is `Send`. Failures handled by
+//! `on_error` are logged through `tracing` (warn for `send`/`drop`, debug for the quiet modes)
+//! with the operator's id.
+//!
+//! # Where Weir differs from stanza, and what it refuses
+//!
+//! - Refused by name (a config error): `json_array_parser`, `xml_parser`, `uri_parser`,
+//!   `scope_name_parser`, `regex_replace`, `unquote`, `assign_keys`, `container`, the output
+//!   operators, and the parsers' `scope_name:` block.
+//! - `regex_parser`'s `cache` is accepted and has no effect: it only spares stanza matching
+//!   identical lines again, and results are the same without it.
+//! - Expressions are the subset listed in [`expr`]; anything else (arithmetic, functions
+//!   other than `env`, the `timestamp` variable) is a compile error with its column.
+//!   Evaluation never fails: a missing field is `nil`, an impossible comparison is false.
+//! - Time layouts: `%Z` (Go's `MST`) recognises `UTC`, `GMT` and `Z`; any other abbreviation
+//!   is read in `location`. strptime accepts `%j` and `%N` beyond ctimefmt's set. A numeric
+//!   offset may be written with or without a colon whatever the layout says.
+//! - `recombine` takes the time an entry arrived from the caller (`process_at`) rather than
+//!   from the entry's observed timestamp; `flush` replaces stanza's ticker. An entry without
+//!   `combine_field` is a failure handled by `on_error` (stanza logs and drops its text).
+//! - `syslog_parser` is this crate's own (see `operators/syslog.rs` for why); RFC 5424 is
+//!   strict, RFC 3164 takes `Mmm dd hh:mm:ss` or an RFC 3339 stamp.
 
 mod config;
 pub mod entry;

@@ -96,18 +96,23 @@ impl Pipeline {
     /// absent means no operators). Every problem is reported, each at its path from the
     /// receiver's config root (`operators[2].regex`).
     pub fn build(operators: &Json) -> Result<Pipeline, ConfigErrors> {
-        let root = Path::default().key("operators");
-        let items = match operators {
-            Json::Null => return Ok(Pipeline { nodes: Vec::new() }),
-            Json::Array(items) => items,
+        match operators {
+            Json::Null => Ok(Pipeline { nodes: Vec::new() }),
+            Json::Array(items) => Self::build_list(items),
             other => {
                 let kind = json_kind(other);
-                return Err(ConfigErrors(vec![ConfigError::new(
-                    root,
+                Err(ConfigErrors(vec![ConfigError::new(
+                    Path::default().key("operators"),
                     format!("expected a list of operators, found {kind}"),
-                )]));
+                )]))
             }
-        };
+        }
+    }
+
+    /// [`Pipeline::build`] from the list itself (a receiver config's
+    /// `operators: Vec<serde_json::Value>`).
+    pub fn build_list(items: &[Json]) -> Result<Pipeline, ConfigErrors> {
+        let root = Path::default().key("operators");
         let mut errors = Vec::new();
         let mut pending = Vec::new();
         for (i, item) in items.iter().enumerate() {

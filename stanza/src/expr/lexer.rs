@@ -12,8 +12,8 @@ pub(super) enum Token {
     Sym(&'static str),
 }
 
-const SYMBOLS: [&str; 16] = [
-    "==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "(", ")", "[", "]", ",", ".", "+",
+const SYMBOLS: [&str; 17] = [
+    "==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "(", ")", "[", "]", ",", ".", "+", "-",
 ];
 
 /// Tokens with their 1-based character columns.

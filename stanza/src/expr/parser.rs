@@ -159,6 +159,21 @@ impl Parser {
             self.pos += 1;
             return Ok(Node::Not(Box::new(self.unary()?)));
         }
+        if self.is_sym("-") {
+            // Only negative number literals: the subset has no arithmetic.
+            self.pos += 1;
+            return match self.peek().cloned() {
+                Some(Token::Int(i)) => {
+                    self.pos += 1;
+                    Ok(Node::Literal(Value::Int(-i)))
+                }
+                Some(Token::Float(f)) => {
+                    self.pos += 1;
+                    Ok(Node::Literal(Value::Double(-f)))
+                }
+                _ => self.error("expected a number after `-`"),
+            };
+        }
         self.primary()
     }
 

@@ -26,6 +26,7 @@ fn field_references_compare_with_literals() {
     assert!(holds("body.x > 1 and body.x <= 1.5"));
     assert!(holds("attributes.code >= 500 && attributes.code < 600"));
     assert!(holds("attributes.missing == nil"));
+    assert!(holds("attributes.code > -1 and -2.5 < body.x"));
     assert!(!holds("attributes.missing > 3"));
 }
 
