@@ -31,6 +31,8 @@ pub(crate) struct SyslogParser {
     core: ParserCore,
     protocol: Protocol,
     octet_counting: bool,
+    /// The longest octet-counted message taken (stanza's `max_octets`, 8192 by default).
+    max_octets: usize,
     trailer: Trailer,
     skip_pri: bool,
     stamp3164: TimeParser,
@@ -99,6 +101,7 @@ impl SyslogParser {
             }
         };
         let octet_counting = f.bool("enable_octet_counting", false);
+        let max_octets = f.u64("max_octets", 8192) as usize;
         let skip_pri = f.bool("allow_skip_pri_header", false);
         let trailer = match f.string("non_transparent_framing_trailer").as_deref() {
             None => Trailer::None,
@@ -132,6 +135,7 @@ impl SyslogParser {
             core: core?,
             protocol,
             octet_counting,
+            max_octets,
             trailer,
             skip_pri,
             stamp3164: TimeParser::strptime_in("%b %e %H:%M:%S", zone),
@@ -145,6 +149,12 @@ impl SyslogParser {
             let len: usize = len
                 .parse()
                 .map_err(|_| format!("`{len}` is not an octet count"))?;
+            if self.max_octets > 0 && len > self.max_octets {
+                return Err(format!(
+                    "message length {len} exceeds max_octets {}",
+                    self.max_octets
+                ));
+            }
             text = rest
                 .get(..len)
                 .ok_or("the message is shorter than its octet count")?;

@@ -48,6 +48,10 @@ fn rfc5424_octet_counting() {
     );
     let out = run(&mut p, "25 <13>1 - host app - - - hi");
     assert_eq!(attr(&out[0], "message"), "hi");
+    let mut small = pipeline(
+        json!([{"type": "syslog_parser", "protocol": "rfc5424", "enable_octet_counting": true, "max_octets": 10, "on_error": "drop_quiet"}]),
+    );
+    assert!(run(&mut small, "25 <13>1 - host app - - - hi").is_empty());
 }
 
 #[test]
