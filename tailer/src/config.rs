@@ -40,6 +40,10 @@ pub enum Encoding {
     Ascii,
     /// Bytes passed on as they are ([`crate::Record::Bytes`]).
     Nop,
+    /// Any other character set by its WHATWG label (`shift_jis`, `gbk`, `windows-1252`,
+    /// `iso-8859-2`, ...), malformed sequences replaced with U+FFFD. All are ASCII-compatible
+    /// for newlines. (WHATWG reads `latin1` / `iso-8859-1` as windows-1252.)
+    Other(&'static encoding_rs::Encoding),
 }
 
 impl Encoding {
@@ -51,7 +55,14 @@ impl Encoding {
             "utf-16be" | "utf16be" => Some(Encoding::Utf16Be),
             "ascii" | "us-ascii" => Some(Encoding::Ascii),
             "nop" => Some(Encoding::Nop),
-            _ => None,
+            other => match encoding_rs::Encoding::for_label(other.as_bytes())? {
+                e if e == encoding_rs::UTF_8 => Some(Encoding::Utf8),
+                e if e == encoding_rs::UTF_16LE => Some(Encoding::Utf16Le),
+                e if e == encoding_rs::UTF_16BE => Some(Encoding::Utf16Be),
+                // Its decoder outputs a single U+FFFD for any input: no text to read.
+                e if e == encoding_rs::REPLACEMENT => None,
+                e => Some(Encoding::Other(e)),
+            },
         }
     }
 

@@ -10,6 +10,7 @@ pub(crate) fn decode_into(encoding: Encoding, raw: &[u8], out: &mut String) {
         Encoding::Utf8 | Encoding::Ascii | Encoding::Nop => utf8_lossy_per_byte(raw, out),
         Encoding::Utf16Le => utf16(raw, out, u16::from_le_bytes),
         Encoding::Utf16Be => utf16(raw, out, u16::from_be_bytes),
+        Encoding::Other(charset) => out.push_str(&charset.decode_without_bom_handling(raw).0),
     }
 }
 

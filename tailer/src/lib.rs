@@ -75,6 +75,8 @@
 //!   shorter than its read offset is new content. Gzip files (`compression`) are read once to
 //!   their end; the fingerprint is of the compressed bytes, offsets are in the decompressed
 //!   stream.
+//! - `encoding` takes otelcol's names and any other WHATWG label (encoding_rs), where otelcol
+//!   takes IANA names through Go's tables: the same for the common character sets.
 //! - Multiline patterns run on the raw bytes, as in otelcol (so for UTF-16 they must be
 //!   written for its bytes); `^` and `$` match at line boundaries.
 //! - Records are trimmed of whitespace (unless `preserve_*_whitespaces`); records empty after

@@ -235,6 +235,7 @@ fn binary_junk_never_panics() {
         Encoding::Utf16Le,
         Encoding::Utf16Be,
         Encoding::Nop,
+        Encoding::Other(encoding_rs::GBK),
     ] {
         for multiline in [
             None,
@@ -253,4 +254,28 @@ fn binary_junk_never_panics() {
             tailer.poll_at(Instant::now() + Duration::from_secs(5), |_| Flow::Continue);
         }
     }
+}
+
+#[test]
+fn other_character_sets_are_decoded_by_their_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("こんにちは\n世界\n");
+    append(&dir.path().join("jp.log"), &sjis);
+    let jp = Encoding::from_name("shift_jis").unwrap();
+    let cfg = TailerConfig {
+        encoding: jp,
+        ..config(dir.path(), &["jp.log"])
+    };
+    assert_eq!(read_all(cfg), ["こんにちは", "世界"]);
+
+    append(&dir.path().join("latin.log"), b"caf\xe9 cr\xe8me\n");
+    let latin = Encoding::from_name("windows-1252").unwrap();
+    let cfg = TailerConfig {
+        encoding: latin,
+        ..config(dir.path(), &["latin.log"])
+    };
+    assert_eq!(read_all(cfg), ["café crème"]);
+
+    assert_eq!(Encoding::from_name("UTF-16LE"), Some(Encoding::Utf16Le));
+    assert_eq!(Encoding::from_name("no-such-charset"), None);
 }
