@@ -88,6 +88,8 @@ pub struct Entry {
     pub span_id: Vec<u8>,
     /// W3C trace flags.
     pub trace_flags: u8,
+    /// The instrumentation scope's name (`scope_name_parser`); empty when unset.
+    pub scope_name: String,
 }
 
 impl Entry {

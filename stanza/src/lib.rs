@@ -1,7 +1,7 @@
 //! The stanza log operators, as otelcol-contrib's `pkg/stanza` defines them, for Weir's log
 //! receivers (`filelog`, later `syslog`, `tcplog`, `udplog`): parsers (`regex_parser`,
 //! `json_parser`, `key_value_parser`, `csv_parser`, `syslog_parser`, `time_parser`,
-//! `severity_parser`, `trace_parser`), transformers (`move`, `copy`, `add`, `remove`, `retain`, `flatten`,
+//! `severity_parser`, `trace_parser`, `scope_name_parser`), transformers (`move`, `copy`, `add`, `remove`, `retain`, `flatten`,
 //! `recombine`, `filter`, `noop`) and `router`, joined by `id`/`output` into a graph, with
 //! `if` conditions and `on_error` in the expression language of `expr/`.
 //!
@@ -43,8 +43,7 @@
 //! # Where Weir differs from stanza, and what it refuses
 //!
 //! - Refused by name (a config error): `json_array_parser`, `xml_parser`, `uri_parser`,
-//!   `scope_name_parser`, `regex_replace`, `unquote`, `assign_keys`, `container`, the output
-//!   operators, and the parsers' `scope_name:` block.
+//!   `regex_replace`, `unquote`, `assign_keys`, `container` and the output operators.
 //! - `regex_parser`'s `cache` is accepted and has no effect: it only spares stanza matching
 //!   identical lines again, and results are the same without it.
 //! - Expressions are the subset listed in [`expr`]; anything else (arithmetic, functions

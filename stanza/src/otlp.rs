@@ -2,7 +2,7 @@
 //! `ResourceLogs`; entries with equal resources share one, as stanza's converter groups them.
 
 use opentelemetry_proto::tonic::common::v1::{
-    AnyValue, ArrayValue, KeyValue, KeyValueList, any_value,
+    AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -47,8 +47,8 @@ pub fn key_values(map: Map) -> Vec<KeyValue> {
         .collect()
 }
 
-/// One entry as a log record and its resource's attributes.
-pub fn to_log_record(entry: Entry) -> (LogRecord, Map) {
+/// One entry as a log record, with its resource's attributes and its scope's name.
+pub fn to_log_record(entry: Entry) -> (LogRecord, Map, String) {
     let record = LogRecord {
         time_unix_nano: entry.timestamp.map_or(0, |t| t.max(0) as u64),
         observed_time_unix_nano: entry.observed_timestamp.max(0) as u64,
@@ -64,32 +64,47 @@ pub fn to_log_record(entry: Entry) -> (LogRecord, Map) {
         span_id: entry.span_id,
         ..LogRecord::default()
     };
-    (record, entry.resource)
+    (record, entry.resource, entry.scope_name)
 }
 
-/// Entries as `ResourceLogs`, one per distinct resource (in order of first appearance), each
-/// with one scope (unnamed, as stanza emits without a `scope_name` parser).
+/// Entries as `ResourceLogs`: one per distinct resource and, inside it, one `ScopeLogs` per
+/// scope name, each in order of first appearance, as stanza's converter groups them.
 pub fn to_resource_logs(entries: Vec<Entry>) -> Vec<ResourceLogs> {
-    let mut groups: Vec<(Map, Vec<LogRecord>)> = Vec::new();
+    let mut groups: Vec<(Map, Vec<(String, Vec<LogRecord>)>)> = Vec::new();
     for entry in entries {
-        let (record, resource) = to_log_record(entry);
-        // Consecutive entries usually share a resource (one file's lines): check the last first.
-        match groups.iter().rposition(|(r, _)| *r == resource) {
-            Some(at) => groups[at].1.push(record),
-            None => groups.push((resource, vec![record])),
+        let (record, resource, scope) = to_log_record(entry);
+        // Consecutive entries usually share a resource (one file's lines): look from the end.
+        let at = match groups.iter().rposition(|(r, _)| *r == resource) {
+            Some(at) => at,
+            None => {
+                groups.push((resource, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let scopes = &mut groups[at].1;
+        match scopes.iter().rposition(|(s, _)| *s == scope) {
+            Some(i) => scopes[i].1.push(record),
+            None => scopes.push((scope, vec![record])),
         }
     }
     groups
         .into_iter()
-        .map(|(resource, log_records)| ResourceLogs {
+        .map(|(resource, scopes)| ResourceLogs {
             resource: Some(Resource {
                 attributes: key_values(resource),
                 ..Resource::default()
             }),
-            scope_logs: vec![ScopeLogs {
-                log_records,
-                ..ScopeLogs::default()
-            }],
+            scope_logs: scopes
+                .into_iter()
+                .map(|(name, log_records)| ScopeLogs {
+                    scope: (!name.is_empty()).then(|| InstrumentationScope {
+                        name,
+                        ..InstrumentationScope::default()
+                    }),
+                    log_records,
+                    ..ScopeLogs::default()
+                })
+                .collect(),
             ..ResourceLogs::default()
         })
         .collect()
@@ -109,7 +124,7 @@ mod tests {
         e.resource.insert("host".into(), "a".into());
         e.trace_id = vec![1; 16];
         e.trace_flags = 1;
-        let (record, resource) = to_log_record(e);
+        let (record, resource, _) = to_log_record(e);
         assert_eq!(record.time_unix_nano, 5);
         assert_eq!(record.observed_time_unix_nano, 7);
         assert_eq!(record.severity_number, 18);
@@ -130,9 +145,14 @@ mod tests {
             e.resource.insert("host".into(), host.into());
             e
         };
-        let logs = to_resource_logs(vec![mk("a"), mk("b"), mk("a")]);
+        let mut scoped = mk("a");
+        scoped.scope_name = "lib".into();
+        let logs = to_resource_logs(vec![mk("a"), mk("b"), mk("a"), scoped]);
         assert_eq!(logs.len(), 2);
+        assert_eq!(logs[0].scope_logs.len(), 2);
         assert_eq!(logs[0].scope_logs[0].log_records.len(), 2);
+        assert!(logs[0].scope_logs[0].scope.is_none());
+        assert_eq!(logs[0].scope_logs[1].scope.as_ref().unwrap().name, "lib");
     }
 
     #[test]

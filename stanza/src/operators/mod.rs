@@ -16,6 +16,7 @@ mod regex;
 mod remove;
 mod retain;
 mod router;
+pub(crate) mod scope_name;
 mod severity;
 mod syslog;
 mod time;
@@ -60,6 +61,7 @@ pub(crate) const TYPES: &[&str] = &[
     "time_parser",
     "severity_parser",
     "trace_parser",
+    "scope_name_parser",
     "move",
     "copy",
     "add",
@@ -77,7 +79,6 @@ const NOT_BUILT: &[&str] = &[
     "json_array_parser",
     "xml_parser",
     "uri_parser",
-    "scope_name_parser",
     "regex_replace",
     "unquote",
     "assign_keys",
@@ -103,6 +104,7 @@ pub(crate) fn build(kind: &str, f: &mut Fields) -> Option<Built> {
         "time_parser" => Box::new(time::TimeOperator::from_config(f)?),
         "severity_parser" => Box::new(severity::SeverityOperator::from_config(f)?),
         "trace_parser" => Box::new(trace::TraceOperator::from_config(f)?),
+        "scope_name_parser" => Box::new(scope_name::ScopeNameParser::from_config(f)?),
         "move" => Box::new(move_field::Move::from_config(f)?),
         "copy" => Box::new(copy::Copy::from_config(f)?),
         "add" => Box::new(add::Add::from_config(f)?),

@@ -1,7 +1,8 @@
 //! What every parser shares (stanza's `ParserConfig`): where to read (`parse_from`), where to
 //! write (`parse_to`), an optional `body` to promote, and the embedded `timestamp:`,
-//! `severity:` and `trace:` blocks, run after the parse.
+//! `severity:`, `trace:` and `scope_name:` blocks, run after the parse.
 
+use super::scope_name::ScopeNameParser;
 use crate::config::Fields;
 use crate::entry::Entry;
 use crate::field::Field;
@@ -17,6 +18,7 @@ pub(crate) struct ParserCore {
     timestamp: Option<TimeParser>,
     severity: Option<SeverityParser>,
     trace: Option<TraceParser>,
+    scope_name: Option<ScopeNameParser>,
 }
 
 impl ParserCore {
@@ -42,13 +44,12 @@ impl ParserCore {
             block.finish(&mut f.errors);
             t
         });
-        if f.raw("scope_name").is_some() {
-            f.error(
-                "scope_name",
-                "the `scope_name` block of parsers is not supported by Weir yet",
-            );
-            failed = true;
-        }
+        let scope_name = f.block("scope_name").and_then(|mut block| {
+            let p = ScopeNameParser::from_config(&mut block);
+            failed |= p.is_none();
+            block.finish(&mut f.errors);
+            p
+        });
         (!failed).then_some(ParserCore {
             parse_from,
             parse_to,
@@ -56,6 +57,7 @@ impl ParserCore {
             timestamp,
             severity,
             trace,
+            scope_name,
         })
     }
 
@@ -85,9 +87,11 @@ impl ParserCore {
         let time = self.timestamp.as_ref().map(|t| t.apply(entry));
         let severity = self.severity.as_ref().map(|s| s.apply(entry));
         let trace = self.trace.as_ref().map(|t| t.apply(entry));
+        let scope = self.scope_name.as_ref().map(|s| s.apply(entry));
         // All run even if one fails, as in stanza; the first failure is reported.
         time.unwrap_or(Ok(()))?;
         severity.unwrap_or(Ok(()))?;
-        trace.unwrap_or(Ok(()))
+        trace.unwrap_or(Ok(()))?;
+        scope.unwrap_or(Ok(()))
     }
 }
