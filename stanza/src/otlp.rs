@@ -67,10 +67,13 @@ pub fn to_log_record(entry: Entry) -> (LogRecord, Map, String) {
     (record, entry.resource, entry.scope_name)
 }
 
+/// The records of one scope name.
+type ScopeGroup = (String, Vec<LogRecord>);
+
 /// Entries as `ResourceLogs`: one per distinct resource and, inside it, one `ScopeLogs` per
 /// scope name, each in order of first appearance, as stanza's converter groups them.
 pub fn to_resource_logs(entries: Vec<Entry>) -> Vec<ResourceLogs> {
-    let mut groups: Vec<(Map, Vec<(String, Vec<LogRecord>)>)> = Vec::new();
+    let mut groups: Vec<(Map, Vec<ScopeGroup>)> = Vec::new();
     for entry in entries {
         let (record, resource, scope) = to_log_record(entry);
         // Consecutive entries usually share a resource (one file's lines): look from the end.
