@@ -71,8 +71,9 @@
 //!   file at `end` is taken as read.
 //! - Files are known by their first `fingerprint_size` bytes; a known fingerprint that starts
 //!   a file's longer one is that file grown. Empty files wait. Two paths with the same first
-//!   bytes in one poll are one file (a symlink and its target; a rotated copy). A plain file
-//!   shorter than its read offset is new content. Gzip files (`compression`) are read once to
+//!   bytes in one poll are one file (a symlink and its target; a rotated copy). A file is
+//!   matched on the inode it was read from first, then by fingerprint; on its own inode, a
+//!   plain file shorter than its read offset is new content. Gzip files (`compression`) are read once to
 //!   their end; the fingerprint is of the compressed bytes, offsets are in the decompressed
 //!   stream.
 //! - `encoding` takes otelcol's names and any other WHATWG label (encoding_rs), where otelcol
