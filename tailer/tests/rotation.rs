@@ -422,3 +422,35 @@ fn a_gzip_file_read_over_many_polls_goes_on_where_each_stopped() {
     assert_eq!(got, want);
     assert_eq!(tailer.counters().snapshot().files_open, 0);
 }
+
+#[test]
+fn gzip_files_present_at_start_at_end_are_taken_as_read_and_later_ones_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("old.gz"), gzip("before\n")).unwrap();
+    let cfg = TailerConfig {
+        compression: Compression::Auto,
+        start_at: weir_tailer::StartAt::End,
+        ..config(dir.path(), &["*.gz"])
+    };
+    let mut tailer = Tailer::new(cfg).unwrap();
+    assert!(poll_acked(&mut tailer).is_empty());
+    fs::write(dir.path().join("new.gz"), gzip("after\n")).unwrap();
+    assert_eq!(poll_acked(&mut tailer), ["after"]);
+}
+
+#[test]
+fn delete_after_read_deletes_a_gzip_file_once_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("done.gz");
+    fs::write(&path, gzip(&lines("z", 0..3))).unwrap();
+    let cfg = TailerConfig {
+        compression: Compression::Auto,
+        delete_after_read: true,
+        ..config(dir.path(), &["*.gz"])
+    };
+    let mut tailer = Tailer::new(cfg).unwrap();
+    let (got, _) = poll(&mut tailer);
+    assert!(path.exists());
+    got.iter().for_each(|g| tailer.ack(g.token));
+    assert!(!path.exists());
+}
