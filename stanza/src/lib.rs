@@ -76,3 +76,8 @@ pub use error::{ConfigError, ConfigErrors, Path, Segment};
 pub use field::Field;
 pub use pipeline::Pipeline;
 pub use value::{Map, Value};
+
+/// The operator types Weir builds, by their otelcol-contrib names (for docs and schemas).
+pub fn operator_types() -> &'static [&'static str] {
+    operators::TYPES
+}

@@ -140,7 +140,7 @@ impl Transform for Noop {
     }
 }
 
-/// Evaluates `add`'s `EXPR(...)` values and the like.
+/// The expression inside a value written `EXPR(...)` (`add`'s `value`), if it is one.
 pub(crate) fn expr_value(text: &str) -> Option<&str> {
     text.trim()
         .strip_prefix("EXPR(")
