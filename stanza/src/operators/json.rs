@@ -24,21 +24,15 @@ impl JsonParser {
 impl Transform for JsonParser {
     fn apply(&mut self, entry: &mut Entry) -> Result<Verdict, String> {
         let input = self.core.input(entry)?;
-        let parsed = match input {
-            // Already a map (a record decoded upstream): stanza passes it on as it is.
-            Value::Map(m) => Value::Map(m.clone()),
-            other => {
-                let text = other
-                    .as_text()
-                    .ok_or_else(|| format!("type {} cannot be parsed as JSON", other.kind()))?;
-                let json: serde_json::Value =
-                    serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-                if !json.is_object() {
-                    return Err("expected a JSON object".into());
-                }
-                Value::from_json(json, self.parse_ints)
-            }
-        };
+        let text = input
+            .as_text()
+            .ok_or_else(|| format!("type {} cannot be parsed as JSON", input.kind()))?;
+        let json: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+        if !json.is_object() {
+            return Err("expected a JSON object".into());
+        }
+        let parsed = Value::from_json(json, self.parse_ints);
         self.core.finish(entry, parsed)?;
         Ok(Verdict::Pass)
     }
