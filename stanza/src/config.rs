@@ -100,6 +100,9 @@ impl<'a> Fields<'a> {
         match self.raw(name) {
             None => default,
             Some(Json::Number(n)) => n.as_f64().unwrap_or(default),
+            Some(Json::String(s)) if s.trim().parse::<f64>().is_ok() => {
+                s.trim().parse().unwrap_or(default)
+            }
             Some(other) => {
                 let kind = json_kind(other);
                 self.error(name, format!("expected a number, found {kind}"));
@@ -205,20 +208,50 @@ pub(crate) fn json_kind(v: &Json) -> &'static str {
     }
 }
 
-/// Go's `time.ParseDuration` for the units configs use.
+/// Go's `time.ParseDuration`: one or more `<number><unit>` (`1m30s`, `1.5h`, `200ms`).
 pub(crate) fn parse_duration(s: &str) -> Option<std::time::Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (number, unit) = s.split_at(split);
-    let n: f64 = number.parse().ok()?;
-    let secs = match unit {
-        "ns" => n / 1e9,
-        "us" | "µs" => n / 1e6,
-        "ms" => n / 1e3,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
+    let mut rest = s.trim();
+    match rest {
+        "0" => return Some(std::time::Duration::ZERO),
+        "" => return None,
+        _ => {}
+    }
+    let mut secs = 0.0;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let (number, after) = rest.split_at(digits);
+        let n: f64 = number.parse().ok()?;
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        secs += n * match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = after;
+    }
     std::time::Duration::try_from_secs_f64(secs).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_are_read_as_go_writes_them() {
+        assert_eq!(parse_duration("200ms"), Some(Duration::from_millis(200)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
+        assert_eq!(parse_duration(""), None);
+    }
 }
