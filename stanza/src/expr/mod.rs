@@ -138,7 +138,20 @@ fn eval<'e>(node: &'e Node, entry: &'e Entry) -> Cow<'e, Value> {
             Cow::Owned(Value::Bool(compare(*op, &a, &b)))
         }
         Node::In(a, b) => {
-            let (needle, hay) = (eval(a, entry), eval(b, entry));
+            let needle = eval(a, entry);
+            // `"k" in attributes` looks the key up rather than copying the whole map.
+            if let Node::Field(f) = b.as_ref()
+                && f.is_root()
+                && f.root != crate::field::Root::Body
+            {
+                let map = match f.root {
+                    crate::field::Root::Attributes => &entry.attributes,
+                    _ => &entry.resource,
+                };
+                let found = needle.as_str().is_some_and(|k| map.contains_key(k));
+                return Cow::Owned(Value::Bool(found));
+            }
+            let hay = eval(b, entry);
             let found = match hay.as_ref() {
                 Value::List(items) => items.iter().any(|i| equal(i, &needle)),
                 Value::Map(m) => needle.as_str().is_some_and(|k| m.contains_key(k)),

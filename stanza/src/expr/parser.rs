@@ -201,6 +201,17 @@ impl Parser {
                     }
                 }
                 self.pos += 1;
+                // A list of literals (the usual `in [..]`) is built once, not per entry.
+                if items.iter().all(|i| matches!(i, Node::Literal(_))) {
+                    let values = items
+                        .into_iter()
+                        .filter_map(|i| match i {
+                            Node::Literal(v) => Some(v),
+                            _ => None,
+                        })
+                        .collect();
+                    return Ok(Node::Literal(Value::List(values)));
+                }
                 Ok(Node::List(items))
             }
             Token::Ident(word) => match word.as_str() {

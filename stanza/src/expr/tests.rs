@@ -38,6 +38,8 @@ fn word_operators_test_strings_and_lists() {
     assert!(holds(r#"attributes.level contains "rro""#));
     assert!(holds(r#"attributes.level in ["warn", "error"]"#));
     assert!(holds(r#"attributes.level not in ["info"]"#));
+    assert!(holds(r#""level" in attributes and !("nope" in resource)"#));
+    assert!(holds(r#""x" in body"#));
     assert!(holds(r#"not (attributes.level == "info")"#));
     assert!(holds(r#"!(attributes.code == 200) || nil"#));
 }
