@@ -234,7 +234,9 @@ impl fmt::Display for Field {
             Root::Resource => "resource",
         })?;
         for key in &self.keys {
-            if key.contains(['.', '[', ']', '"']) {
+            if key.contains('"') {
+                write!(f, "['{key}']")?;
+            } else if key.trim() != key || key.is_empty() || key.contains(['.', '[', ']', '\'']) {
                 write!(f, "[\"{key}\"]")?;
             } else {
                 write!(f, ".{key}")?;
@@ -257,6 +259,18 @@ mod tests {
         assert!(Field::parse("body").unwrap().is_root());
         assert_eq!(Field::parse("$resource.x").unwrap().root, Root::Resource);
         assert_eq!(f.to_string(), r#"attributes["k.with.dots"].inner"#);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_field_reads_back_as_it_displays(
+            root in 0..3u8,
+            keys in proptest::collection::vec("[^\"']*|[^']*\"[^']*|[^\"]*'[^\"]*", 0..4),
+        ) {
+            let root = [Root::Body, Root::Attributes, Root::Resource][usize::from(root)];
+            let field = Field { root, keys };
+            proptest::prop_assert_eq!(Field::parse(&field.to_string()), Ok(field));
+        }
     }
 
     #[test]
