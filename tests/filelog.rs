@@ -252,3 +252,77 @@ fn a_thousand_files_are_tailed_at_once() {
     let stopped = weir.stop();
     assert!(stopped.status.success(), "{}", stopped.status);
 }
+
+/// The stanza operators in the binary: a regex parser with its timestamp and severity blocks
+/// turns each line into attributes, a time and a level, as otelcol's examples configure it.
+#[test]
+fn operators_parse_the_lines_into_attributes_time_and_severity() {
+    let _serial = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = Capture::start();
+    let ports = Ports::free();
+    let path = dir.path().join("app.log");
+    std::fs::write(
+        &path,
+        "2026-12-08 01:02:03.250 ERROR payment declined code=51\n\
+         2026-12-08 01:02:04.000 INFO order placed\n",
+    )
+    .unwrap();
+    let yaml = format!(
+        r#"
+receivers:
+  filelog:
+    include: ["{include}"]
+    start_at: beginning
+    poll_interval: 50ms
+    operators:
+      - type: regex_parser
+        regex: '^(?P<time>\d{{4}}-\d{{2}}-\d{{2}} \d{{2}}:\d{{2}}:\d{{2}}\.\d{{3}}) (?P<sev>[A-Z]+) (?P<msg>.*)$'
+        timestamp:
+          parse_from: attributes.time
+          layout: '%Y-%m-%d %H:%M:%S.%L'
+        severity:
+          parse_from: attributes.sev
+      - type: remove
+        field: attributes.time
+exporters:
+  otlp:
+    endpoint: "{backend}"
+    compression: none
+service:
+  telemetry:
+    metrics:
+      address: "127.0.0.1:{metrics}"
+  pipelines:
+    logs:
+      receivers: [filelog]
+      exporters: [otlp]
+"#,
+        include = path.display(),
+        backend = capture.grpc_endpoint(),
+        metrics = ports.metrics,
+    );
+    let weir = Weir::builder().config(yaml).wait_for(ports.metrics).start();
+    assert!(
+        wait_until(DRILL_DEADLINE, || arrivals(&capture).len() == 2),
+        "{}",
+        weir.logs()
+    );
+    let records: Vec<_> = capture
+        .logs(Transport::Grpc)
+        .into_iter()
+        .flat_map(|r| r.resource_logs)
+        .flat_map(|r| r.scope_logs)
+        .flat_map(|s| s.log_records)
+        .collect();
+    let first = &records[0];
+    assert_eq!(first.severity_number, 17, "ERROR");
+    assert_eq!(first.severity_text, "ERROR");
+    // 2026-12-08T01:02:03.250Z
+    assert_eq!(first.time_unix_nano, 1_796_691_723_250_000_000);
+    let keys: Vec<&str> = first.attributes.iter().map(|kv| kv.key.as_str()).collect();
+    assert_eq!(keys, vec!["log.file.name", "msg", "sev"]);
+    assert_eq!(records[1].severity_number, 9, "INFO");
+    let stopped = weir.stop();
+    assert!(stopped.status.success(), "{}", stopped.status);
+}

@@ -65,6 +65,37 @@ impl Severity {
     }
 }
 
+/// Which of the caller's reads an entry came from: tags the caller gives the entries it makes
+/// (a receiver numbers its reads), carried through every operator; an entry `recombine` made
+/// of several spans all their tags. A receiver that moves its offsets only once what it read
+/// is delivered uses it to know which reads an entry leaving the pipeline (or still held in it)
+/// stands for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// The lowest tag.
+    pub first: u64,
+    /// The highest tag.
+    pub last: u64,
+}
+
+impl Origin {
+    /// The one read `tag`.
+    pub fn of(tag: u64) -> Origin {
+        Origin {
+            first: tag,
+            last: tag,
+        }
+    }
+
+    /// The reads of both.
+    pub fn span(self, other: Origin) -> Origin {
+        Origin {
+            first: self.first.min(other.first),
+            last: self.last.max(other.last),
+        }
+    }
+}
+
 /// One log record on its way through the operators.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Entry {
@@ -90,6 +121,8 @@ pub struct Entry {
     pub trace_flags: u8,
     /// The instrumentation scope's name (`scope_name_parser`); empty when unset.
     pub scope_name: String,
+    /// The caller's reads it came from (operators only carry it).
+    pub origin: Origin,
 }
 
 impl Entry {

@@ -71,7 +71,7 @@ mod time;
 mod trace;
 pub mod value;
 
-pub use entry::{Entry, Severity};
+pub use entry::{Entry, Origin, Severity};
 pub use error::{ConfigError, ConfigErrors, Path, Segment};
 pub use field::Field;
 pub use pipeline::Pipeline;

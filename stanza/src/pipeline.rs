@@ -349,6 +349,18 @@ impl Pipeline {
             .min()
     }
 
+    /// The lowest [`crate::Origin`] tag among the entries `recombine` holds, if it holds any:
+    /// reads tagged below it have all left the pipeline (or been dropped in it).
+    pub fn held_from(&self) -> Option<u64> {
+        self.nodes
+            .iter()
+            .filter_map(|n| match &n.op {
+                Op::Recombine(r) => r.held_from(),
+                Op::Transform(_) => None,
+            })
+            .min()
+    }
+
     /// Each operator's id with the number of entries it failed on (parse errors and other
     /// failures handled by `on_error`), in config order.
     pub fn parse_errors(&self) -> impl Iterator<Item = (&str, u64)> {

@@ -93,7 +93,8 @@ pub struct FilelogConfig {
     #[serde(with = "humantime_serde")]
     #[schemars(with = "DurationString")]
     pub force_flush_period: Duration,
-    /// `utf-8` (the default), `utf-16le`, `utf-16be`, `ascii` or `nop` (bytes as they are).
+    /// `utf-8` (the default), `utf-16le`, `utf-16be`, `ascii`, `nop` (bytes as they are), or
+    /// another WHATWG encoding label (`shift_jis`, `windows-1252`, `gbk`, ...).
     pub encoding: String,
     /// Keep whitespace at the start of each record.
     pub preserve_leading_whitespaces: bool,
@@ -222,7 +223,7 @@ impl FilelogConfig {
             (
                 "encoding",
                 format!(
-                    "encoding `{}` is not supported (use utf-8, utf-16le, utf-16be, ascii or nop)",
+                    "encoding `{}` is not supported (use utf-8, utf-16le, utf-16be, ascii, nop, or a WHATWG encoding label such as shift_jis or windows-1252)",
                     self.encoding
                 ),
             )
@@ -318,7 +319,6 @@ impl FilelogConfig {
             " (header metadata parsing)",
         );
         refuse(self.ordering_criteria.is_some(), &["ordering_criteria"], "");
-        refuse(!self.operators.is_empty(), &["operators"], " yet");
         refuse(
             self.multiline
                 .as_ref()
@@ -437,6 +437,15 @@ impl ComponentConfig for FilelogConfig {
             }
             Ok(_) => {}
             Err((field, message)) => problems.push(problem(&[field], message)),
+        }
+        if !self.operators.is_empty()
+            && let Err(errors) = weir_stanza::Pipeline::build_list(&self.operators)
+        {
+            problems.extend(errors.0.into_iter().map(|e| FieldError {
+                path: e.path.keys(),
+                message: e.message,
+                expected: e.expected,
+            }));
         }
         if problems.is_empty() {
             Ok(())

@@ -1,7 +1,7 @@
 //! The tokio side: each request the tailing thread made is offered to the pipelines in the
 //! order read (a refusal is waited out and offered again, which is backpressure), then a task
 //! per request waits to hear that it was delivered (exported or held in a persistent queue)
-//! before its tailer token goes back to the thread, which then moves the file's offset.
+//! before it is named back to the thread, which then moves the offsets of the reads in it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,14 +13,14 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use weir_core::batch::{AckGuard, AckResult, Batch, BatchMeta, Signal};
 use weir_core::component::{Consumer, PushOutcome};
-use weir_tailer::AckToken;
 
 use super::config::RetryOnFailureConfig;
 use super::tail::Wake;
 
-/// One request the thread made from one tailer batch.
+/// One request the thread made (from one tailer batch, or from what left the operators).
 pub(crate) struct Outgoing {
-    pub token: AckToken,
+    /// The thread's name for it, handed back once it is delivered.
+    pub request: u64,
     pub bytes: Vec<u8>,
     pub items: usize,
 }
@@ -115,7 +115,7 @@ impl Delivery {
         let stop = stop.clone();
         waits.spawn(async move {
             delivery
-                .await_delivery(bytes, out.items, out.token, heard, wake, stop)
+                .await_delivery(bytes, out.items, out.request, heard, wake, stop)
                 .await
         });
     }
@@ -126,7 +126,7 @@ impl Delivery {
         &self,
         bytes: Bytes,
         items: usize,
-        token: AckToken,
+        request: u64,
         mut heard: tokio::sync::oneshot::Receiver<AckResult>,
         wake: std::sync::mpsc::Sender<Wake>,
         stop: CancellationToken,
@@ -139,7 +139,7 @@ impl Delivery {
                     self.counters
                         .emitted
                         .fetch_add(items as u64, Ordering::Relaxed);
-                    let _ = wake.send(Wake::Ack(token));
+                    let _ = wake.send(Wake::Delivered(request));
                     return;
                 }
                 Ok(AckResult::Failed(reason)) => reason,
@@ -152,7 +152,7 @@ impl Delivery {
                     .failed
                     .fetch_add(items as u64, Ordering::Relaxed);
                 tracing::warn!(receiver = %self.id, %reason, records = items, "log records were not delivered and are passed over (retry_on_failure is off or out of time)");
-                let _ = wake.send(Wake::Ack(token));
+                let _ = wake.send(Wake::Delivered(request));
                 return;
             }
             tracing::debug!(receiver = %self.id, %reason, retry_in = ?wait, "log records not delivered; sending them again");
@@ -168,8 +168,10 @@ impl Delivery {
         }
     }
 
-    /// Serves the thread's requests until stopped, then waits (for at most [`STOP_GRACE`])
-    /// for the deliveries in flight.
+    /// Serves the thread's requests until stopped; then has the thread finish (what the
+    /// operators hold is handed over) and offers what it still hands over, and waits for the
+    /// deliveries in flight, all within [`STOP_GRACE`]. What is not delivered by then stays
+    /// unacknowledged and is read again on the next start (with `storage`).
     pub(crate) async fn run(
         self: Arc<Self>,
         mut requests: mpsc::Receiver<Outgoing>,
@@ -188,12 +190,16 @@ impl Delivery {
                 },
             }
         }
-        // The thread may be blocked handing over a request: closing lets it see the stop.
-        drop(requests);
+        let _ = wake.send(Wake::Finish);
         let _ = tokio::time::timeout(STOP_GRACE, async {
+            while let Some(out) = requests.recv().await {
+                self.send(out, &stop, &mut waits, &wake).await;
+            }
             while waits.join_next().await.is_some() {}
         })
         .await;
+        // The thread may be blocked handing over a request: closing lets it go.
+        drop(requests);
         waits.abort_all();
     }
 }

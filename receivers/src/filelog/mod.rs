@@ -4,14 +4,19 @@
 //! delivered.
 //!
 //! - `config`: otelcol's fields and defaults, and what Weir refuses by name;
-//! - `encode`: records straight to OTLP protobuf;
-//! - `tail`: the blocking thread that polls, hands requests over, applies acknowledgements and
-//!   saves the offsets to the storage extension;
+//! - `encode`: records straight to OTLP protobuf (no operators);
+//! - `operators`: records through the stanza operators (`weir-stanza`) to OTLP;
+//! - `ledger`: which reads each request holds, so an offset moves only over what was delivered,
+//!   including what `recombine` held across reads;
+//! - `tail`: the blocking thread that polls, hands requests over, applies deliveries and saves
+//!   the offsets to the storage extension;
 //! - `deliver`: the tokio side that offers requests to the pipelines and hears their delivery.
 
 mod config;
 mod deliver;
 mod encode;
+mod ledger;
+mod operators;
 mod tail;
 
 #[cfg(test)]
@@ -34,7 +39,8 @@ pub use config::FilelogConfig;
 
 use deliver::{Delivery, DeliveryCounters, Outgoing};
 use encode::{Encoder, FileAttributes};
-use tail::{Tail, TailMetrics, Wake};
+use operators::Operators;
+use tail::{Converter, Tail, TailMetrics, Wake};
 
 /// Requests made and not yet offered to the pipelines; the thread waits beyond it.
 const REQUESTS_IN_HAND: usize = 16;
@@ -52,14 +58,34 @@ impl ReceiverFactory for FilelogReceiverFactory {
     fn create(
         &self,
         config: &FilelogConfig,
-        _settings: &CreateSettings,
+        settings: &CreateSettings,
     ) -> Result<Box<dyn Receiver>, BuildError> {
+        let files = FileAttributes {
+            name: config.include_file_name,
+            path: config.include_file_path,
+            name_resolved: config.include_file_name_resolved,
+            path_resolved: config.include_file_path_resolved,
+        };
+        let converter = if config.operators.is_empty() {
+            Converter::Plain(Encoder::new(&config.resource, &config.attributes, files))
+        } else {
+            let pipeline = weir_stanza::Pipeline::build_list(&config.operators)
+                .map_err(|e| BuildError(e.to_string()))?;
+            Converter::Operators(Box::new(Operators::new(
+                &settings.id.to_string(),
+                pipeline,
+                &config.attributes,
+                &config.resource,
+                files,
+            )))
+        };
         // Checked by `validate`; built again here because the tailer holds compiled globs.
         let tailer = Tailer::new(config.tailer().map_err(|(_, e)| BuildError(e))?)
             .map_err(|e| BuildError(e.to_string()))?;
         Ok(Box::new(FilelogReceiver {
             config: config.clone(),
             tailer,
+            converter,
         }))
     }
 }
@@ -68,6 +94,7 @@ impl ReceiverFactory for FilelogReceiverFactory {
 struct FilelogReceiver {
     config: FilelogConfig,
     tailer: Tailer,
+    converter: Converter,
 }
 
 fn metrics(id: &str) -> (TailMetrics, DeliveryCounters) {
@@ -114,7 +141,11 @@ fn metrics(id: &str) -> (TailMetrics, DeliveryCounters) {
 impl Receiver for FilelogReceiver {
     async fn start(self: Box<Self>, ctx: ReceiverContext) -> Result<JoinHandle<()>, ReceiverError> {
         let id = ctx.id.to_string();
-        let FilelogReceiver { config, tailer } = *self;
+        let FilelogReceiver {
+            config,
+            tailer,
+            converter,
+        } = *self;
         let Some(consumer) = ctx.consumers.get(&Signal::Logs).cloned() else {
             return Err(ReceiverError::Other(
                 "filelog feeds logs pipelines only".into(),
@@ -132,16 +163,7 @@ impl Receiver for FilelogReceiver {
         let mut tail = Tail {
             id: id.clone(),
             tailer,
-            encoder: Encoder::new(
-                &config.resource,
-                &config.attributes,
-                FileAttributes {
-                    name: config.include_file_name,
-                    path: config.include_file_path,
-                    name_resolved: config.include_file_name_resolved,
-                    path_resolved: config.include_file_path_resolved,
-                },
-            ),
+            converter,
             poll_interval: config.poll_interval,
             store,
             metrics: tail_metrics,

@@ -313,7 +313,7 @@ fn fields_otelcol_has_and_weir_does_not_build_are_refused_by_name() {
         "include": ["/var/log/*.log"],
         "include_file_owner_name": true,
         "header": {"pattern": "^#"},
-        "encoding": "shift_jis",
+        "encoding": "ebcdic",
     }))
     .unwrap();
     let problems = config.validate().unwrap_err();
@@ -332,7 +332,7 @@ fn fields_otelcol_has_and_weir_does_not_build_are_refused_by_name() {
     assert!(
         problems
             .iter()
-            .any(|p| p.contains("encoding `shift_jis` is not supported")),
+            .any(|p| p.contains("encoding `ebcdic` is not supported")),
         "{problems:?}"
     );
 }
@@ -350,6 +350,70 @@ fn include_is_required_and_delete_after_read_needs_beginning() {
         problems
             .iter()
             .any(|p| p.contains("`delete_after_read` cannot be used with `start_at: end`")),
+        "{problems:?}"
+    );
+}
+
+#[tokio::test]
+async fn operators_parse_records_and_an_offset_waits_for_what_recombine_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    append(&path, "ERROR boom\n  at a\n  at b\nINFO next\n");
+    let pipelines = Arc::new(Pipelines::default());
+    let storage = MemoryStorage::default();
+    let running = start(
+        serde_json::json!({
+            "include": [dir.path().join("*.log")],
+            "start_at": "beginning",
+            "poll_interval": "20ms",
+            "storage": "file_storage",
+            // Continuation lines start with spaces, which are trimmed by default.
+            "preserve_leading_whitespaces": true,
+            "operators": [
+                {"type": "recombine", "combine_field": "body",
+                 "is_first_entry": "body matches \"^[^\\\\s]\"", "force_flush_period": "1s"},
+                {"type": "regex_parser", "regex": "^(?P<level>[A-Z]+) (?P<rest>(?s:.*))$",
+                 "severity": {"parse_from": "attributes.level"}},
+            ],
+        }),
+        pipelines.clone(),
+        &storage,
+    )
+    .await;
+    eventually("the first record", || pipelines.bodies().len() == 1).await;
+    assert_eq!(pipelines.bodies(), vec!["ERROR boom\n  at a\n  at b"]);
+    let attributes = pipelines.attributes.lock().unwrap()[0].clone();
+    assert!(
+        attributes.contains(&("level".to_string(), "ERROR".to_string()))
+            && attributes.contains(&("log.file.name".to_string(), "app.log".to_string())),
+        "{attributes:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        storage.saved_offsets().iter().all(|o| *o == 0),
+        "`INFO next` is held by recombine, and it was read with the rest: nothing committed, \
+         saved {:?}",
+        storage.saved_offsets()
+    );
+    eventually("the held record, flushed", || pipelines.bodies().len() == 2).await;
+    eventually("the whole file committed", || {
+        storage.saved_offsets() == vec![35]
+    })
+    .await;
+    running.stop().await;
+}
+
+#[test]
+fn an_operator_error_is_reported_at_its_field() {
+    let config: FilelogConfig = serde_json::from_value(serde_json::json!({
+        "include": ["/var/log/*.log"],
+        "operators": [{"type": "regex_parser", "regex": "^(?P<x"}],
+    }))
+    .unwrap();
+    let problems = config.validate_fields().unwrap_err();
+    assert_eq!(
+        problems[0].path,
+        vec!["operators", "0", "regex"],
         "{problems:?}"
     );
 }

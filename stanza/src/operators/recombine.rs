@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::config::Fields;
-use crate::entry::Entry;
+use crate::entry::{Entry, Origin};
 use crate::expr::Expr;
 use crate::field::Field;
 use crate::value::Value;
@@ -27,6 +27,8 @@ struct Batch {
     /// Whether an entry of the batch matched its boundary expression; until one does, the
     /// batch is bounded by `max_unmatched_batch_size`.
     matched: bool,
+    /// Every part's origin.
+    origin: Origin,
 }
 
 pub(crate) struct Recombine {
@@ -187,9 +189,11 @@ impl Recombine {
         if !self.batches.contains_key(source) && self.batches.len() >= self.max_sources {
             self.flush_all(out);
         }
+        let origin = entry.origin;
         let batch = match self.batches.get_mut(source) {
             Some(batch) => {
                 batch.entries += 1;
+                batch.origin = batch.origin.span(origin);
                 if self.keep_newest {
                     batch.base = entry;
                 }
@@ -201,6 +205,7 @@ impl Recombine {
                 entries: 1,
                 started: now,
                 matched: false,
+                origin,
             }),
         };
         batch.matched |= matches;
@@ -221,6 +226,7 @@ impl Recombine {
 
     fn combine(&self, batch: Batch) -> Entry {
         let mut entry = batch.base;
+        entry.origin = batch.origin;
         // The field was read from this entry, so it can be written back.
         let _ = self
             .combine_field
@@ -256,6 +262,11 @@ impl Recombine {
         }
     }
 
+    /// The lowest origin tag of what is held, if anything is.
+    pub(crate) fn held_from(&self) -> Option<u64> {
+        self.batches.values().map(|b| b.origin.first).min()
+    }
+
     /// When the oldest batch is due.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         if self.force_flush_period.is_zero() {
@@ -282,6 +293,29 @@ mod tests {
             .into_iter()
             .map(|e| e.body.to_text())
             .collect()
+    }
+
+    #[test]
+    fn a_combined_record_carries_the_origins_of_all_its_parts_and_the_pipeline_says_what_it_holds()
+    {
+        let mut p = pipeline(
+            json!([{"type": "recombine", "combine_field": "body", "is_first_entry": "body matches \"^[^\\\\s]\""}]),
+        );
+        let now = Instant::now();
+        let tagged = |text: &str, tag: u64| Entry {
+            origin: crate::Origin::of(tag),
+            ..Entry::new(text, 0)
+        };
+        let out = p.process_at(vec![tagged("Exception: x", 3), tagged("  at a", 4)], now);
+        assert!(out.is_empty());
+        assert_eq!(p.held_from(), Some(3));
+        let out = p.process_at(vec![tagged("  at b", 5), tagged("Next", 6)], now);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].origin, crate::Origin { first: 3, last: 5 });
+        assert_eq!(p.held_from(), Some(6), "`Next` starts the record now held");
+        let rest = p.flush_all();
+        assert_eq!(rest[0].origin, crate::Origin::of(6));
+        assert_eq!(p.held_from(), None);
     }
 
     #[test]
