@@ -142,6 +142,8 @@ pub struct TailerConfig {
     pub delete_after_read: bool,
     /// Whether files are gzip.
     pub compression: Compression,
+    /// Bytes asked of the file per read (otelcol's `initial_buffer_size`, 16 KiB by default).
+    pub read_chunk: usize,
     /// Records in one [`crate::Batch`] at most.
     pub batch_records: usize,
     /// Text bytes in one batch after which it is handed over (a single record may exceed it).
@@ -173,6 +175,7 @@ impl Default for TailerConfig {
             force_flush_period: Duration::from_millis(500),
             delete_after_read: false,
             compression: Compression::None,
+            read_chunk: 16 * 1024,
             batch_records: 100,
             batch_bytes: 256 * 1024,
             max_unacked_batches_per_file: 64,
@@ -222,6 +225,7 @@ impl TailerConfig {
             (self.fingerprint_size, "fingerprint_size"),
             (self.max_concurrent_files, "max_concurrent_files"),
             (self.max_log_size, "max_log_size"),
+            (self.read_chunk, "read_chunk"),
             (self.batch_records, "batch_records"),
             (self.batch_bytes, "batch_bytes"),
             (

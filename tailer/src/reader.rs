@@ -1,5 +1,5 @@
 //! Reading one file from its read offset: bytes in bounded chunks, cut into records, gathered
-//! into batches handed to the caller. Memory per file is at most `max_log_size` plus one chunk,
+//! into batches handed to the caller. Memory per file is at most `max_log_size` plus one `read_chunk`,
 //! however long a line is.
 
 use std::fs::File;
@@ -14,8 +14,6 @@ use crate::counters::Counters;
 use crate::encoding::decode_into;
 use crate::fingerprint::Fingerprint;
 use crate::split::{Split, Splitter};
-
-const CHUNK: usize = 64 * 1024;
 
 /// Whether the caller wants more.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,12 +132,13 @@ impl Reading<'_> {
             buf.copy_within(start..end_read, 0);
             end_read -= start;
             start = 0;
-            if buf.len() < end_read + CHUNK {
-                buf.resize(end_read + CHUNK, 0);
+            let chunk = self.cfg.read_chunk;
+            if buf.len() < end_read + chunk {
+                buf.resize(end_read + chunk, 0);
             }
             let old = end_read;
             let n = loop {
-                match src.read(&mut buf[old..old + CHUNK]) {
+                match src.read(&mut buf[old..old + chunk]) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     other => break other,
                 }

@@ -120,8 +120,8 @@ pub struct FilelogConfig {
     pub poll_interval: Duration,
     /// Leading bytes that identify a file (`1kb`, which is 1000 bytes, by default).
     pub fingerprint_size: ByteSize,
-    /// Size of the first read buffer (otelcol's tuning knob). Weir reads in chunks of this
-    /// size, at least 4 KiB.
+    /// Bytes read from a file at a time (otelcol's first read buffer size; Weir reads every
+    /// chunk this size, at least 4 KiB).
     pub initial_buffer_size: ByteSize,
     /// Longest record; a longer one is cut into pieces of this size (counted as truncated).
     pub max_log_size: ByteSize,
@@ -280,6 +280,7 @@ impl FilelogConfig {
             force_flush_period: self.force_flush_period,
             delete_after_read: self.delete_after_read,
             compression,
+            read_chunk: size(self.initial_buffer_size, "initial_buffer_size")?.max(4096),
             ..TailerConfig::default()
         })
     }

@@ -417,3 +417,41 @@ fn an_operator_error_is_reported_at_its_field() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn initial_buffer_size_is_the_read_size_and_at_least_4_kib() {
+    let read_chunk = |size: serde_json::Value| {
+        let config: FilelogConfig = serde_json::from_value(serde_json::json!({
+            "include": ["/var/log/*.log"],
+            "initial_buffer_size": size,
+        }))
+        .unwrap();
+        config.tailer().unwrap().read_chunk
+    };
+    assert_eq!(read_chunk(serde_json::json!("16KiB")), 16 * 1024);
+    assert_eq!(read_chunk(serde_json::json!("1MiB")), 1024 * 1024);
+    assert_eq!(read_chunk(serde_json::json!(100)), 4096);
+}
+
+#[tokio::test]
+async fn lines_longer_than_the_read_size_arrive_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let long: Vec<String> = (0..3).map(|i| format!("{i}{}", "x".repeat(10_000))).collect();
+    append(&path, &format!("{}\n", long.join("\n")));
+    let pipelines = Arc::new(Pipelines::default());
+    let running = start(
+        serde_json::json!({
+            "include": [dir.path().join("*.log")],
+            "start_at": "beginning",
+            "poll_interval": "20ms",
+            "initial_buffer_size": "4KiB",
+        }),
+        pipelines.clone(),
+        &MemoryStorage::default(),
+    )
+    .await;
+    eventually("three long lines", || pipelines.bodies().len() == 3).await;
+    assert_eq!(pipelines.bodies(), long);
+    running.stop().await;
+}
