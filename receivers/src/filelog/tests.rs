@@ -437,7 +437,9 @@ fn initial_buffer_size_is_the_read_size_and_at_least_4_kib() {
 async fn lines_longer_than_the_read_size_arrive_whole() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
-    let long: Vec<String> = (0..3).map(|i| format!("{i}{}", "x".repeat(10_000))).collect();
+    let long: Vec<String> = (0..3)
+        .map(|i| format!("{i}{}", "x".repeat(10_000)))
+        .collect();
     append(&path, &format!("{}\n", long.join("\n")));
     let pipelines = Arc::new(Pipelines::default());
     let running = start(
