@@ -12,6 +12,9 @@ use weir_core::config::ByteSize;
 use weir_core::exporter::{DurationString, humantime_serde};
 use weir_tailer::{Compression, Encoding, Multiline, StartAt, TailerConfig};
 
+/// Records per request at most (each within the tailer's 256 KiB a batch).
+pub(crate) const BATCH_RECORDS: usize = 1024;
+
 /// Where files found at the first poll start being read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -281,6 +284,14 @@ impl FilelogConfig {
             delete_after_read: self.delete_after_read,
             compression,
             read_chunk: size(self.initial_buffer_size, "initial_buffer_size")?.max(4096),
+            // Offsets move only once what was read is delivered, so what may be unacknowledged
+            // at once bounds the throughput: with otelcol's 100 records a batch, a file's 64
+            // batches in flight stay under a `batch` processor's 8192 and every round waited
+            // for its timeout (about 32 k lines/s at 200 ms).
+            batch_records: BATCH_RECORDS,
+            // Two batch processors' worth in flight per file: enough to keep a pipeline busy,
+            // and it bounds what the receiver holds (memory).
+            max_unacked_batches_per_file: 16,
             ..TailerConfig::default()
         })
     }
