@@ -1,0 +1,65 @@
+//! Prometheus for Weir: what the `prometheus` receiver needs from Prometheus itself, kept
+//! apart from the receiver so that it can be tested (and benchmarked) on its own.
+//!
+//! # Parsing a scrape
+//!
+//! [`parse`] reads a response body in the format its `Content-Type` names: OpenMetrics 1.0
+//! for `application/openmetrics-text`, the Prometheus text format 0.0.4 for anything else.
+//! The [`Exposition`] it returns borrows the body; it holds [`Family`]s (name, [`MetricType`],
+//! HELP, UNIT) and their [`Sample`]s (full name, [`Suffix`], labels, value, timestamp in
+//! milliseconds, OpenMetrics [`Exemplar`]):
+//!
+//! ```
+//! let body = b"# TYPE rpc_seconds histogram\n\
+//!     rpc_seconds_bucket{le=\"0.1\"} 3\n\
+//!     rpc_seconds_bucket{le=\"+Inf\"} 5\n\
+//!     rpc_seconds_sum 0.9\n\
+//!     rpc_seconds_count 5\n";
+//! let exposition = weir_prom::parse(body, Some("text/plain; version=0.0.4")).unwrap();
+//! let family = &exposition.families()[0];
+//! assert_eq!(family.kind, weir_prom::MetricType::Histogram);
+//! let points = exposition.points(family);
+//! assert_eq!(points[0].buckets.len(), 2);
+//! assert_eq!(points[0].count, Some(5.0));
+//! ```
+//!
+//! [`Exposition::points`] gathers a family's samples into one [`Point`] per label set
+//! (buckets, quantiles, sum, count, `_created`), the shape of an OTLP data point. A malformed
+//! body is a [`ParseError`] with its line number; no input makes the parser panic. Staleness
+//! markers are never parsed from a body; [`stale_nan`] and [`is_stale_nan`] are Prometheus's
+//! bit pattern for the scraper that writes them.
+//!
+//! # Relabelling
+//!
+//! [`relabel::RelabelConfig`] is one entry of `relabel_configs` or `metric_relabel_configs`
+//! as Prometheus's YAML spells it (serde, unknown fields refused). [`relabel::compile`] checks
+//! a list as Prometheus does and gives every problem with the field's path; the compiled
+//! [`relabel::Rule`]s are applied with [`relabel::apply`] to a label set, which comes back
+//! changed, or `None` when a rule dropped it:
+//!
+//! ```
+//! use weir_prom::relabel::{self, RelabelConfig};
+//! let configs: Vec<RelabelConfig> = serde_json::from_str(r#"[
+//!     {"source_labels": ["__meta_env"], "regex": "prod", "action": "keep"},
+//!     {"source_labels": ["__address__"], "target_label": "instance"}
+//! ]"#).unwrap();
+//! let rules = relabel::compile(&configs, "relabel_configs").unwrap();
+//! let labels = vec![
+//!     ("__address__".to_string(), "db:9100".to_string()),
+//!     ("__meta_env".to_string(), "prod".to_string()),
+//! ];
+//! let out = relabel::apply(&rules, labels).unwrap();
+//! assert!(out.contains(&("instance".to_string(), "db:9100".to_string())));
+//! ```
+
+mod group;
+mod model;
+mod parse;
+pub mod relabel;
+
+pub use group::{Bucket, Point};
+pub use model::{
+    Exemplar, Exposition, Family, Format, Label, MetricType, STALE_NAN_BITS, Sample, Suffix,
+    is_stale_nan, stale_nan,
+};
+pub use parse::{ParseError, parse, parse_as};
