@@ -317,3 +317,6 @@ impl Rule {
         true
     }
 }
+
+#[cfg(test)]
+mod tests;
