@@ -46,23 +46,30 @@ impl<'a> Exposition<'a> {
         let mut index: HashMap<Vec<(&'e str, &'e str)>, usize> = HashMap::new();
         for sample in self.samples(family) {
             let labels = self.labels(sample);
-            let key: Vec<(&str, &str)> = labels
-                .iter()
-                .filter(|l| !is_point_label(family.kind, sample.suffix, l.name))
-                .map(|l| (l.name, l.value.as_ref()))
-                .collect();
-            let at = match index.get(&key) {
-                Some(&at) => at,
-                None => {
-                    index.insert(key, points.len());
-                    points.push(Point {
-                        labels: labels
-                            .iter()
-                            .filter(|l| !is_point_label(family.kind, sample.suffix, l.name))
-                            .collect(),
-                        ..Point::default()
-                    });
-                    points.len() - 1
+            let own = || {
+                labels
+                    .iter()
+                    .filter(|l| !is_point_label(family.kind, sample.suffix, l.name))
+            };
+            // A point's samples are usually adjacent: compare with the last point before
+            // building a key to look up.
+            let same_as_last = points.last().is_some_and(|p| {
+                p.labels.len() == own().count() && p.labels.iter().copied().eq(own())
+            });
+            let at = if same_as_last {
+                points.len() - 1
+            } else {
+                let key: Vec<(&str, &str)> = own().map(|l| (l.name, l.value.as_ref())).collect();
+                match index.get(&key) {
+                    Some(&at) => at,
+                    None => {
+                        index.insert(key, points.len());
+                        points.push(Point {
+                            labels: own().collect(),
+                            ..Point::default()
+                        });
+                        points.len() - 1
+                    }
                 }
             };
             let point = &mut points[at];

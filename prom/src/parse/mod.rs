@@ -167,7 +167,10 @@ impl<'a> Builder<'a> {
                 sample.suffix = suffix;
                 kind
             }
-            Some((_, false, kind)) if format == Format::OpenMetrics => {
+            // `# TYPE c counter` then `c 1`: the family's own name with a suffix its type
+            // does not allow is a broken family, not a new one. Other names (`c_sum`) may
+            // be a family of their own.
+            Some((Suffix::None, false, kind)) if format == Format::OpenMetrics => {
                 return Err(format!(
                     "sample `{}` does not belong in a {} family",
                     sample.name,

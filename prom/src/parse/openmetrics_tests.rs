@@ -211,3 +211,20 @@ fn summary_points_gather_quantiles() {
     assert_eq!(points[0].quantiles, [(0.5, 1.0), (0.9, 2.0)]);
     assert_eq!((points[0].sum, points[0].count), (Some(3.0), Some(4.0)));
 }
+
+#[test]
+fn a_suffixed_name_the_family_type_does_not_allow_starts_a_new_family() {
+    let e = om("# TYPE g gauge\ng 1\ng_total 2\n# EOF\n");
+    let names: Vec<_> = e.families().iter().map(|f| (f.name, f.kind)).collect();
+    assert_eq!(
+        names,
+        [("g", MetricType::Gauge), ("g_total", MetricType::Unknown)]
+    );
+}
+
+#[test]
+fn metadata_without_samples_leaves_an_empty_family() {
+    let e = om("# HELP a first\n# TYPE b gauge\nb 1\n# EOF\n");
+    assert_eq!(e.families().len(), 2);
+    assert!(e.samples(&e.families()[0]).is_empty());
+}
