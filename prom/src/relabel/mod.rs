@@ -8,11 +8,12 @@
 //! Label names are checked against Prometheus's classic character set
 //! (`[a-zA-Z_][a-zA-Z0-9_]*`), not the UTF-8 names Prometheus 3 can be configured for. Regular
 //! expressions are RE2 syntax run by the `regex` crate, anchored as Prometheus anchors them,
-//! `^(?s:…)$`; unlike Go's, its `\d`, `\w` and `\s` also match non-ASCII digits, letters and
-//! spaces.
+//! `^(?s:…)$`, after rewriting what Go reads differently (`go_regex.rs`: ASCII-only `\d`,
+//! `\w`, `\s`, `\b`, and `\Q…\E`).
 
 mod config;
 mod expand;
+mod go_regex;
 
 use md5::{Digest, Md5};
 use regex::Regex;
@@ -61,14 +62,16 @@ fn is_valid_template(name: &str) -> bool {
     static TEMPLATE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     TEMPLATE
         .get_or_init(|| {
-            Regex::new(r"^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$").expect("a valid pattern")
+            Regex::new(r"^(?:(?:[a-zA-Z_]|\$(?:\{[0-9A-Za-z_]+\}|[0-9A-Za-z_]+))+[0-9A-Za-z_]*)+$")
+                .expect("a valid pattern")
         })
         .is_match(name)
 }
 
-/// Compiles the regex as Prometheus does: anchored at both ends, `.` matching newlines.
+/// Compiles the regex as Prometheus does: anchored at both ends, `.` matching newlines, and
+/// read as Go's `regexp` reads it.
 pub fn anchored(pattern: &str) -> Result<Regex, regex::Error> {
-    Regex::new(&format!("^(?s:{pattern})$"))
+    Regex::new(&format!("^(?s:{})$", go_regex::translate(pattern)))
 }
 
 /// Checks and compiles `configs`, the list at `path` (`relabel_configs`), reporting every
