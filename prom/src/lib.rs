@@ -52,6 +52,21 @@
 //! assert!(out.contains(&("instance".to_string(), "db:9100".to_string())));
 //! ```
 
+//! [`relabel::sample_labels`] gives a sample's label set as `metric_relabel_configs` sees it,
+//! `__name__` first.
+//!
+//! # Not here (yet)
+//!
+//! - Prometheus 3's quoted UTF-8 metric and label names (`{"my.metric", a="b"}`), which a
+//!   target sends only when the scraper's `Accept` offers `escaping=allow-utf-8`; label names
+//!   are checked against the classic character set throughout.
+//! - The protobuf exposition format and native histograms.
+//! - Some OpenMetrics MUSTs that Prometheus does not enforce either: stateset values of 0 or
+//!   1, info values of 1, exemplars only on counters and buckets, escapes other than `\\`,
+//!   `\"` and `\n` in label values (kept as written, as Prometheus keeps them).
+//! - Decompression and size limits: the receiver reads the body (gzip, `body_size_limit`)
+//!   and hands the bytes here.
+
 mod group;
 mod model;
 mod parse;

@@ -236,6 +236,20 @@ pub fn apply(rules: &[Rule], mut labels: Labels) -> Option<Labels> {
     Some(labels)
 }
 
+/// A sample's label set as `metric_relabel_configs` sees it: `__name__` (the sample's full
+/// name), then its labels in body order.
+pub fn sample_labels(exposition: &crate::Exposition<'_>, sample: &crate::Sample<'_>) -> Labels {
+    let labels = exposition.labels(sample);
+    let mut out = Vec::with_capacity(labels.len() + 1);
+    out.push(("__name__".to_string(), sample.name.to_string()));
+    out.extend(
+        labels
+            .iter()
+            .map(|l| (l.name.to_string(), l.value.to_string())),
+    );
+    out
+}
+
 /// Prometheus's `hashmod`: the MD5 of `value`, its last 8 bytes read big-endian, mod `modulus`.
 pub fn hashmod(value: &str, modulus: u64) -> u64 {
     let digest = Md5::digest(value.as_bytes());

@@ -283,3 +283,17 @@ fn replace_accepts_a_templated_target_label() {
     .unwrap();
     assert!(out.contains(&("tag_team".into(), "core".into())));
 }
+
+#[test]
+fn metric_relabelling_sees_the_sample_name_as_name_label() {
+    let e = crate::parse(b"http_requests_total{code=\"500\"} 3\nup 1\n", None).unwrap();
+    let rules = rules(
+        r#"[{"source_labels": ["__name__", "code"], "regex": "http_.*;5..", "action": "drop"}]"#,
+    );
+    let kept: Vec<_> = e
+        .all_samples()
+        .iter()
+        .filter_map(|s| apply(&rules, super::sample_labels(&e, s)))
+        .collect();
+    assert_eq!(kept, [labels(&[("__name__", "up")])]);
+}
