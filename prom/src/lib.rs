@@ -51,9 +51,13 @@
 //! let out = relabel::apply(&rules, labels).unwrap();
 //! assert!(out.contains(&("instance".to_string(), "db:9100".to_string())));
 //! ```
-
+//!
 //! [`relabel::sample_labels`] gives a sample's label set as `metric_relabel_configs` sees it,
-//! `__name__` first.
+//! `__name__` first. For targets, [`relabel::discovered_labels`] adds the scrape config's
+//! defaults (`job`, `__scheme__`, `__metrics_path__`, `__param_*`, ...) to what discovery
+//! found, [`relabel::target_labels`] runs `relabel_configs` and defaults `instance` to
+//! `__address__` as Prometheus's `PopulateLabels` does, and [`relabel::series_labels`] is what
+//! the target's series carry (no `__` labels).
 //!
 //! # Not here (yet)
 //!

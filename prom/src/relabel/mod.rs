@@ -14,11 +14,13 @@
 mod config;
 mod expand;
 mod go_regex;
+mod target;
 
 use md5::{Digest, Md5};
 use regex::Regex;
 
 pub use config::{Action, RelabelConfig};
+pub use target::{ScrapeDefaults, TargetError, discovered_labels, series_labels, target_labels};
 
 /// A label set: names and values, in any order, each name once.
 pub type Labels = Vec<(String, String)>;
