@@ -190,10 +190,15 @@ pub(crate) fn unescape(raw: &str, quote: bool) -> String {
 /// A sample value as Go's `strconv.ParseFloat` reads the forms exporters write: decimals,
 /// exponents, `NaN`, `+Inf`/`-Inf`/`Inf` in any case.
 pub(crate) fn number(s: &str) -> Option<f64> {
-    // Rust also reads "infinity" and "nan" in any case, as Go does; what it would read that
-    // Go would not is nothing exporters write, and what Go reads beyond it (hex floats,
-    // `_` separators) needs a base prefix that no exporter writes either.
-    s.parse::<f64>().ok()
+    // Rust reads "inf", "infinity" and "nan" in any case, as Go does; Prometheus refuses
+    // what Go reads beyond that (hex floats, `_` separators), and so does Rust.
+    let v = s.parse::<f64>().ok()?;
+    // Go's ParseFloat fails on a finite literal too large for an f64 (`1e400`), where Rust
+    // rounds it to infinity.
+    if v.is_infinite() && !s.bytes().any(|b| b == b'i' || b == b'I') {
+        return None;
+    }
+    Some(v)
 }
 
 /// The length OpenMetrics limits in an exemplar's label set (at most 128): code points of
