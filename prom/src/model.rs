@@ -84,11 +84,11 @@ impl MetricType {
     pub(crate) fn allows(self, suffix: Suffix, format: Format) -> bool {
         let om = format == Format::OpenMetrics;
         match self {
-            // The text format has no rule for counters' names; exporters write the family
-            // name with and without `_total`, and Prometheus takes both.
+            // Exporters write a counter's samples with and without `_total`; Prometheus
+            // takes both, in OpenMetrics too, though the specification asks for `_total`.
             MetricType::Counter => match suffix {
-                Suffix::None => !om,
-                Suffix::Total | Suffix::Created => true,
+                Suffix::None | Suffix::Total => true,
+                Suffix::Created => om,
                 _ => false,
             },
             MetricType::Gauge | MetricType::StateSet | MetricType::Unknown => {

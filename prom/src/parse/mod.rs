@@ -167,9 +167,9 @@ impl<'a> Builder<'a> {
                 sample.suffix = suffix;
                 kind
             }
-            // `# TYPE c counter` then `c 1`: the family's own name with a suffix its type
-            // does not allow is a broken family, not a new one. Other names (`c_sum`) may
-            // be a family of their own.
+            // `# TYPE h histogram` then `h 1`: the family's own name where its type wants a
+            // suffix is a broken family, not a new one. Other names (`h_total`) may be a
+            // family of their own.
             Some((Suffix::None, false, kind)) if format == Format::OpenMetrics => {
                 return Err(format!(
                     "sample `{}` does not belong in a {} family",

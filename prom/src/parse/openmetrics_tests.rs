@@ -140,7 +140,8 @@ fn malformed_openmetrics_bodies_name_the_line_and_the_fault() {
             2,
             "second TYPE",
         ),
-        ("# TYPE c counter\nc 1\n# EOF\n", 2, "does not belong"),
+        ("# TYPE i info\ni 1\n# EOF\n", 2, "does not belong"),
+        ("# TYPE h histogram\nh 1\n# EOF\n", 2, "does not belong"),
         (
             "# TYPE m_bytes gauge\n# UNIT m_bytes seconds\n# EOF\n",
             2,
@@ -227,4 +228,11 @@ fn metadata_without_samples_leaves_an_empty_family() {
     let e = om("# HELP a first\n# TYPE b gauge\nb 1\n# EOF\n");
     assert_eq!(e.families().len(), 2);
     assert!(e.samples(&e.families()[0]).is_empty());
+}
+
+#[test]
+fn counter_samples_without_total_are_taken_as_prometheus_takes_them() {
+    let e = om("# TYPE c counter\nc 1\n# EOF\n");
+    assert_eq!(e.families()[0].kind, MetricType::Counter);
+    assert_eq!(e.points(&e.families()[0])[0].value, Some(1.0));
 }
