@@ -297,3 +297,56 @@ fn metric_relabelling_sees_the_sample_name_as_name_label() {
         .collect();
     assert_eq!(kept, [labels(&[("__name__", "up")])]);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::super::{Action, RelabelConfig, apply, compile, hashmod};
+
+    fn action() -> impl Strategy<Value = Action> {
+        prop::sample::select(vec![
+            Action::Replace,
+            Action::Keep,
+            Action::Drop,
+            Action::KeepEqual,
+            Action::DropEqual,
+            Action::HashMod,
+            Action::LabelMap,
+            Action::LabelDrop,
+            Action::LabelKeep,
+            Action::Lowercase,
+            Action::Uppercase,
+        ])
+    }
+
+    proptest! {
+        #[test]
+        fn any_config_either_fails_to_compile_or_applies_without_panicking(
+            act in action(),
+            regex in proptest::option::of("[a-z_.*()$\\\\{}\\[\\]|?+^QEdwsb1-]{0,12}"),
+            target in proptest::option::of("[a-z_$0-9{}]{0,8}"),
+            replacement in proptest::option::of("[a-z_$0-9{}]{0,8}"),
+            sources in proptest::option::of(proptest::collection::vec("[a-z_]{1,4}", 0..3)),
+            modulus in proptest::option::of(0u64..5),
+            labels in proptest::collection::vec(("[a-z_]{1,4}", "\\PC{0,6}"), 0..6),
+        ) {
+            let config = RelabelConfig {
+                source_labels: sources,
+                separator: None,
+                target_label: target,
+                regex,
+                modulus,
+                replacement,
+                action: act,
+            };
+            if let Ok(rules) = compile(&[config], "r") {
+                let _ = apply(&rules, labels);
+            }
+        }
+
+        #[test]
+        fn hashmod_is_below_its_modulus(value in "\\PC{0,20}", modulus in 1u64..u64::MAX) {
+            prop_assert!(hashmod(&value, modulus) < modulus);
+        }
+    }
+}
