@@ -57,6 +57,8 @@ pub(crate) struct Builder<'a> {
     format: Format,
     /// Names of families already closed; OpenMetrics forbids a family to appear twice.
     closed: HashSet<&'a str>,
+    /// Whether the current family had a TYPE line (`unknown` is a type too).
+    typed: bool,
 }
 
 /// Metadata from one `#` line.
@@ -79,6 +81,7 @@ impl<'a> Builder<'a> {
             },
             format,
             closed: HashSet::new(),
+            typed: false,
         }
     }
 
@@ -106,6 +109,7 @@ impl<'a> Builder<'a> {
             return Err(format!("metric family `{name}` appears twice"));
         }
         let at = self.out.samples.len();
+        self.typed = false;
         self.out.families.push(Family {
             name,
             kind,
@@ -122,7 +126,7 @@ impl<'a> Builder<'a> {
         let joins = match self.out.families.last() {
             Some(f) if f.name == name => {
                 let taken = match meta {
-                    Meta::Type(_) => f.kind != MetricType::Unknown,
+                    Meta::Type(_) => self.typed,
                     Meta::Help(_) => f.help.is_some(),
                     Meta::Unit(_) => f.unit.is_some(),
                 };
@@ -139,6 +143,9 @@ impl<'a> Builder<'a> {
         };
         if !joins {
             self.open(name, MetricType::Unknown)?;
+        }
+        if matches!(meta, Meta::Type(_)) {
+            self.typed = true;
         }
         let family = self.current().expect("a family was just opened or matched");
         match meta {

@@ -140,6 +140,11 @@ fn malformed_openmetrics_bodies_name_the_line_and_the_fault() {
             2,
             "second TYPE",
         ),
+        (
+            "# TYPE a unknown\n# TYPE a gauge\n# EOF\n",
+            2,
+            "second TYPE",
+        ),
         ("# TYPE i info\ni 1\n# EOF\n", 2, "does not belong"),
         ("# TYPE h histogram\nh 1\n# EOF\n", 2, "does not belong"),
         (
