@@ -1,11 +1,12 @@
 //! `relabel_configs` / `metric_relabel_configs` entries as Prometheus's YAML spells them.
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// One relabelling step. Absent fields take Prometheus's defaults; a field given explicitly,
 /// even as an empty string, is used as given (Prometheus does the same, so `separator: ""`
 /// joins without a separator).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RelabelConfig {
     /// Labels whose values are joined with `separator` into the value `regex` is matched
@@ -29,7 +30,10 @@ pub struct RelabelConfig {
 }
 
 /// A relabelling action.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+// Deserialized by hand (any case, as Prometheus reads it); the schema lists the lower-case
+// names Prometheus's documentation uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Write the expanded `replacement` to the expanded `target_label` when `regex` matches.
     #[default]
@@ -103,5 +107,39 @@ impl<'de> Deserialize<'de> for Action {
                     names.join(", ")
                 ))
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RelabelConfig;
+
+    #[test]
+    fn the_schema_lists_the_fields_and_the_action_names() {
+        let schema = serde_json::to_string(&schemars::schema_for!(RelabelConfig)).unwrap();
+        for word in [
+            "source_labels",
+            "target_label",
+            "modulus",
+            "\"keepequal\"",
+            "\"labelmap\"",
+        ] {
+            assert!(schema.contains(word), "{word} missing from {schema}");
+        }
+    }
+
+    #[test]
+    fn a_config_serializes_with_the_names_it_is_read_by() {
+        let config = RelabelConfig {
+            action: super::Action::KeepEqual,
+            target_label: Some("port".into()),
+            ..RelabelConfig::default()
+        };
+        let json = serde_json::to_string(&config).unwrap();
+        assert!(json.contains("\"action\":\"keepequal\""), "{json}");
+        assert_eq!(
+            serde_json::from_str::<RelabelConfig>(&json).unwrap(),
+            config
+        );
     }
 }
