@@ -74,6 +74,7 @@
 mod group;
 mod model;
 mod parse;
+pub mod otlp;
 pub mod relabel;
 
 pub use group::{Bucket, Point};

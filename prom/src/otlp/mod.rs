@@ -1,0 +1,1 @@
+//! A scrape as OTLP metrics, as OpenTelemetry's Prometheus compatibility specification says.
