@@ -215,6 +215,11 @@ impl<'a> Exposition<'a> {
         &self.samples[family.samples.clone()]
     }
 
+    /// Where a family's samples are in [`Exposition::all_samples`].
+    pub fn sample_range(&self, family: &Family<'a>) -> Range<usize> {
+        family.samples.clone()
+    }
+
     /// Every sample of the body, in body order.
     pub fn all_samples(&self) -> &[Sample<'a>] {
         &self.samples
