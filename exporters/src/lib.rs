@@ -3,7 +3,9 @@
 //! - [`otlp`]: OTLP over gRPC (`otlp`, alias `otlp_grpc`);
 //! - [`otlp_http`]: OTLP over HTTP, protobuf or JSON (`otlphttp`, alias `otlp_http`);
 //! - [`debug`]: writes batches to Weir's log (`debug`);
-//! - [`prometheus`]: serves metrics on `/metrics` for Prometheus to scrape (`prometheus`).
+//! - [`prometheus`]: serves metrics on `/metrics` for Prometheus to scrape (`prometheus`);
+//! - [`prometheusremotewrite`]: pushes metrics to Prometheus remote write 1.0 endpoints
+//!   (`prometheusremotewrite`).
 //!
 //! Exporters only send once and classify the outcome; the runtime wraps each one in the sending
 //! queue and retry.
@@ -12,6 +14,7 @@ pub mod debug;
 pub mod otlp;
 pub mod otlp_http;
 pub mod prometheus;
+pub mod prometheusremotewrite;
 
 use weir_core::component::Registry;
 
@@ -21,7 +24,8 @@ pub fn register(registry: &mut Registry) {
         .exporter(otlp::OtlpGrpcExporterFactory)
         .exporter(otlp_http::OtlpHttpExporterFactory)
         .exporter(debug::DebugExporterFactory)
-        .exporter(prometheus::PrometheusExporterFactory);
+        .exporter(prometheus::PrometheusExporterFactory)
+        .exporter(prometheusremotewrite::RemoteWriteExporterFactory);
 }
 
 #[cfg(test)]
@@ -41,6 +45,7 @@ mod tests {
             "otlp_http",
             "debug",
             "prometheus",
+            "prometheusremotewrite",
         ] {
             assert!(
                 registry.get(Kind::Exporter, name).is_some(),
