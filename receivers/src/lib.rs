@@ -2,10 +2,12 @@
 //! list the binary adds to its registry.
 //!
 //! - [`filelog`]: tails log files, otelcol-contrib's `filelog` receiver;
-//! - [`otlp`]: OTLP over gRPC and HTTP (protobuf and JSON), otelcol's `otlp` receiver.
+//! - [`otlp`]: OTLP over gRPC and HTTP (protobuf and JSON), otelcol's `otlp` receiver;
+//! - [`prometheus`]: scrapes Prometheus targets, otelcol-contrib's `prometheus` receiver.
 
 pub mod filelog;
 pub mod otlp;
+pub mod prometheus;
 
 use weir_core::component::Registry;
 
@@ -13,4 +15,5 @@ use weir_core::component::Registry;
 pub fn register(registry: &mut Registry) {
     registry.receiver(filelog::FilelogReceiverFactory);
     registry.receiver(otlp::OtlpReceiverFactory);
+    registry.receiver(prometheus::PrometheusReceiverFactory);
 }

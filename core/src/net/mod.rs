@@ -23,3 +23,16 @@ pub use compression::{
 };
 pub use grpc_codec::RawCodec;
 pub use rpc_status::RpcStatus;
+
+/// An error with its causes, `: `-joined. hyper's own message ("client error (Connect)")
+/// hides the refused connection or TLS failure that explains it.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
