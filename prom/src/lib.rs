@@ -59,6 +59,41 @@
 //! `__address__` as Prometheus's `PopulateLabels` does, and [`relabel::series_labels`] is what
 //! the target's series carry (no `__` labels).
 //!
+//! # Converting to OTLP
+//!
+//! [`otlp::Converter`] turns scrapes into OTLP metrics as OpenTelemetry's Prometheus
+//! compatibility specification says and otelcol-contrib's `prometheus` receiver does. One
+//! converter lives per target (it remembers start times across scrapes);
+//! [`otlp::Converter::begin`] opens a scrape, [`otlp::Scrape::append`] takes each sample as
+//! `metric_relabel_configs` left it, and [`otlp::Scrape::finish`] gives one `ResourceMetrics`
+//! per `(job, instance)`:
+//!
+//! ```
+//! use weir_prom::otlp::{Converter, FamilyRef, Options};
+//! let body = b"# TYPE rpc_seconds histogram\n\
+//!     rpc_seconds_bucket{le=\"0.1\"} 3\n\
+//!     rpc_seconds_bucket{le=\"+Inf\"} 5\n\
+//!     rpc_seconds_sum 0.9\n\
+//!     rpc_seconds_count 5\n";
+//! let exposition = weir_prom::parse(body, None).unwrap();
+//! let mut converter = Converter::new(Options { scope_version: "0.1.0".into(), ..Options::default() });
+//! let mut scrape = converter.begin("http", 1_700_000_000_000);
+//! for family in exposition.families() {
+//!     let help = family.help.as_deref();
+//!     let fam = FamilyRef { name: family.name, kind: family.kind, help, unit: family.unit };
+//!     for sample in exposition.samples(family) {
+//!         let mut labels = vec![("job", "api"), ("instance", "db:9100")];
+//!         labels.extend(exposition.labels(sample).iter().map(|l| (l.name, l.value.as_ref())));
+//!         let at = sample.timestamp_ms.unwrap_or(1_700_000_000_000);
+//!         scrape.append(&fam, sample.name, &labels, sample.value, at, None);
+//!     }
+//! }
+//! let resources = scrape.finish();
+//! assert_eq!(resources[0].scope_metrics[0].metrics[0].name, "rpc_seconds");
+//! ```
+//!
+//! The [`otlp`] module's documentation lists the rules, and where each comes from.
+//!
 //! # Not here (yet)
 //!
 //! - Prometheus 3's quoted UTF-8 metric and label names (`{"my.metric", a="b"}`), which a
@@ -73,8 +108,8 @@
 
 mod group;
 mod model;
-mod parse;
 pub mod otlp;
+mod parse;
 pub mod relabel;
 
 pub use group::{Bucket, Point};
