@@ -124,11 +124,7 @@ impl RemoteWriteClient {
                 request.headers_mut().insert(name, value);
             }
         }
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| chain(&e))?;
+        let response = self.client.request(request).await.map_err(|e| chain(&e))?;
         let (parts, body) = response.into_parts();
         // The status decides; a body that breaks off only loses the detail.
         let body = Limited::new(body, MAX_RESPONSE_BYTES)

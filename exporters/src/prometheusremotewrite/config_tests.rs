@@ -1,0 +1,123 @@
+//! Defaults (otelcol's), validation, and the otelcol fields that are refused by name.
+
+use std::time::Duration;
+
+use weir_core::component::ComponentConfig;
+
+use super::config::RemoteWriteConfig;
+
+fn parse(json: serde_json::Value) -> RemoteWriteConfig {
+    serde_json::from_value(json).expect("config parses")
+}
+
+fn problems(json: serde_json::Value) -> Vec<String> {
+    parse(json).validate().expect_err("refused")
+}
+
+#[test]
+fn defaults_match_otelcol() {
+    let config = parse(serde_json::json!({"endpoint": "http://prom:9090/api/v1/write"}));
+    assert_eq!(config.validate(), Ok(()));
+    assert!(config.add_metric_suffixes);
+    assert!(!config.send_metadata);
+    assert!(config.target_info.enabled);
+    assert!(!config.resource_to_telemetry_conversion.enabled);
+    assert_eq!(config.max_batch_size_bytes, 3_000_000);
+    assert_eq!(config.remote_write_queue.num_consumers, 5);
+    assert_eq!(config.timeout, Duration::from_secs(5));
+    assert!(config.namespace.is_empty() && config.external_labels.is_empty());
+}
+
+#[test]
+fn an_http_endpoint_is_required() {
+    assert!(problems(serde_json::json!({}))[0].starts_with("endpoint is required"));
+    assert!(
+        problems(serde_json::json!({"endpoint": "prom:9090"}))[0].contains("http:// or https://")
+    );
+    assert!(
+        problems(serde_json::json!({"endpoint": "ftp://prom/x"}))[0]
+            .contains("http:// or https://")
+    );
+}
+
+#[test]
+fn otelcol_fields_weir_does_not_implement_are_refused_by_name() {
+    let found = problems(serde_json::json!({
+        "endpoint": "http://prom:9090/api/v1/write",
+        "wal": {"directory": "./prom_rw"},
+        "export_created_metric": {"enabled": true},
+        "protobuf_message": "io.prometheus.write.v2.Request",
+        "remote_write_version": "2.0",
+        "compression": "gzip",
+        "max_batch_request_parallelism": 4,
+    }));
+    assert_eq!(found.len(), 6, "{found:?}");
+    for field in [
+        "compression `gzip`",
+        "wal:",
+        "export_created_metric:",
+        "protobuf_message `io.prometheus.write.v2.Request`",
+        "remote_write_version:",
+        "max_batch_request_parallelism:",
+    ] {
+        assert!(
+            found.iter().any(|p| p.starts_with(field)),
+            "{field}: {found:?}"
+        );
+    }
+    // What 1.0 is anyway is accepted.
+    let same = parse(serde_json::json!({
+        "endpoint": "http://prom:9090/api/v1/write",
+        "compression": "snappy",
+        "protobuf_message": "prometheus.WriteRequest",
+    }));
+    assert_eq!(same.validate(), Ok(()));
+}
+
+#[test]
+fn the_queue_belongs_to_sending_queue() {
+    let found = problems(serde_json::json!({
+        "endpoint": "http://prom:9090/api/v1/write",
+        "remote_write_queue": {"enabled": false, "queue_size": 100, "num_consumers": 0},
+    }));
+    assert_eq!(
+        found,
+        [
+            "remote_write_queue.enabled: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {enabled: false}` instead",
+            "remote_write_queue.queue_size: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {queue_size: 100}` instead",
+            "remote_write_queue.num_consumers must be at least 1",
+        ]
+    );
+    let err = serde_json::from_value::<RemoteWriteConfig>(
+        serde_json::json!({"remote_write_queue": {"size": 1}}),
+    )
+    .expect_err("unknown");
+    assert!(err.to_string().contains("unknown field `size`"), "{err}");
+}
+
+#[test]
+fn headers_labels_sizes_and_tls_are_checked() {
+    let found = problems(serde_json::json!({
+        "endpoint": "http://prom:9090/api/v1/write",
+        "headers": {"Content-Type": "text/plain", "X-Ok": "yes"},
+        "external_labels": {"bad-name": "x", "__replica__": "r1"},
+        "max_batch_size_bytes": 0,
+        "timeout": "0s",
+        "tls": {"ca_file": "/ca.pem"},
+    }));
+    assert_eq!(
+        found,
+        [
+            "headers.Content-Type: set by the exporter itself (remote write 1.0) and cannot be changed",
+            "external_labels.bad-name: not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)",
+            "max_batch_size_bytes must be greater than 0",
+            "timeout must be greater than 0",
+            "tls.ca_file set, but endpoint is not an https:// URL; remove it or use https://",
+        ]
+    );
+    let tls = problems(serde_json::json!({
+        "endpoint": "https://prom:9090/api/v1/write",
+        "tls": {"ca_file": "/nonexistent/ca.pem"},
+    }));
+    assert_eq!(tls, ["tls.ca_file `/nonexistent/ca.pem`: file not found"]);
+}

@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, Exemplar as OtlpExemplar, HistogramDataPoint, Metric,
-    NumberDataPoint, SummaryDataPoint, exemplar, metric, number_data_point,
+    AggregationTemporality, Exemplar as OtlpExemplar, HistogramDataPoint, Metric, NumberDataPoint,
+    SummaryDataPoint, exemplar, metric, number_data_point,
 };
 use weir_processors::value_text::push_decoded_text;
 
@@ -155,7 +155,10 @@ impl Resource {
             _ => name,
         });
         let copied = if settings.resource_to_telemetry {
-            attributes.iter().map(|kv| (kv.key.clone(), text(kv))).collect()
+            attributes
+                .iter()
+                .map(|kv| (kv.key.clone(), text(kv)))
+                .collect()
         } else {
             Vec::new()
         };
@@ -209,9 +212,7 @@ fn base_labels(
         labels.insert("instance".to_string(), instance.clone());
     }
     for (name, value) in &settings.external_labels {
-        labels
-            .entry(name.clone())
-            .or_insert_with(|| value.clone());
+        labels.entry(name.clone()).or_insert_with(|| value.clone());
     }
     labels
 }
@@ -477,7 +478,9 @@ impl Builder<'_> {
             value,
             millis(point.time_unix_nano),
         );
-        series.exemplars.extend(point.exemplars.iter().map(exemplar));
+        series
+            .exemplars
+            .extend(point.exemplars.iter().map(exemplar));
         point.time_unix_nano
     }
 
@@ -498,8 +501,7 @@ impl Builder<'_> {
         let base = base_labels(self.settings, resource, &point.attributes);
         let bucket_name = format!("{family}_bucket");
         // Each exemplar goes to the first bucket whose bound holds its value.
-        let mut exemplars: Vec<Vec<Exemplar>> =
-            vec![Vec::new(); point.explicit_bounds.len() + 1];
+        let mut exemplars: Vec<Vec<Exemplar>> = vec![Vec::new(); point.explicit_bounds.len() + 1];
         for e in &point.exemplars {
             let e = exemplar(e);
             let at = point

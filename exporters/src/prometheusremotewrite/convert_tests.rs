@@ -7,8 +7,8 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::summary_data_point::ValueAtQuantile;
 use opentelemetry_proto::tonic::metrics::v1::{
-    Exemplar as OtlpExemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Metric,
-    Summary, SummaryDataPoint, exemplar,
+    Exemplar as OtlpExemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Metric, Summary,
+    SummaryDataPoint, exemplar,
 };
 use prost::Message;
 
@@ -84,7 +84,12 @@ fn gauges_keep_their_labels_with_job_and_instance() {
         vec![gauge(
             "queue.depth",
             "{item}",
-            vec![point(vec![kv("queue-name", "a")], 0, 5 * SECOND + 7_000_000, 3.5)],
+            vec![point(
+                vec![kv("queue-name", "a")],
+                0,
+                5 * SECOND + 7_000_000,
+                3.5,
+            )],
         )],
     );
     let out = render(&converted(&req, &settings()).series);
@@ -102,10 +107,34 @@ fn sums_are_counters_when_monotonic_and_gauges_otherwise() {
     let req = request(
         vec![kv("service.name", "api")],
         vec![
-            sum("http.sent", "By", true, false, vec![point(vec![], 0, SECOND, 10.0)]),
-            sum("active", "{request}", false, false, vec![point(vec![], 0, SECOND, -2.0)]),
-            sum("delta.count", "1", true, true, vec![point(vec![], 0, SECOND, 1.0)]),
-            sum("delta.updown", "1", false, true, vec![point(vec![], 0, SECOND, 1.0)]),
+            sum(
+                "http.sent",
+                "By",
+                true,
+                false,
+                vec![point(vec![], 0, SECOND, 10.0)],
+            ),
+            sum(
+                "active",
+                "{request}",
+                false,
+                false,
+                vec![point(vec![], 0, SECOND, -2.0)],
+            ),
+            sum(
+                "delta.count",
+                "1",
+                true,
+                true,
+                vec![point(vec![], 0, SECOND, 1.0)],
+            ),
+            sum(
+                "delta.updown",
+                "1",
+                false,
+                true,
+                vec![point(vec![], 0, SECOND, 1.0)],
+            ),
         ],
     );
     let converted = converted(&req, &settings());
@@ -113,7 +142,10 @@ fn sums_are_counters_when_monotonic_and_gauges_otherwise() {
     assert_eq!(
         out,
         BTreeMap::from([
-            (r#"http_sent_bytes_total{job="api"}"#.to_string(), vec![(10.0, 1000)]),
+            (
+                r#"http_sent_bytes_total{job="api"}"#.to_string(),
+                vec![(10.0, 1000)]
+            ),
             (r#"active{job="api"}"#.to_string(), vec![(-2.0, 1000)]),
         ])
     );
@@ -155,7 +187,12 @@ fn histograms_become_cumulative_buckets_with_sum_and_count() {
         .filter(|s| !s.exemplars.is_empty())
         .collect();
     assert_eq!(with_exemplar.len(), 1);
-    assert!(with_exemplar[0].labels.iter().any(|l| l.name == "le" && l.value == "0.5"));
+    assert!(
+        with_exemplar[0]
+            .labels
+            .iter()
+            .any(|l| l.name == "le" && l.value == "0.5")
+    );
     let e = &with_exemplar[0].exemplars[0];
     assert_eq!((e.value, e.timestamp), (0.3, 1000));
     let labels: Vec<(&str, &str)> = e
@@ -183,14 +220,21 @@ fn histograms_without_buckets_or_sum_still_count_and_bad_buckets_are_dropped() {
         vec![
             histogram("plain", false, vec![no_sum]),
             histogram("bad", false, vec![bad]),
-            histogram("delta", true, vec![histogram_point(0, SECOND, &[1.0], &[1, 1], 1.0)]),
+            histogram(
+                "delta",
+                true,
+                vec![histogram_point(0, SECOND, &[1.0], &[1, 1], 1.0)],
+            ),
         ],
     );
     let converted = converted(&req, &settings());
     assert_eq!(
         render(&converted.series),
         BTreeMap::from([
-            (r#"plain_seconds_bucket{le="+Inf"}"#.to_string(), vec![(4.0, 1000)]),
+            (
+                r#"plain_seconds_bucket{le="+Inf"}"#.to_string(),
+                vec![(4.0, 1000)]
+            ),
             (r#"plain_seconds_count{}"#.to_string(), vec![(4.0, 1000)]),
         ])
     );
@@ -269,14 +313,23 @@ fn exponential_histograms_are_dropped_and_counted() {
 fn namespace_and_suffixes_follow_the_settings() {
     let req = request(
         vec![],
-        vec![sum("http.sent", "By", true, false, vec![point(vec![], 0, SECOND, 1.0)])],
+        vec![sum(
+            "http.sent",
+            "By",
+            true,
+            false,
+            vec![point(vec![], 0, SECOND, 1.0)],
+        )],
     );
     let mut s = settings();
     s.namer = Namer::new("edge", true);
     assert!(render(&converted(&req, &s).series).contains_key("edge_http_sent_bytes_total{}"));
     s.namer = Namer::new("edge", false);
     assert!(render(&converted(&req, &s).series).contains_key("edge_http_sent{}"));
-    let nameless = request(vec![], vec![gauge("...", "", vec![point(vec![], 0, 1, 1.0)])]);
+    let nameless = request(
+        vec![],
+        vec![gauge("...", "", vec![point(vec![], 0, 1, 1.0)])],
+    );
     assert_eq!(
         converted(&nameless, &settings()).dropped,
         BTreeMap::from([(DropReason::InvalidName, 1)])
@@ -299,7 +352,9 @@ fn external_labels_are_added_unless_the_point_has_the_label() {
         ("cluster".to_string(), "c1".to_string()),
     ]);
     assert_eq!(
-        render(&converted(&req, &s).series).into_keys().collect::<Vec<_>>(),
+        render(&converted(&req, &s).series)
+            .into_keys()
+            .collect::<Vec<_>>(),
         [r#"g{cluster="c1",region="us"}"#]
     );
 }
@@ -310,12 +365,18 @@ fn resource_attributes_become_labels_when_converted() {
     resource.push(kv("host.name", "box"));
     let req = request(
         resource,
-        vec![gauge("g", "", vec![point(vec![kv("host.name", "point")], 0, SECOND, 1.0)])],
+        vec![gauge(
+            "g",
+            "",
+            vec![point(vec![kv("host.name", "point")], 0, SECOND, 1.0)],
+        )],
     );
     let mut s = settings();
     s.resource_to_telemetry = true;
     assert_eq!(
-        render(&converted(&req, &s).series).into_keys().collect::<Vec<_>>(),
+        render(&converted(&req, &s).series)
+            .into_keys()
+            .collect::<Vec<_>>(),
         [
             r#"g{host_name="box",instance="pod-1",job="shop/api",service_instance_id="pod-1",service_name="api",service_namespace="shop"}"#
         ]
@@ -343,7 +404,10 @@ fn target_info_carries_the_other_resource_attributes() {
         "{out:?}"
     );
     // Only service attributes: nothing to say beyond job and instance.
-    let bare = request(service(), vec![gauge("g", "", vec![point(vec![], 0, SECOND, 1.0)])]);
+    let bare = request(
+        service(),
+        vec![gauge("g", "", vec![point(vec![], 0, SECOND, 1.0)])],
+    );
     assert_eq!(converted(&bare, &s).series.len(), 1);
     s.target_info = false;
     assert_eq!(converted(&req, &s).series.len(), 2);
@@ -398,13 +462,21 @@ fn samples_of_a_series_are_in_timestamp_order_without_duplicates() {
 fn points_without_values_are_dropped_and_nothing_panics() {
     let mut empty = point(vec![kv("", "x"), kv("9lives", "y")], 0, u64::MAX, 0.0);
     empty.value = None;
-    let odd = point(vec![kv("_x", "1"), kv("a.b", "1"), kv("a_b", "2")], 0, u64::MAX, f64::NAN);
+    let odd = point(
+        vec![kv("_x", "1"), kv("a.b", "1"), kv("a_b", "2")],
+        0,
+        u64::MAX,
+        f64::NAN,
+    );
     let req = request(
         vec![kv("service.name", "")],
         vec![gauge("g", "", vec![empty, odd]), Metric::default()],
     );
     let converted = converted(&req, &settings());
-    assert_eq!(converted.dropped, BTreeMap::from([(DropReason::NoValue, 1)]));
+    assert_eq!(
+        converted.dropped,
+        BTreeMap::from([(DropReason::NoValue, 1)])
+    );
     let out = render(&converted.series);
     assert_eq!(
         out.keys().collect::<Vec<_>>(),
@@ -419,7 +491,11 @@ fn metadata_is_sent_once_per_family_when_asked() {
         vec![],
         vec![
             sum("c", "", true, false, vec![point(vec![], 0, SECOND, 1.0)]),
-            histogram("h", false, vec![histogram_point(0, SECOND, &[1.0], &[1, 1], 1.0)]),
+            histogram(
+                "h",
+                false,
+                vec![histogram_point(0, SECOND, &[1.0], &[1, 1], 1.0)],
+            ),
         ],
     );
     assert!(converted(&req, &settings()).metadata.is_empty());
@@ -433,7 +509,12 @@ fn metadata_is_sent_once_per_family_when_asked() {
     assert_eq!(
         metadata,
         [
-            ("c_total".to_string(), 1, "c help".to_string(), String::new()),
+            (
+                "c_total".to_string(),
+                1,
+                "c help".to_string(),
+                String::new()
+            ),
             ("h_seconds".to_string(), 3, String::new(), "s".to_string()),
         ]
     );
@@ -442,7 +523,14 @@ fn metadata_is_sent_once_per_family_when_asked() {
 #[test]
 fn requests_are_split_under_the_size_limit_without_splitting_a_series() {
     let points = (0..200)
-        .map(|i| point(vec![kv("i", &format!("{i:03}"))], 0, SECOND, f64::from(i)))
+        .map(|i| {
+            point(
+                vec![kv("i", &format!("{i:03}"))],
+                0,
+                SECOND,
+                1.0 + f64::from(i),
+            )
+        })
         .collect();
     let req = request(vec![], vec![gauge("g", "", points)]);
     let converted = converted(&req, &settings());
@@ -465,5 +553,8 @@ fn requests_are_split_under_the_size_limit_without_splitting_a_series() {
     let raw = snap::raw::Decoder::new()
         .decompress_vec(&body.body)
         .expect("snappy");
-    assert_eq!(WriteRequest::decode(&raw[..]).expect("protobuf"), requests[0]);
+    assert_eq!(
+        WriteRequest::decode(&raw[..]).expect("protobuf"),
+        requests[0]
+    );
 }

@@ -122,11 +122,9 @@ impl Exporter for RemoteWriteExporter {
         );
         let mut encoded = Vec::with_capacity(requests.len());
         for one in &requests {
-            encoded.push(
-                request::encode(one).map_err(|e| ExportError::Permanent {
-                    reason: format!("remote write request could not be compressed: {e}"),
-                })?,
-            );
+            encoded.push(request::encode(one).map_err(|e| ExportError::Permanent {
+                reason: format!("remote write request could not be compressed: {e}"),
+            })?);
         }
         drop(requests);
         let _turn = self.sending.lock().await;
