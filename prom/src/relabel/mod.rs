@@ -34,6 +34,16 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The regex crate draws a syntax error over several lines (the pattern, a caret, the
+/// reason); a config problem is one line, so only the reason is kept.
+fn regex_reason(error: &regex::Error) -> String {
+    let text = error.to_string();
+    text.lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("error: "))
+        .map_or(text.clone(), str::to_string)
+}
+
 /// A checked relabel step, ready to apply.
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -131,7 +141,7 @@ impl RelabelConfig {
             Err(e) => {
                 fail(
                     "regex",
-                    format!("`{pattern}` is not a valid regular expression: {e}"),
+                    format!("`{pattern}` is not a valid regular expression: {}", regex_reason(&e)),
                 );
                 None
             }
