@@ -1,6 +1,7 @@
 //! Debian's Prometheus server for end-to-end tests: started on a free loopback port with a
 //! temporary config and storage, scraping the given targets every second, queried through its
-//! HTTP API, and killed when dropped; and a plain HTTP GET for reading Weir's `/metrics`.
+//! HTTP API, and killed when dropped (or, with [`Options`], as a remote write receiver with no
+//! targets on a chosen port); and a plain HTTP GET for reading Weir's `/metrics`.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -41,6 +42,15 @@ pub fn get(port: u16, path: &str, headers: &str) -> Result<(String, String, Stri
     Ok((status.to_string(), headers.to_string(), body))
 }
 
+/// How to start Prometheus beyond its scrape targets.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Accept remote write on `/api/v1/write` (`--web.enable-remote-write-receiver`).
+    pub remote_write_receiver: bool,
+    /// Listen on this port instead of a free one.
+    pub port: Option<u16>,
+}
+
 /// Debian's `prometheus` binary, stopped when dropped.
 pub struct Prometheus {
     child: Child,
@@ -52,6 +62,28 @@ impl Prometheus {
     /// Starts it scraping each `(job, port)` every second; panics, saying what to install,
     /// when the binary is missing.
     pub fn start(targets: &[(&str, u16)]) -> Prometheus {
+        Prometheus::start_with(targets, Options::default())
+    }
+
+    /// Starts it with no scrape targets as a remote write receiver
+    /// (`--web.enable-remote-write-receiver`, `/api/v1/write`), on `port` when given.
+    pub fn start_receiver(port: Option<u16>) -> Prometheus {
+        Prometheus::start_with(
+            &[],
+            Options {
+                remote_write_receiver: true,
+                port,
+            },
+        )
+    }
+
+    /// The port it listens on (HTTP API, and `/api/v1/write` when a receiver).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// [`Prometheus::start`] with `options`.
+    pub fn start_with(targets: &[(&str, u16)], options: Options) -> Prometheus {
         let found = Command::new("prometheus")
             .arg("--version")
             .stdout(Stdio::null())
@@ -65,6 +97,9 @@ impl Prometheus {
         let dir = tempfile::tempdir().expect("a temporary directory for Prometheus");
         let mut config =
             String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n");
+        if targets.is_empty() {
+            config.push_str("  []\n");
+        }
         for (job, port) in targets {
             config.push_str(&format!(
                 "  - job_name: {job}\n    honor_labels: true\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\n"
@@ -72,8 +107,12 @@ impl Prometheus {
         }
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("writing prometheus.yml");
-        let port = free_port();
-        let child = Command::new("prometheus")
+        let port = options.port.unwrap_or_else(free_port);
+        let mut command = Command::new("prometheus");
+        if options.remote_write_receiver {
+            command.arg("--web.enable-remote-write-receiver");
+        }
+        let child = command
             .arg(format!("--config.file={}", config_path.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",

@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use weir_core::component::{BuildError, ClientAuthenticator, CreateSettings, ExportError};
+use weir_core::net::error_chain;
 use weir_core::net::rpc_status::parse_retry_after;
 use weir_core::net::tls::Connector;
 
@@ -124,7 +125,11 @@ impl RemoteWriteClient {
                 request.headers_mut().insert(name, value);
             }
         }
-        let response = self.client.request(request).await.map_err(|e| chain(&e))?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| error_chain(&e))?;
         let (parts, body) = response.into_parts();
         // The status decides; a body that breaks off only loses the detail.
         let body = Limited::new(body, MAX_RESPONSE_BYTES)
@@ -134,18 +139,6 @@ impl RemoteWriteClient {
             .unwrap_or_default();
         Ok((parts.status, parts.headers, body))
     }
-}
-
-/// An error with its causes: hyper's "client error (Connect)" hides the reason.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// 2xx accepted; 429 and 5xx retryable (after `Retry-After`); everything else permanent.
