@@ -187,14 +187,14 @@ impl ComponentConfig for RemoteWriteConfig {
         for name in self.headers.keys() {
             if FIXED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
                 problems.push(format!(
-                    "headers.{name}: set by the exporter itself (remote write 1.0) and cannot be changed"
+                    "headers.{name} is set by the exporter itself (remote write 1.0) and cannot be changed"
                 ));
             }
         }
         for name in self.external_labels.keys() {
             if !is_valid_label_name(name) {
                 problems.push(format!(
-                    "external_labels.{name}: not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)"
+                    "external_labels.{name} is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)"
                 ));
             }
         }
@@ -230,6 +230,11 @@ impl RemoteWriteConfig {
                     .to_string(),
             );
         }
+        if !text.contains("://") {
+            return Err(format!(
+                "endpoint `{text}` must be an http:// or https:// URL such as http://prometheus:9090/api/v1/write"
+            ));
+        }
         let uri: Uri = text
             .parse()
             .map_err(|e| format!("endpoint `{text}` is not a URL: {e}"))?;
@@ -258,12 +263,12 @@ impl RemoteWriteConfig {
         let mut problems = Vec::new();
         if let Some(enabled) = queue.enabled {
             problems.push(format!(
-                "remote_write_queue.enabled: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {{enabled: {enabled}}}` instead"
+                "remote_write_queue.enabled is refused: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {{enabled: {enabled}}}` instead"
             ));
         }
         if let Some(size) = queue.queue_size {
             problems.push(format!(
-                "remote_write_queue.queue_size: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {{queue_size: {size}}}` instead"
+                "remote_write_queue.queue_size is refused: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {{queue_size: {size}}}` instead"
             ));
         }
         if queue.num_consumers == 0 {
@@ -284,13 +289,13 @@ impl RemoteWriteConfig {
         }
         if self.wal.is_some() {
             problems.push(
-                "wal: the write-ahead log is not implemented; use `sending_queue: {storage: file_storage}` for a queue that survives restarts"
+                "wal (the write-ahead log) is not implemented; use `sending_queue: {storage: file_storage}` for a queue that survives restarts"
                     .to_string(),
             );
         }
         if self.export_created_metric.is_some() {
             problems.push(
-                "export_created_metric: `_created` series are not implemented; remove the field"
+                "export_created_metric (`_created` series) is not implemented; remove the field"
                     .to_string(),
             );
         }
@@ -303,13 +308,13 @@ impl RemoteWriteConfig {
         }
         if self.remote_write_version.is_some() {
             problems.push(
-                "remote_write_version: only remote write 1.0 is implemented; remove the field"
+                "remote_write_version is refused: only remote write 1.0 is implemented; remove the field"
                     .to_string(),
             );
         }
         if self.max_batch_request_parallelism.is_some() {
             problems.push(
-                "max_batch_request_parallelism: not implemented; remote_write_queue.num_consumers sets how many requests of a batch are sent at once"
+                "max_batch_request_parallelism is not implemented; remote_write_queue.num_consumers sets how many requests of a batch are sent at once"
                     .to_string(),
             );
         }

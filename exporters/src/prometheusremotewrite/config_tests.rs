@@ -54,11 +54,11 @@ fn otelcol_fields_weir_does_not_implement_are_refused_by_name() {
     assert_eq!(found.len(), 6, "{found:?}");
     for field in [
         "compression `gzip`",
-        "wal:",
-        "export_created_metric:",
+        "wal (the write-ahead log)",
+        "export_created_metric (`_created`",
         "protobuf_message `io.prometheus.write.v2.Request`",
-        "remote_write_version:",
-        "max_batch_request_parallelism:",
+        "remote_write_version is refused",
+        "max_batch_request_parallelism is not",
     ] {
         assert!(
             found.iter().any(|p| p.starts_with(field)),
@@ -83,8 +83,8 @@ fn the_queue_belongs_to_sending_queue() {
     assert_eq!(
         found,
         [
-            "remote_write_queue.enabled: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {enabled: false}` instead",
-            "remote_write_queue.queue_size: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {queue_size: 100}` instead",
+            "remote_write_queue.enabled is refused: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {enabled: false}` instead",
+            "remote_write_queue.queue_size is refused: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {queue_size: 100}` instead",
             "remote_write_queue.num_consumers must be at least 1",
         ]
     );
@@ -108,8 +108,8 @@ fn headers_labels_sizes_and_tls_are_checked() {
     assert_eq!(
         found,
         [
-            "headers.Content-Type: set by the exporter itself (remote write 1.0) and cannot be changed",
-            "external_labels.bad-name: not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)",
+            "headers.Content-Type is set by the exporter itself (remote write 1.0) and cannot be changed",
+            "external_labels.bad-name is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)",
             "max_batch_size_bytes must be greater than 0",
             "timeout must be greater than 0",
             "tls.ca_file set, but endpoint is not an https:// URL; remove it or use https://",
