@@ -141,7 +141,10 @@ impl RelabelConfig {
             Err(e) => {
                 fail(
                     "regex",
-                    format!("`{pattern}` is not a valid regular expression: {}", regex_reason(&e)),
+                    format!(
+                        "`{pattern}` is not a valid regular expression: {}",
+                        regex_reason(&e)
+                    ),
                 );
                 None
             }

@@ -13,7 +13,8 @@ use weir_prom::relabel::{self, RelabelConfig};
 
 use super::units::{PromDuration, PromSize};
 
-/// The receiver's config.
+/// Scrapes Prometheus targets as Prometheus does, from a Prometheus configuration under
+/// `config:`, and turns each scrape into OTLP metrics.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PrometheusReceiverConfig {
