@@ -25,7 +25,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 
 use super::hash::{self, Index};
-use super::start_time::{Previous, StartTimes};
+use super::start_time::{Current, StartTimes};
 use super::{StartTime, created_to_ns, ms_to_ns, string_kv};
 use crate::is_stale_nan;
 use crate::model::MetricType;
@@ -299,7 +299,7 @@ struct Starts<'s> {
 }
 
 impl Starts<'_> {
-    fn start(&mut self, g: &Group, time_ns: u64, current: Option<Previous>) -> u64 {
+    fn start(&mut self, g: &Group, time_ns: u64, current: Option<Current<'_>>) -> u64 {
         let created = g.created.and_then(created_to_ns);
         match self.mode {
             StartTime::Unset => created.unwrap_or(0),
@@ -318,7 +318,7 @@ fn number_point(g: Group, starts: Option<&mut Starts<'_>>) -> Option<NumberDataP
     let stale = is_stale_nan(value);
     let time = ms_to_ns(g.timestamp_ms);
     let start = match starts {
-        Some(s) => s.start(&g, time, (!stale).then_some(Previous::Number(value))),
+        Some(s) => s.start(&g, time, (!stale).then_some(Current::Number(value))),
         None => 0,
     };
     Some(NumberDataPoint {
@@ -387,11 +387,11 @@ fn histogram_point(mut g: Group, starts: &mut Starts<'_>) -> Option<HistogramDat
     } else {
         (as_count(count), g.sum)
     };
-    let current = (!stale).then(|| Previous::Histogram {
+    let current = (!stale).then_some(Current::Histogram {
         count,
         sum: sum.unwrap_or(0.0),
-        bounds: explicit_bounds.clone(),
-        buckets: bucket_counts.clone(),
+        bounds: &explicit_bounds,
+        buckets: &bucket_counts,
     });
     let start = starts.start(&g, time, current);
     Some(HistogramDataPoint {
@@ -427,7 +427,7 @@ fn summary_point(mut g: Group, starts: &mut Starts<'_>) -> Option<SummaryDataPoi
     } else {
         (as_count(count), g.sum.unwrap_or(0.0))
     };
-    let current = (!stale).then_some(Previous::Summary { count, sum });
+    let current = (!stale).then_some(Current::Summary { count, sum });
     let start = starts.start(&g, time, current);
     Some(SummaryDataPoint {
         attributes: g.attributes,

@@ -91,6 +91,8 @@ impl Default for Options {
 pub struct Converter {
     options: Options,
     start_times: start_time::StartTimes,
+    /// `k8s.*` resource attributes from the target's discovered labels.
+    discovered: Vec<KeyValue>,
 }
 
 impl Converter {
@@ -98,7 +100,15 @@ impl Converter {
         Converter {
             options,
             start_times: start_time::StartTimes::default(),
+            discovered: Vec::new(),
         }
+    }
+
+    /// The target's labels as service discovery found them (before `relabel_configs`):
+    /// Kubernetes discovery's `__meta_kubernetes_*` labels become `k8s.*` resource attributes
+    /// as otelcol adds them. Other labels are ignored.
+    pub fn set_discovered_labels(&mut self, labels: &[(&str, &str)]) {
+        self.discovered = resource::kubernetes_attributes(labels);
     }
 
     /// Starts one scrape's transaction. `scheme` is the target's `__scheme__` (http/https).

@@ -2,7 +2,9 @@
 //! `net.host.port` and `http.scheme` are gone since a gate from v0.101.0): `service.name` = job,
 //! `service.instance.id` = instance, `server.address` / `server.port` from the instance (the
 //! address only when it names a host other than a loopback or unspecified one), `url.scheme`.
-//! `target_info` labels are added on top. `job` is not split into `service.namespace`:
+//! Kubernetes discovery's pod, container, namespace, node and controller come next (when the
+//! receiver hands them over with [`super::Converter::set_discovered_labels`]), and
+//! `target_info` labels on top. `job` is not split into `service.namespace`:
 //! otelcol does not, and the compatibility specification does not ask a receiver to.
 
 use std::net::IpAddr;
@@ -53,6 +55,49 @@ pub(super) fn attributes(job: &str, instance: &str, scheme: &str) -> Vec<KeyValu
     attrs.push(string_kv("service.instance.id", instance));
     attrs.push(string_kv("server.port", port));
     attrs.push(string_kv("url.scheme", scheme));
+    attrs
+}
+
+/// The resource attributes otelcol's `addKubernetesResource` takes from Kubernetes service
+/// discovery's `__meta_kubernetes_*` labels.
+pub(super) fn kubernetes_attributes(discovered: &[(&str, &str)]) -> Vec<KeyValue> {
+    let get = |name: &str| {
+        discovered
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| *v)
+    };
+    let mut attrs: Vec<KeyValue> = Vec::new();
+    for (label, key) in [
+        ("__meta_kubernetes_pod_name", "k8s.pod.name"),
+        ("__meta_kubernetes_pod_uid", "k8s.pod.uid"),
+        ("__meta_kubernetes_pod_container_name", "k8s.container.name"),
+        ("__meta_kubernetes_namespace", "k8s.namespace.name"),
+        // Only one of the node name labels is present.
+        ("__meta_kubernetes_pod_node_name", "k8s.node.name"),
+        ("__meta_kubernetes_node_name", "k8s.node.name"),
+        ("__meta_kubernetes_endpoint_node_name", "k8s.node.name"),
+    ] {
+        let value = get(label);
+        if !value.is_empty() {
+            put(&mut attrs, key, value);
+        }
+    }
+    let name = get("__meta_kubernetes_pod_controller_name");
+    let key = match get("__meta_kubernetes_pod_controller_kind") {
+        "ReplicaSet" => Some("k8s.replicaset.name"),
+        "DaemonSet" => Some("k8s.daemonset.name"),
+        "StatefulSet" => Some("k8s.statefulset.name"),
+        "Job" => Some("k8s.job.name"),
+        "CronJob" => Some("k8s.cronjob.name"),
+        _ => None,
+    };
+    if let Some(key) = key
+        && !name.is_empty()
+    {
+        put(&mut attrs, key, name);
+    }
     attrs
 }
 

@@ -96,7 +96,11 @@ impl<'c> Scrape<'c> {
                 self.resources.push(ResourceBuild {
                     job: job.to_owned(),
                     instance: instance.to_owned(),
-                    attributes: resource::attributes(job, instance, &self.scheme),
+                    attributes: {
+                        let mut attrs = resource::attributes(job, instance, &self.scheme);
+                        attrs.extend_from_slice(&self.converter.discovered);
+                        attrs
+                    },
                     scopes: Vec::new(),
                     index: Index::default(),
                     last: None,

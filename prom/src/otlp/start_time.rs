@@ -17,9 +17,25 @@
 
 use super::hash::HashedMap;
 
-/// What a series' start time is compared against.
+/// A point as its series' start time is decided on, borrowed from the point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Current<'a> {
+    Number(f64),
+    Histogram {
+        count: u64,
+        sum: f64,
+        bounds: &'a [f64],
+        buckets: &'a [u64],
+    },
+    Summary {
+        count: u64,
+        sum: f64,
+    },
+}
+
+/// The last point of a series, kept to tell a reset.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Previous {
+enum Previous {
     Number(f64),
     Histogram {
         count: u64,
@@ -33,13 +49,13 @@ pub(super) enum Previous {
     },
 }
 
-impl Previous {
-    /// Whether `self` (the current point) is a reset after `before`.
+impl Current<'_> {
+    /// Whether `self` is a reset after `before`.
     fn is_reset_after(&self, before: &Previous) -> bool {
-        match (self, before) {
-            (Previous::Number(now), Previous::Number(then)) => now < then,
+        match (*self, before) {
+            (Current::Number(now), Previous::Number(then)) => now < *then,
             (
-                Previous::Histogram {
+                Current::Histogram {
                     count,
                     sum,
                     bounds,
@@ -52,17 +68,62 @@ impl Previous {
                     buckets: k0,
                 },
             ) => {
-                count < c0
-                    || sum < s0
-                    || bounds != b0
+                count < *c0
+                    || sum < *s0
+                    || bounds != b0.as_slice()
                     || buckets.len() != k0.len()
                     || buckets.iter().zip(k0).any(|(now, then)| now < then)
             }
-            (Previous::Summary { count, sum }, Previous::Summary { count: c0, sum: s0 }) => {
-                count < c0 || sum < s0
+            (Current::Summary { count, sum }, Previous::Summary { count: c0, sum: s0 }) => {
+                count < *c0 || sum < *s0
             }
             // The series changed type: start again.
             _ => true,
+        }
+    }
+
+    fn to_previous(self) -> Previous {
+        match self {
+            Current::Number(v) => Previous::Number(v),
+            Current::Histogram {
+                count,
+                sum,
+                bounds,
+                buckets,
+            } => Previous::Histogram {
+                count,
+                sum,
+                bounds: bounds.to_vec(),
+                buckets: buckets.to_vec(),
+            },
+            Current::Summary { count, sum } => Previous::Summary { count, sum },
+        }
+    }
+
+    /// Makes `previous` this point, reusing its buffers.
+    fn store_in(self, previous: &mut Previous) {
+        match (self, previous) {
+            (
+                Current::Histogram {
+                    count,
+                    sum,
+                    bounds,
+                    buckets,
+                },
+                Previous::Histogram {
+                    count: c0,
+                    sum: s0,
+                    bounds: b0,
+                    buckets: k0,
+                },
+            ) => {
+                (*c0, *s0) = (count, sum);
+                b0.clear();
+                b0.extend_from_slice(bounds);
+                k0.clear();
+                k0.extend_from_slice(buckets);
+            }
+            (current, previous) => *previous = current.to_previous(),
         }
     }
 }
@@ -106,7 +167,7 @@ impl StartTimes {
         &mut self,
         key: u64,
         time_ns: u64,
-        current: Option<Previous>,
+        current: Option<Current<'_>>,
         created_ns: Option<u64>,
     ) -> u64 {
         let Some(current) = current else {
@@ -126,7 +187,7 @@ impl StartTimes {
                     Series {
                         marked: true,
                         start_ns,
-                        previous: current,
+                        previous: current.to_previous(),
                     },
                 );
                 start_ns
@@ -138,7 +199,7 @@ impl StartTimes {
                 } else if current.is_reset_after(&s.previous) {
                     s.start_ns = time_ns.saturating_sub(1_000_000);
                 }
-                s.previous = current;
+                current.store_in(&mut s.previous);
                 s.start_ns
             }
         }

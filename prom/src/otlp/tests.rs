@@ -1040,3 +1040,37 @@ fn a_renamed_metric_passed_as_unknown_is_a_gauge_under_its_new_name() {
     assert_eq!(m.name, "renamed_total");
     assert_eq!(value(&gauge_points(m)[0]), Some(4.0));
 }
+
+#[test]
+fn a_job_with_a_slash_is_the_whole_service_name_as_otelcol_keeps_it() {
+    let mut c = converter();
+    let mut s = c.begin("http", T0);
+    let l = [("job", "shop/cart"), ("instance", "cart:80")];
+    s.append(&fam("g", MetricType::Gauge), "g", &l, 1.0, T0, None);
+    let out = s.finish();
+    let attrs = &out[0].resource.as_ref().unwrap().attributes;
+    assert_eq!(attr(attrs, "service.name"), Some("shop/cart"));
+    assert_eq!(attr(attrs, "service.namespace"), None);
+}
+
+#[test]
+fn kubernetes_discovery_labels_become_k8s_resource_attributes() {
+    let mut c = converter();
+    c.set_discovered_labels(&[
+        ("__meta_kubernetes_pod_name", "web-7d9f"),
+        ("__meta_kubernetes_pod_uid", "u-1"),
+        ("__meta_kubernetes_namespace", "shop"),
+        ("__meta_kubernetes_pod_node_name", "node-3"),
+        ("__meta_kubernetes_pod_controller_kind", "ReplicaSet"),
+        ("__meta_kubernetes_pod_controller_name", "web-7d9"),
+        ("__meta_env", "prod"),
+    ]);
+    let out = scrape(&mut c, T0, &[(fam("g", MetricType::Gauge), "g", &[], 1.0)]);
+    let attrs = &out[0].resource.as_ref().unwrap().attributes;
+    assert_eq!(attr(attrs, "k8s.pod.name"), Some("web-7d9f"));
+    assert_eq!(attr(attrs, "k8s.pod.uid"), Some("u-1"));
+    assert_eq!(attr(attrs, "k8s.namespace.name"), Some("shop"));
+    assert_eq!(attr(attrs, "k8s.node.name"), Some("node-3"));
+    assert_eq!(attr(attrs, "k8s.replicaset.name"), Some("web-7d9"));
+    assert_eq!(attrs.len(), 10, "{attrs:?}");
+}
