@@ -50,10 +50,15 @@ enum Previous {
 }
 
 impl Current<'_> {
-    /// Whether `self` is a reset after `before`.
-    fn is_reset_after(&self, before: &Previous) -> bool {
-        match (*self, before) {
-            (Current::Number(now), Previous::Number(then)) => now < *then,
+    /// Makes `previous` this point (reusing its buffers), and says whether this point is a
+    /// reset after it.
+    fn replace(self, previous: &mut Previous) -> bool {
+        match (self, previous) {
+            (Current::Number(now), Previous::Number(then)) => {
+                let reset = now < *then;
+                *then = now;
+                reset
+            }
             (
                 Current::Histogram {
                     count,
@@ -68,17 +73,28 @@ impl Current<'_> {
                     buckets: k0,
                 },
             ) => {
-                count < *c0
+                let reset = count < *c0
                     || sum < *s0
                     || bounds != b0.as_slice()
                     || buckets.len() != k0.len()
-                    || buckets.iter().zip(k0).any(|(now, then)| now < then)
+                    || buckets.iter().zip(k0.iter()).any(|(now, then)| now < then);
+                (*c0, *s0) = (count, sum);
+                b0.clear();
+                b0.extend_from_slice(bounds);
+                k0.clear();
+                k0.extend_from_slice(buckets);
+                reset
             }
             (Current::Summary { count, sum }, Previous::Summary { count: c0, sum: s0 }) => {
-                count < *c0 || sum < *s0
+                let reset = count < *c0 || sum < *s0;
+                (*c0, *s0) = (count, sum);
+                reset
             }
             // The series changed type: start again.
-            _ => true,
+            (current, previous) => {
+                *previous = current.to_previous();
+                true
+            }
         }
     }
 
@@ -97,33 +113,6 @@ impl Current<'_> {
                 buckets: buckets.to_vec(),
             },
             Current::Summary { count, sum } => Previous::Summary { count, sum },
-        }
-    }
-
-    /// Makes `previous` this point, reusing its buffers.
-    fn store_in(self, previous: &mut Previous) {
-        match (self, previous) {
-            (
-                Current::Histogram {
-                    count,
-                    sum,
-                    bounds,
-                    buckets,
-                },
-                Previous::Histogram {
-                    count: c0,
-                    sum: s0,
-                    bounds: b0,
-                    buckets: k0,
-                },
-            ) => {
-                (*c0, *s0) = (count, sum);
-                b0.clear();
-                b0.extend_from_slice(bounds);
-                k0.clear();
-                k0.extend_from_slice(buckets);
-            }
-            (current, previous) => *previous = current.to_previous(),
         }
     }
 }
@@ -194,12 +183,12 @@ impl StartTimes {
             }
             Some(s) => {
                 s.marked = true;
+                let reset = current.replace(&mut s.previous);
                 if let Some(created) = created_ns {
                     s.start_ns = created;
-                } else if current.is_reset_after(&s.previous) {
+                } else if reset {
                     s.start_ns = time_ns.saturating_sub(1_000_000);
                 }
-                current.store_in(&mut s.previous);
                 s.start_ns
             }
         }
