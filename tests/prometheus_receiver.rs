@@ -9,6 +9,8 @@
 //!   names, labels but `job`, values); `up` is 1 for every job, Prometheus's and Weir's own
 //!   metrics arrive under their jobs.
 //! - `a_down_target_is_up_0_and_the_others_are_not_affected`.
+//! - `https_targets_are_scraped_with_the_configured_ca_and_client_certificate`: mutual TLS
+//!   with `tls_config`; without the client certificate the same target is `up` 0.
 //!
 //! Fails, saying so, when `prometheus` is not on PATH.
 
@@ -16,8 +18,10 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
+use common::certs::{Pki, Role};
 use common::ports::free_port;
 use common::prometheus_server::{Options, Prometheus, label};
 use common::wait_until;
@@ -41,12 +45,34 @@ fixture_latency_seconds_count{route=\"/r\"} 13\n";
 
 /// Serves `FIXTURE` on a free loopback port until the process ends.
 fn fixture() -> u16 {
+    serve(|stream| Some(Box::new(stream)))
+}
+
+/// Serves `FIXTURE` over TLS with `config`.
+fn tls_fixture(config: Arc<rustls::ServerConfig>) -> u16 {
+    serve(move |stream| {
+        let connection = rustls::ServerConnection::new(config.clone()).ok()?;
+        Some(Box::new(rustls::StreamOwned::new(connection, stream)))
+    })
+}
+
+trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
+fn serve(
+    wrap: impl Fn(std::net::TcpStream) -> Option<Box<dyn Stream>> + Send + Sync + 'static,
+) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a port for the fixture");
     let port = listener.local_addr().expect("its address").port();
+    let wrap = Arc::new(wrap);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
+            let Ok(stream) = stream else { continue };
+            let wrap = wrap.clone();
             std::thread::spawn(move || {
+                let Some(mut stream) = wrap(stream) else {
+                    return;
+                };
                 let mut head = Vec::new();
                 let mut buf = [0u8; 2048];
                 while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -66,14 +92,19 @@ fn fixture() -> u16 {
     port
 }
 
-fn weir_config(jobs: &[(&str, u16)], prometheus: u16, telemetry: u16) -> String {
+/// A scrape config of `job` for one target, with `extra` YAML lines (indented for a job).
+fn job(job: &str, port: u16, extra: &str) -> String {
+    format!(
+        "        - job_name: {job}\n          static_configs:\n            - targets: [\"127.0.0.1:{port}\"]\n{extra}"
+    )
+}
+
+fn weir_config(jobs: &[String], prometheus: u16, telemetry: u16) -> String {
     let mut config = String::from(
         "receivers:\n  prometheus:\n    config:\n      global:\n        scrape_interval: 1s\n        scrape_timeout: 900ms\n      scrape_configs:\n",
     );
-    for (job, port) in jobs {
-        config.push_str(&format!(
-            "        - job_name: {job}\n          static_configs:\n            - targets: [\"127.0.0.1:{port}\"]\n"
-        ));
+    for job in jobs {
+        config.push_str(job);
     }
     config.push_str(&format!(
         "exporters:\n  prometheusremotewrite:\n    endpoint: http://127.0.0.1:{prometheus}/api/v1/write\n\
@@ -84,7 +115,8 @@ fn weir_config(jobs: &[(&str, u16)], prometheus: u16, telemetry: u16) -> String 
 
 type Series = Vec<(serde_json::Map<String, serde_json::Value>, f64)>;
 
-/// Waits until `query` gives `count` series; returns them sorted by their labels but `job`.
+/// Waits until `query` gives `count` series; returns them without `job` and the `host` that
+/// Weir's relabelling adds, sorted by their labels.
 fn series(prometheus: &Prometheus, query: &str, count: usize) -> Series {
     let mut last = Vec::new();
     let found = wait_until(Duration::from_secs(30), || {
@@ -99,7 +131,7 @@ fn series(prometheus: &Prometheus, query: &str, count: usize) -> Series {
     let key = |labels: &serde_json::Map<String, serde_json::Value>| {
         let mut pairs: Vec<(String, String)> = labels
             .iter()
-            .filter(|(k, _)| *k != "job")
+            .filter(|(k, _)| *k != "job" && *k != "host")
             .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
             .collect();
         pairs.sort();
@@ -109,6 +141,7 @@ fn series(prometheus: &Prometheus, query: &str, count: usize) -> Series {
     last.into_iter()
         .map(|(mut labels, v)| {
             labels.remove("job");
+            labels.remove("host");
             (labels, v)
         })
         .collect()
@@ -126,15 +159,14 @@ fn scraped_series_arrive_in_prometheus_and_match_a_direct_scrape() {
             port: Some(prom_port),
         },
     );
-    let config = weir_config(
-        &[
-            ("via_weir", fixture),
-            ("prom", prom_port),
-            ("weir_self", telemetry),
-        ],
-        prom_port,
-        telemetry,
-    );
+    // `$$1` is otelcol's escape for the `$1` Prometheus expands.
+    let relabel = "          relabel_configs:\n            - source_labels: [__address__]\n              regex: '(.*):\\d+'\n              target_label: host\n              replacement: $$1\n";
+    let jobs = [
+        job("via_weir", fixture, relabel),
+        job("prom", prom_port, ""),
+        job("weir_self", telemetry, ""),
+    ];
+    let config = weir_config(&jobs, prom_port, telemetry);
     let weir = Weir::start(&config, &[telemetry]);
 
     for job in ["via_weir", "prom", "weir_self"] {
@@ -167,6 +199,11 @@ fn scraped_series_arrive_in_prometheus_and_match_a_direct_scrape() {
     let (labels, _) = prometheus.one("fixture_temperature_celsius{job=\"via_weir\"}");
     assert_eq!(label(&labels, "instance"), format!("127.0.0.1:{fixture}"));
     assert_eq!(label(&labels, "room"), "lab");
+    assert_eq!(
+        label(&labels, "host"),
+        "127.0.0.1",
+        "replacement $$1: {labels:?}"
+    );
 
     // A real target's own metrics: Prometheus's, and Weir's.
     let (labels, _) = prometheus.one("prometheus_build_info{job=\"prom\"}");
@@ -190,11 +227,8 @@ fn a_down_target_is_up_0_and_the_others_are_not_affected() {
         },
     );
     let telemetry = free_port();
-    let config = weir_config(
-        &[("alive", fixture), ("down", down)],
-        prometheus.port(),
-        telemetry,
-    );
+    let jobs = [job("alive", fixture, ""), job("down", down, "")];
+    let config = weir_config(&jobs, prometheus.port(), telemetry);
     let weir = Weir::start(&config, &[telemetry]);
     let (_, up) = prometheus.one("up{job=\"down\"}");
     assert_eq!(up, 0.0);
@@ -213,5 +247,45 @@ fn a_down_target_is_up_0_and_the_others_are_not_affected() {
         "{metrics}"
     );
     assert!(weir.logs().contains("scrape failed"), "{}", weir.logs());
+    weir.stop();
+}
+
+#[test]
+fn https_targets_are_scraped_with_the_configured_ca_and_client_certificate() {
+    let pki = Pki::new("scrape");
+    let server = pki.issue(Role::Server, "server");
+    let client = pki.issue(Role::Client, "client");
+    let target = tls_fixture(pki.server_config(&server, true));
+    let prometheus = Prometheus::start_with(
+        &[],
+        Options {
+            remote_write_receiver: true,
+            port: None,
+        },
+    );
+    let telemetry = free_port();
+    let ca = pki.ca_file().display().to_string();
+    let mtls = format!(
+        "          scheme: https\n          tls_config:\n            ca_file: {ca}\n            cert_file: {}\n            key_file: {}\n",
+        client.cert.display(),
+        client.key.display()
+    );
+    let no_client_cert =
+        format!("          scheme: https\n          tls_config:\n            ca_file: {ca}\n");
+    let jobs = [
+        job("mtls", target, &mtls),
+        job("no_client_cert", target, &no_client_cert),
+    ];
+    let config = weir_config(&jobs, prometheus.port(), telemetry);
+    let weir = Weir::start(&config, &[telemetry]);
+    let (_, up) = prometheus.one("up{job=\"mtls\"}");
+    assert_eq!(up, 1.0, "{}", weir.logs());
+    let (_, value) = prometheus.one("fixture_temperature_celsius{job=\"mtls\"}");
+    assert_eq!(value, 21.25);
+    let (_, up) = prometheus.one("up{job=\"no_client_cert\"}");
+    assert_eq!(
+        up, 0.0,
+        "a target that requires a client certificate was scraped without one"
+    );
     weir.stop();
 }
