@@ -48,8 +48,10 @@ pub struct RemoteWriteQueue {
     pub queue_size: Option<usize>,
     /// How many remote write requests of one batch (split at `max_batch_size_bytes`) are
     /// in flight at once, as otelcol's. The runtime's `sending_queue.num_consumers` is how
-    /// many batches are exported at once; this exporter sends one batch at a time whatever
-    /// that says, so samples of a series leave in order.
+    /// many batches are taken from the queue at once; this exporter sends one batch at a
+    /// time whatever that says, but a batch being retried lets newer ones past, and the
+    /// server refuses its older samples as out of order. otelcol runs this exporter's queue
+    /// with one consumer; set `sending_queue: {num_consumers: 1}` for the same guarantee.
     pub num_consumers: usize,
 }
 

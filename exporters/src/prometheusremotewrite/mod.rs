@@ -8,9 +8,10 @@
 //! retry wrap it as every exporter.
 //!
 //! Batches are exported one at a time (a lock held across the sends), so that the samples
-//! of a series reach the server in timestamp order even with several queue consumers; a
-//! retried batch resends all of its requests, and the server ignores the samples it already
-//! has.
+//! of a series reach the server in timestamp order; a retried batch resends all of its
+//! requests, and the server ignores the samples it already has. With several queue
+//! consumers a batch waiting for its retry lets newer batches past; otelcol runs this
+//! exporter with one consumer, and `sending_queue.num_consumers: 1` does the same here.
 
 mod client;
 mod config;
