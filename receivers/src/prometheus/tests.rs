@@ -785,3 +785,159 @@ fn scrape_urls_take_params_from_labels_over_config() {
         "https://h:9/probe?module=http+2xx&n=1&n=2&target=a%26b"
     );
 }
+
+/// Refuses every batch, as full pipelines do, counting the offers.
+#[derive(Default)]
+struct Refusing(std::sync::atomic::AtomicU64);
+
+#[async_trait]
+impl Consumer for Refusing {
+    async fn consume(&self, _: Batch) -> PushOutcome {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        PushOutcome::Refused {
+            retry_after: None,
+            reason: "full".into(),
+        }
+    }
+}
+
+fn counter_value(name: &str, job: &str) -> u64 {
+    weir_core::telemetry::counters()
+        .into_iter()
+        .filter(|c| c.name == name && c.labels.iter().any(|(k, v)| *k == "job" && v == job))
+        .map(|c| c.value)
+        .sum()
+}
+
+#[tokio::test]
+async fn a_scrape_the_pipelines_refuse_is_counted_as_dropped_not_resent() {
+    let server = Server::start(Answer::text(BODY)).await;
+    let mut config = job(&[server.port], serde_json::json!({}));
+    config["config"]["scrape_configs"][0]["job_name"] = "refused_job".into();
+    let config: PrometheusReceiverConfig = serde_json::from_value(config).unwrap();
+    let id: weir_core::component::ComponentId = "prometheus".parse().unwrap();
+    let settings = CreateSettings {
+        id: id.clone(),
+        signal: None,
+        pipeline: None,
+        host: Default::default(),
+    };
+    let receiver = PrometheusReceiverFactory
+        .create(&config, &settings)
+        .unwrap();
+    let stop = CancellationToken::new();
+    let refusing = Arc::new(Refusing::default());
+    let consumers: BTreeMap<Signal, Arc<dyn Consumer>> =
+        BTreeMap::from([(Signal::Metrics, refusing.clone() as Arc<dyn Consumer>)]);
+    let handle = receiver
+        .start(ReceiverContext {
+            id,
+            consumers,
+            shutdown: stop.clone(),
+            host: Default::default(),
+        })
+        .await
+        .unwrap();
+    eventually("dropped points", || {
+        (counter_value(
+            "weir_receiver_prometheus_dropped_data_points_total",
+            "refused_job",
+        ) > 0)
+            .then_some(())
+    })
+    .await;
+    stop.cancel();
+    handle.await.unwrap();
+    // One offer per scrape, and one for the staleness markers at stop: a refused scrape is
+    // not offered again.
+    let scrapes = counter_value("weir_receiver_prometheus_scrapes_total", "refused_job");
+    let offers = refusing.0.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(offers, scrapes + 1);
+}
+
+#[tokio::test]
+async fn over_target_limit_no_target_is_scraped() {
+    let a = Server::start(Answer::text(BODY)).await;
+    let b = Server::start(Answer::text(BODY)).await;
+    let running = start(job(
+        &[a.port, b.port],
+        serde_json::json!({"target_limit": 1}),
+    ))
+    .await;
+    let up_a = eventually("a", || running.capture.last("up", a.port)).await;
+    let up_b = eventually("b", || running.capture.last("up", b.port)).await;
+    running.stop().await;
+    assert_eq!((up_a.value, up_b.value), (0.0, 0.0));
+    assert!(
+        a.requests().is_empty() && b.requests().is_empty(),
+        "a target over the limit was fetched"
+    );
+}
+
+#[tokio::test]
+async fn target_timestamps_are_kept_unless_honor_timestamps_is_false() {
+    // A timestamp an hour old, in milliseconds.
+    let then = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 3_600_000;
+    let body = format!("# TYPE old gauge\nold 5 {then}\n");
+    for (honor, want_old) in [(true, true), (false, false)] {
+        let server = Server::start(Answer::text(&body)).await;
+        let running = start(job(
+            &[server.port],
+            serde_json::json!({"honor_timestamps": honor}),
+        ))
+        .await;
+        eventually("old", || {
+            running
+                .capture
+                .points()
+                .into_iter()
+                .find(|p| p.metric == "old")
+        })
+        .await;
+        let capture = running.stop().await;
+        let stamp = capture
+            .batches
+            .lock()
+            .unwrap()
+            .iter()
+            .find_map(|b| {
+                let Request::Metrics(r) = &*b.decoded().unwrap() else {
+                    return None;
+                };
+                r.resource_metrics
+                    .iter()
+                    .flat_map(|rm| &rm.scope_metrics)
+                    .flat_map(|sm| &sm.metrics)
+                    .find(|m| m.name == "old")
+                    .and_then(|m| match &m.data {
+                        Some(Data::Gauge(g)) => g.data_points.first().map(|p| p.time_unix_nano),
+                        _ => None,
+                    })
+            })
+            .unwrap();
+        let is_old = stamp == (then as u64) * 1_000_000;
+        assert_eq!(
+            is_old, want_old,
+            "honor_timestamps {honor}: stamped {stamp}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn scrape_protocols_decide_the_accept_header() {
+    let server = Server::start(Answer::text(BODY)).await;
+    let running = start(job(&[server.port], serde_json::json!({"scrape_protocols": ["PrometheusText0.0.4"], "enable_compression": false}))).await;
+    eventually("a scrape", || running.capture.last("up", server.port)).await;
+    running.stop().await;
+    let request = server.requests()[0].to_ascii_lowercase();
+    assert!(
+        request.contains("accept: text/plain;version=0.0.4,*/*;q=0.4"),
+        "{request}"
+    );
+    assert!(!request.contains("openmetrics"), "{request}");
+    assert!(request.contains("accept-encoding: identity"), "{request}");
+}
