@@ -23,7 +23,7 @@ use weir_core::component::{
 };
 use weir_core::net::rpc_status::parse_retry_after;
 use weir_core::net::tls::Connector;
-use weir_core::net::{Compression, RpcStatus, compress, decompress_bytes};
+use weir_core::net::{Compression, RpcStatus, compress, decompress_bytes, error_chain};
 
 use super::config::{Encoding, OtlpHttpConfig};
 
@@ -54,23 +54,10 @@ pub(crate) struct HttpExporter {
 enum SendError {
     #[error("could not encode the batch: {0}")]
     Encode(String),
-    #[error("request failed: {}", chain(.0))]
+    #[error("request failed: {}", error_chain(.0))]
     Request(#[from] hyper_util::client::legacy::Error),
     #[error("no credentials to send: {0}")]
     Auth(String),
-}
-
-/// An error with its causes: hyper's own message ("client error (Connect)") hides the TLS
-/// failure that explains it.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl HttpExporter {
