@@ -140,12 +140,19 @@ async fn accepted_requests_carry_remote_write_headers_and_a_snappy_body() {
     assert!(header("user-agent").starts_with("weir/"));
     assert_eq!(header("x-scope-orgid"), "t1");
     assert_eq!(request.timeseries.len(), 3);
-    let first: Vec<(&str, &str)> = request.timeseries[0]
+    let first: Vec<(&[u8], &[u8])> = request.timeseries[0]
         .labels
         .iter()
-        .map(|l| (l.name.as_str(), l.value.as_str()))
+        .map(|l| (&l.name[..], &l.value[..]))
         .collect();
-    assert_eq!(first, [("__name__", "g"), ("i", "0000"), ("job", "svc")]);
+    assert_eq!(
+        first,
+        [
+            (&b"__name__"[..], &b"g"[..]),
+            (b"i", b"0000"),
+            (b"job", b"svc")
+        ]
+    );
     assert_eq!(
         counted(
             "weir_exporter_prometheusremotewrite_sent_samples_total",

@@ -15,6 +15,9 @@
 //! value or with malformed buckets; metrics whose name has nothing Prometheus can take.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use bytes::Bytes;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
@@ -100,7 +103,8 @@ pub(crate) struct Converted {
 pub(crate) fn convert(request: &ExportMetricsServiceRequest, settings: &Settings) -> Converted {
     let mut builder = Builder {
         settings,
-        index: HashMap::new(),
+        index: FastMap::default(),
+        collided: Vec::new(),
         converted: Converted::default(),
         metadata: BTreeMap::new(),
     };
@@ -176,12 +180,9 @@ fn text(kv: &KeyValue) -> String {
     out
 }
 
-/// A point's labels before `__name__` and the per-series extras (`le`, `quantile`).
-fn base_labels(
-    settings: &Settings,
-    resource: &Resource,
-    attributes: &[KeyValue],
-) -> BTreeMap<String, String> {
+/// A point's labels before `__name__` and the per-series extras (`le`, `quantile`), sorted
+/// by name, empty values left out (Prometheus treats an empty label as absent).
+fn base_labels(settings: &Settings, resource: &Resource, attributes: &[KeyValue]) -> Vec<Label> {
     // Resource attributes copied onto the point win over the point's own of the same key.
     let mut by_key: BTreeMap<&str, String> = BTreeMap::new();
     for kv in attributes {
@@ -215,35 +216,34 @@ fn base_labels(
         labels.entry(name.clone()).or_insert_with(|| value.clone());
     }
     labels
+        .into_iter()
+        .filter(|(name, value)| !value.is_empty() && name != NAME)
+        .map(|(name, value)| Label::new(name, value))
+        .collect()
 }
 
-/// The sorted label list of a series: `base` with `__name__` and `extra`; empty values are
-/// left out (Prometheus treats an empty label as absent).
+/// The label `__name__`.
+const NAME: &str = "__name__";
+
+/// The sorted labels of a series: `base` (sorted, shared texts) with `__name__` and `extra`.
 fn series_labels(
-    base: &BTreeMap<String, String>,
-    name: &str,
-    extra: Option<(&str, String)>,
+    base: &[Label],
+    name: &Bytes,
+    extra: Option<(&'static str, String)>,
 ) -> Vec<Label> {
     let mut labels: Vec<Label> = Vec::with_capacity(base.len() + 2);
     let extra_name = extra.as_ref().map(|(n, _)| *n);
-    for (label, value) in base {
-        if label == "__name__" || Some(label.as_str()) == extra_name || value.is_empty() {
-            continue;
-        }
-        labels.push(Label {
-            name: label.clone(),
-            value: value.clone(),
-        });
-    }
-    labels.push(Label {
-        name: "__name__".to_string(),
-        value: name.to_string(),
-    });
+    labels.extend(
+        base.iter()
+            .filter(|l| extra_name.is_none_or(|n| l.name != n))
+            .cloned(),
+    );
+    labels.push(Label::new(
+        Bytes::from_static(NAME.as_bytes()),
+        name.clone(),
+    ));
     if let Some((label, value)) = extra {
-        labels.push(Label {
-            name: label.to_string(),
-            value,
-        });
+        labels.push(Label::new(Bytes::from_static(label.as_bytes()), value));
     }
     labels.sort_by(|a, b| a.name.cmp(&b.name));
     labels
@@ -286,20 +286,14 @@ fn exemplar(e: &OtlpExemplar) -> Exemplar {
     let mut labels = Vec::new();
     for (name, id) in [("span_id", &e.span_id), ("trace_id", &e.trace_id)] {
         if id.iter().any(|b| *b != 0) {
-            labels.push(Label {
-                name: name.to_string(),
-                value: hex(id),
-            });
+            labels.push(Label::new(Bytes::from_static(name.as_bytes()), hex(id)));
         }
     }
     for kv in &e.filtered_attributes {
         if let Some(name) = label_name(&kv.key)
-            && !labels.iter().any(|l| l.name == name)
+            && !labels.iter().any(|l| l.name == name.as_bytes())
         {
-            labels.push(Label {
-                name,
-                value: text(kv),
-            });
+            labels.push(Label::new(name, text(kv)));
         }
     }
     labels.sort_by(|a, b| a.name.cmp(&b.name));
@@ -324,10 +318,72 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The `__name__` values of one metric's series, made once per metric.
+struct Names {
+    family: Bytes,
+    bucket: Bytes,
+    sum: Bytes,
+    count: Bytes,
+}
+
+impl Names {
+    fn new(family: &str) -> Names {
+        Names {
+            family: Bytes::from(family.to_string()),
+            bucket: Bytes::from(format!("{family}_bucket")),
+            sum: Bytes::from(format!("{family}_sum")),
+            count: Bytes::from(format!("{family}_count")),
+        }
+    }
+}
+
+/// FxHash's mixing, eight bytes at a time: label sets are hashed once per sample, and the
+/// default SipHash was a tenth of the exporter's CPU. A collision costs only a comparison
+/// (see [`Builder::series`]).
+#[derive(Default)]
+struct LabelHasher(u64);
+
+impl Hasher for LabelHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        // The index is keyed by a finished hash: used as it is.
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<LabelHasher>>;
+
+fn label_hash(labels: &[Label]) -> u64 {
+    let mut hasher = LabelHasher::default();
+    labels.hash(&mut hasher);
+    hasher.finish()
+}
+
 struct Builder<'a> {
     settings: &'a Settings,
-    /// Series by their sorted labels, as indices into `converted.series`.
-    index: HashMap<Vec<Label>, usize>,
+    /// Series by the hash of their sorted labels, as indices into `converted.series`.
+    index: FastMap<u64, usize>,
+    /// Series whose labels' hash is another series' (compared one by one).
+    collided: Vec<usize>,
     converted: Converted,
     metadata: BTreeMap<String, MetricMetadata>,
 }
@@ -348,15 +404,34 @@ impl Builder<'_> {
 
     /// The series with `labels`, created when new.
     fn series(&mut self, labels: Vec<Label>) -> &mut TimeSeries {
-        let next = self.converted.series.len();
-        let at = *self.index.entry(labels.clone()).or_insert(next);
-        if at == next {
-            self.converted.series.push(TimeSeries {
-                labels,
-                samples: Vec::new(),
-                exemplars: Vec::new(),
-            });
-        }
+        let hash = label_hash(&labels);
+        let series = &self.converted.series;
+        let found = match self.index.get(&hash) {
+            Some(&at) if series[at].labels == labels => Some(at),
+            Some(_) => self
+                .collided
+                .iter()
+                .copied()
+                .find(|&at| series[at].labels == labels),
+            None => None,
+        };
+        let at = match found {
+            Some(at) => at,
+            None => {
+                let at = series.len();
+                if self.index.contains_key(&hash) {
+                    self.collided.push(at);
+                } else {
+                    self.index.insert(hash, at);
+                }
+                self.converted.series.push(TimeSeries {
+                    labels,
+                    samples: Vec::new(),
+                    exemplars: Vec::new(),
+                });
+                at
+            }
+        };
         &mut self.converted.series[at]
     }
 
@@ -416,13 +491,14 @@ impl Builder<'_> {
             self.drop_points(DropReason::InvalidName, points, &metric.name);
             return 0;
         };
+        let names = Names::new(&family);
         let mut latest = 0;
         match data {
             metric::Data::Gauge(g) => {
                 let kind = MetricType::Gauge;
                 self.describe(&family, kind, metric);
                 for point in &g.data_points {
-                    latest = latest.max(self.number(&family, point, resource, &metric.name));
+                    latest = latest.max(self.number(&names, point, resource, &metric.name));
                 }
             }
             metric::Data::Sum(s) => {
@@ -433,19 +509,19 @@ impl Builder<'_> {
                 };
                 self.describe(&family, kind, metric);
                 for point in &s.data_points {
-                    latest = latest.max(self.number(&family, point, resource, &metric.name));
+                    latest = latest.max(self.number(&names, point, resource, &metric.name));
                 }
             }
             metric::Data::Histogram(h) => {
                 self.describe(&family, MetricType::Histogram, metric);
                 for point in &h.data_points {
-                    latest = latest.max(self.histogram(&family, point, resource, &metric.name));
+                    latest = latest.max(self.histogram(&names, point, resource, &metric.name));
                 }
             }
             metric::Data::Summary(s) => {
                 self.describe(&family, MetricType::Summary, metric);
                 for point in &s.data_points {
-                    latest = latest.max(self.summary(&family, point, resource));
+                    latest = latest.max(self.summary(&names, point, resource));
                 }
             }
             metric::Data::ExponentialHistogram(_) => {}
@@ -455,7 +531,7 @@ impl Builder<'_> {
 
     fn number(
         &mut self,
-        family: &str,
+        names: &Names,
         point: &NumberDataPoint,
         resource: &Resource,
         metric: &str,
@@ -474,7 +550,7 @@ impl Builder<'_> {
         };
         let base = base_labels(self.settings, resource, &point.attributes);
         let series = self.push(
-            series_labels(&base, family, None),
+            series_labels(&base, &names.family, None),
             value,
             millis(point.time_unix_nano),
         );
@@ -486,7 +562,7 @@ impl Builder<'_> {
 
     fn histogram(
         &mut self,
-        family: &str,
+        names: &Names,
         point: &HistogramDataPoint,
         resource: &Resource,
         metric: &str,
@@ -499,7 +575,6 @@ impl Builder<'_> {
         let value = |v: f64| if no_value { stale() } else { v };
         let time = millis(point.time_unix_nano);
         let base = base_labels(self.settings, resource, &point.attributes);
-        let bucket_name = format!("{family}_bucket");
         // Each exemplar goes to the first bucket whose bound holds its value.
         let mut exemplars: Vec<Vec<Exemplar>> = vec![Vec::new(); point.explicit_bounds.len() + 1];
         for e in &point.exemplars {
@@ -519,25 +594,25 @@ impl Builder<'_> {
             .zip(point.bucket_counts.iter().copied());
         for (at, (bound, count)) in bounds.enumerate() {
             cumulative = cumulative.saturating_add(count);
-            let labels = series_labels(&base, &bucket_name, Some(("le", bound_text(bound))));
+            let labels = series_labels(&base, &names.bucket, Some(("le", bound_text(bound))));
             let series = self.push(labels, value(cumulative as f64), time);
             series.exemplars.append(&mut exemplars[at]);
         }
-        let labels = series_labels(&base, &bucket_name, Some(("le", "+Inf".to_string())));
+        let labels = series_labels(&base, &names.bucket, Some(("le", "+Inf".to_string())));
         let series = self.push(labels, value(point.count as f64), time);
         if let Some(last) = exemplars.last_mut() {
             series.exemplars.append(last);
         }
         if let Some(sum) = point.sum {
-            let labels = series_labels(&base, &format!("{family}_sum"), None);
+            let labels = series_labels(&base, &names.sum, None);
             self.push(labels, value(sum), time);
         }
-        let labels = series_labels(&base, &format!("{family}_count"), None);
+        let labels = series_labels(&base, &names.count, None);
         self.push(labels, value(point.count as f64), time);
         point.time_unix_nano
     }
 
-    fn summary(&mut self, family: &str, point: &SummaryDataPoint, resource: &Resource) -> u64 {
+    fn summary(&mut self, names: &Names, point: &SummaryDataPoint, resource: &Resource) -> u64 {
         let no_value = point.flags & NO_RECORDED_VALUE != 0;
         let value = |v: f64| if no_value { stale() } else { v };
         let time = millis(point.time_unix_nano);
@@ -545,14 +620,14 @@ impl Builder<'_> {
         for quantile in &point.quantile_values {
             let labels = series_labels(
                 &base,
-                family,
+                &names.family,
                 Some(("quantile", bound_text(quantile.quantile))),
             );
             self.push(labels, value(quantile.value), time);
         }
-        let labels = series_labels(&base, &format!("{family}_sum"), None);
+        let labels = series_labels(&base, &names.sum, None);
         self.push(labels, value(point.sum), time);
-        let labels = series_labels(&base, &format!("{family}_count"), None);
+        let labels = series_labels(&base, &names.count, None);
         self.push(labels, value(point.count as f64), time);
         point.time_unix_nano
     }
@@ -580,6 +655,10 @@ impl Builder<'_> {
         } else {
             format!("{namespace}_target_info")
         };
-        self.push(series_labels(&base, &name, None), 1.0, millis(latest));
+        self.push(
+            series_labels(&base, &Bytes::from(name), None),
+            1.0,
+            millis(latest),
+        );
     }
 }

@@ -40,6 +40,10 @@ fn service() -> Vec<opentelemetry_proto::tonic::common::v1::KeyValue> {
     ]
 }
 
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("labels are UTF-8")
+}
+
 /// `name{a="x",...}` for each series, sorted, with its samples as (value, ms).
 fn render(series: &[TimeSeries]) -> BTreeMap<String, Vec<(f64, i64)>> {
     series
@@ -49,13 +53,13 @@ fn render(series: &[TimeSeries]) -> BTreeMap<String, Vec<(f64, i64)>> {
                 .labels
                 .iter()
                 .find(|l| l.name == "__name__")
-                .map(|l| l.value.clone())
+                .map(|l| text(&l.value))
                 .unwrap_or_default();
             let labels: Vec<String> = s
                 .labels
                 .iter()
                 .filter(|l| l.name != "__name__")
-                .map(|l| format!("{}=\"{}\"", l.name, l.value))
+                .map(|l| format!("{}=\"{}\"", text(&l.name), text(&l.value)))
                 .collect();
             (
                 format!("{name}{{{}}}", labels.join(",")),
@@ -68,7 +72,7 @@ fn render(series: &[TimeSeries]) -> BTreeMap<String, Vec<(f64, i64)>> {
 fn converted(request: &ExportMetricsServiceRequest, settings: &Settings) -> Converted {
     let converted = convert(request, settings);
     for series in &converted.series {
-        let names: Vec<&str> = series.labels.iter().map(|l| l.name.as_str()).collect();
+        let names: Vec<String> = series.labels.iter().map(|l| text(&l.name)).collect();
         let mut sorted = names.clone();
         sorted.sort_unstable();
         sorted.dedup();
@@ -195,16 +199,19 @@ fn histograms_become_cumulative_buckets_with_sum_and_count() {
     );
     let e = &with_exemplar[0].exemplars[0];
     assert_eq!((e.value, e.timestamp), (0.3, 1000));
-    let labels: Vec<(&str, &str)> = e
+    let labels: Vec<(String, String)> = e
         .labels
         .iter()
-        .map(|l| (l.name.as_str(), l.value.as_str()))
+        .map(|l| (text(&l.name), text(&l.value)))
         .collect();
     assert_eq!(
         labels,
         [
-            ("span_id", "01020000000000ff"),
-            ("trace_id", "abababababababababababababababab")
+            ("span_id".to_string(), "01020000000000ff".to_string()),
+            (
+                "trace_id".to_string(),
+                "abababababababababababababababab".to_string()
+            )
         ]
     );
 }

@@ -1,6 +1,8 @@
 //! Prometheus remote write 1.0 messages (`prometheus/prompb`: `remote.proto`, `types.proto`),
 //! written by hand with prost's derive: only the fields remote write 1.0 sends.
 
+use bytes::Bytes;
+
 /// One request: time series and, with `send_metadata`, their families' metadata.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct WriteRequest {
@@ -26,15 +28,27 @@ pub struct TimeSeries {
     pub exemplars: Vec<Exemplar>,
 }
 
-/// A label pair.
+/// A label pair. `string` in `types.proto`; held as [`Bytes`] (the same wire encoding, and
+/// always UTF-8 here) so that the series of one point share their label texts instead of
+/// copying them.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Message)]
 pub struct Label {
     /// Label name.
-    #[prost(string, tag = "1")]
-    pub name: String,
+    #[prost(bytes = "bytes", tag = "1")]
+    pub name: Bytes,
     /// Label value.
-    #[prost(string, tag = "2")]
-    pub value: String,
+    #[prost(bytes = "bytes", tag = "2")]
+    pub value: Bytes,
+}
+
+impl Label {
+    /// A label from texts.
+    pub fn new(name: impl Into<Bytes>, value: impl Into<Bytes>) -> Label {
+        Label {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
 }
 
 /// A value at a time.
