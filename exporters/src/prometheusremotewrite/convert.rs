@@ -14,6 +14,7 @@
 //! histograms, which would be Prometheus native histograms (not written); points without a
 //! value or with malformed buckets; metrics whose name has nothing Prometheus can take.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
@@ -419,10 +420,11 @@ impl Builder<'_> {
             Some(at) => at,
             None => {
                 let at = series.len();
-                if self.index.contains_key(&hash) {
-                    self.collided.push(at);
-                } else {
-                    self.index.insert(hash, at);
+                match self.index.entry(hash) {
+                    Entry::Occupied(_) => self.collided.push(at),
+                    Entry::Vacant(slot) => {
+                        slot.insert(at);
+                    }
                 }
                 self.converted.series.push(TimeSeries {
                     labels,
