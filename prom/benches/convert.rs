@@ -7,13 +7,14 @@ use weir_prom::otlp::{Converter, ExemplarRef, FamilyRef, Options};
 use weir_prom::{Exposition, parse};
 
 /// 90 k counter series and 1 k histograms of 9 buckets with sum and count (11 k samples),
-/// about 101 k samples in all.
-fn body() -> String {
+/// about 101 k samples in all; `scope` adds the `otel_scope_*` labels an OpenTelemetry SDK's
+/// exporter writes on every series.
+fn body(scope: &str) -> String {
     let mut s = String::with_capacity(110_000 * 80);
     s.push_str("# HELP http_requests Requests served.\n# TYPE http_requests counter\n");
     for i in 0..90_000 {
         s.push_str(&format!(
-            "http_requests_total{{method=\"GET\",code=\"200\",path=\"/api/v1/item/{i}\"}} {i}\n"
+            "http_requests_total{{{scope}method=\"GET\",code=\"200\",path=\"/api/v1/item/{i}\"}} {i}\n"
         ));
     }
     s.push_str("# HELP rpc_seconds Latency.\n# TYPE rpc_seconds histogram\n");
@@ -24,10 +25,12 @@ fn body() -> String {
         ] {
             cumulative += i % 7 + 1;
             s.push_str(&format!(
-                "rpc_seconds_bucket{{service=\"s{i}\",le=\"{le}\"}} {cumulative}\n"
+                "rpc_seconds_bucket{{{scope}service=\"s{i}\",le=\"{le}\"}} {cumulative}\n"
             ));
         }
-        s.push_str(&format!("rpc_seconds_sum{{service=\"s{i}\"}} {}.5\n", i));
+        s.push_str(&format!(
+            "rpc_seconds_sum{{{scope}service=\"s{i}\"}} {i}.5\n"
+        ));
         s.push_str(&format!(
             "rpc_seconds_count{{service=\"s{i}\"}} {cumulative}\n"
         ));
@@ -66,17 +69,25 @@ fn convert(converter: &mut Converter, e: &Exposition<'_>, at: i64) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    let text = body();
-    let exposition = parse(text.as_bytes(), None).unwrap();
-    let mut converter = Converter::new(Options::default());
-    let mut at = 1_700_000_000_000;
-    convert(&mut converter, &exposition, at);
-    c.bench_function("convert_100k", |b| {
-        b.iter(|| {
-            at += 15_000;
-            convert(&mut converter, &exposition, at)
-        })
-    });
+    for (name, scope) in [
+        ("convert_100k", ""),
+        (
+            "convert_100k_scoped",
+            "otel_scope_name=\"io.weir.http\",otel_scope_version=\"1.4.0\",",
+        ),
+    ] {
+        let text = body(scope);
+        let exposition = parse(text.as_bytes(), None).unwrap();
+        let mut converter = Converter::new(Options::default());
+        let mut at = 1_700_000_000_000;
+        convert(&mut converter, &exposition, at);
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                at += 15_000;
+                convert(&mut converter, &exposition, at)
+            })
+        });
+    }
 }
 
 criterion_group!(benches, bench);

@@ -185,8 +185,10 @@ impl<'c> Scrape<'c> {
         };
 
         let scope = ScopeLabels::from_labels(labels);
+        let default = scope.is_default();
         let s = match res.last {
-            Some(at) if res.scopes[at].is(&scope) => at,
+            Some(at) if default && res.scopes[at].default => at,
+            Some(at) if !default && res.scopes[at].is(&scope) => at,
             _ => {
                 let h = scope.hash();
                 let scopes = &res.scopes;
@@ -204,7 +206,7 @@ impl<'c> Scrape<'c> {
                                 .map(|&(k, v)| (k.to_owned(), v.to_owned()))
                                 .collect(),
                             hash: h,
-                            default: scope.is_default(),
+                            default,
                             families: Vec::new(),
                             index: Index::default(),
                             last: None,
