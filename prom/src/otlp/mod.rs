@@ -1,23 +1,37 @@
 //! A scrape as OTLP metrics, as OpenTelemetry's "Prometheus and OpenMetrics Compatibility"
-//! specification says and otelcol-contrib's `prometheus` receiver does.
+//! specification says and otelcol-contrib's `prometheus` receiver does (its
+//! `receiver/prometheusreceiver/internal` `transaction.go`, `metricfamily.go`, `util.go`,
+//! `prom_to_otlp.go`).
 //!
 //! A [`Converter`] lives as long as its target (it remembers start times across scrapes);
 //! [`Converter::begin`] opens one scrape's [`Scrape`], the receiver [`Scrape::append`]s every
 //! sample as `metric_relabel_configs` left it, and [`Scrape::finish`] gives one
-//! `ResourceMetrics` per distinct `(job, instance)`:
+//! `ResourceMetrics` per distinct `(job, instance)` that has a metric:
 //!
-//! - resource: `service.name`, `service.instance.id`, `server.address`, `server.port`,
-//!   `url.scheme` ([`resource`]), plus the labels of `target_info`, which is not a metric;
-//! - scope: from `otel_scope_*` labels (and `otel_scope_info`'s attributes), else the
-//!   receiver's ([`Options::scope_name`], [`Options::scope_version`]);
-//! - metrics: one per family, named as the family (no suffix trimmed: otelcol's
-//!   `trim_metric_suffixes` is off by default), described by HELP, with the UCUM form of
-//!   UNIT and `prometheus.type` in the metric's metadata; the data as [`family`] says;
-//! - start times: `_created`, else as [`start_time`] says;
-//! - exemplars as [`exemplar`] says.
+//! - resource: `service.name` = job (whole: a `/` does not make a `service.namespace`),
+//!   `service.instance.id` = instance, `server.address` (unless a loopback, unspecified or
+//!   `localhost` host), `server.port` (a string, empty without a port), `url.scheme`, the
+//!   `k8s.*` attributes of Kubernetes discovery ([`Converter::set_discovered_labels`]), then
+//!   every label of `target_info` but `job` and `instance`; `target_info` is not a metric;
+//! - scope: `otel_scope_name`, `otel_scope_version`, `otel_scope_schema_url`, and
+//!   `otel_scope_<key>` labels as attributes; a scope without such attributes takes those of
+//!   its `otel_scope_info` sample (not a metric unless [`Options::ignore_scope_info`]). No
+//!   scope labels: [`Options::scope_name`] (otelcol's) and [`Options::scope_version`];
+//! - metrics: one per family and scope, named as the family (no suffix trimmed: otelcol's
+//!   `trim_metric_suffixes` is off by default, and the specification says SHOULD NOT alter),
+//!   described by HELP, with UNIT as UCUM ([`mod@unit`]) and `prometheus.type` in `metadata`;
+//! - points: one per label set less `le`/`quantile`, attributes without `job`, `instance`,
+//!   `otel_scope_*` labels and empty values; types, staleness and dropped points as in the
+//!   `family` module: counter → monotonic Sum, info/stateset → non-monotonic Sum, gauge and
+//!   unknown → Gauge, histogram → Histogram, summary → Summary, gauge histogram dropped (the
+//!   specification's MUST; otelcol has no type for it);
+//! - start times: `_created`, else as [`StartTime`] says ([`Options::start_time`]); gauges
+//!   have none;
+//! - exemplars: on the point of their sample (never on summaries), ids from `trace_id` and
+//!   `span_id` as the `exemplar` module says.
 //!
-//! Gauge histograms are dropped, as the specification says they MUST be (otelcol has no
-//! type for them either).
+//! No input panics; what `finish` gives always encodes, and histogram bounds strictly
+//! increase with one more bucket count than bounds.
 
 mod exemplar;
 mod family;

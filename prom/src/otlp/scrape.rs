@@ -180,10 +180,6 @@ impl<'c> Scrape<'c> {
             }
             return;
         }
-        let Some(role) = role(family.kind, family.name, name, labels) else {
-            return;
-        };
-
         let scope = ScopeLabels::from_labels(labels);
         let default = scope.is_default();
         let s = match res.last {
@@ -242,7 +238,11 @@ impl<'c> Scrape<'c> {
             }
         };
         let fam = &mut sc.families[f];
+        // The family's first kind decides, should a later sample name it with another.
         let kind = fam.kind;
+        let Some(role) = role(kind, &fam.name, name, labels) else {
+            return;
+        };
         let group = fam.group(labels, timestamp_ms);
         if group.timestamp_ms != timestamp_ms {
             return;

@@ -1074,3 +1074,33 @@ fn kubernetes_discovery_labels_become_k8s_resource_attributes() {
     assert_eq!(attr(attrs, "k8s.replicaset.name"), Some("web-7d9"));
     assert_eq!(attrs.len(), 10, "{attrs:?}");
 }
+
+#[test]
+fn a_family_keeps_the_kind_it_was_first_seen_with() {
+    let mut c = converter();
+    let out = scrape(
+        &mut c,
+        T0,
+        &[
+            (fam("x", MetricType::Gauge), "x", &[], 1.0),
+            (
+                fam("x", MetricType::Histogram),
+                "x_bucket",
+                &[("le", "1"), ("k", "v")],
+                1.0,
+            ),
+            (
+                fam("x", MetricType::Histogram),
+                "x_count",
+                &[("k", "v")],
+                1.0,
+            ),
+        ],
+    );
+    let m = only(&out);
+    assert_eq!(
+        gauge_points(m).len(),
+        3,
+        "every sample a gauge point, `le` an attribute"
+    );
+}
