@@ -1,14 +1,20 @@
 //! One scrape's samples made ready for the converter, as Prometheus's scrape loop prepares
 //! them: target labels merged in (`honor_labels`, or clashing scraped labels renamed
 //! `exported_<name>`), empty labels dropped, `metric_relabel_configs` applied, the limits
-//! checked (all or nothing: a scrape over a limit gives no sample), and each series
-//! remembered so that one that disappears gets a staleness marker.
+//! checked (all or nothing: a scrape over a limit gives no sample), and the series of each
+//! scrape remembered so that one that disappears gets a staleness marker.
+//!
+//! What is remembered of a scrape is the hash of each series and the body itself: a series'
+//! labels are needed again only when it disappears, and then the last body is parsed and
+//! prepared once more to find them. A body is a fraction of the size of its label sets as
+//! strings, and in the steady state (the same series every scrape) nothing is parsed twice.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::ops::Range;
 
+use bytes::Bytes;
 use weir_prom::otlp::{ExemplarRef, FamilyRef, Scrape};
 use weir_prom::relabel::{self, Labels};
 use weir_prom::{Exposition, MetricType};
@@ -18,15 +24,22 @@ use super::config::{Job, Limits};
 type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// A sample ready to append: final name and labels (sorted, without `__name__`).
-pub(crate) struct Prepared<'a> {
+struct Ready<'a> {
     family: usize,
     /// Set when relabelling renamed the metric: it then has no family metadata.
     renamed: bool,
     name: Cow<'a, str>,
-    labels: Vec<Pair<'a>>,
-    value: f64,
-    timestamp_ms: Option<i64>,
+    /// Its labels in [`Prepared::labels`].
+    labels: Range<usize>,
+    /// Index in `Exposition::all_samples`.
     sample: usize,
+    hash: u64,
+}
+
+/// A body's samples after label merging and relabelling.
+pub(crate) struct Prepared<'a> {
+    samples: Vec<Ready<'a>>,
+    labels: Vec<Pair<'a>>,
 }
 
 /// Why a scrape's samples were all refused.
@@ -53,23 +66,37 @@ impl LimitError {
     }
 }
 
+fn series_hash(name: &str, labels: &[Pair<'_>]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    for (n, v) in labels {
+        n.as_ref().hash(&mut h);
+        v.as_ref().hash(&mut h);
+    }
+    h.finish()
+}
+
 /// The merged, relabelled samples of a body, or the limit that refused them.
 pub(crate) fn prepare<'a>(
     exposition: &'a Exposition<'a>,
     job: &'a Job,
     target: &'a Labels,
-) -> Result<Vec<Prepared<'a>>, LimitError> {
-    let mut out = Vec::with_capacity(exposition.sample_count());
+) -> Result<Prepared<'a>, LimitError> {
+    let mut samples = Vec::with_capacity(exposition.sample_count());
+    let mut arena: Vec<Pair<'a>> = Vec::with_capacity(exposition.sample_count() * 4);
+    let mut labels: Vec<Pair<'a>> = Vec::new();
     let mut conflicts: Vec<(&str, Cow<'a, str>)> = Vec::new();
     for (f, family) in exposition.families().iter().enumerate() {
         let first = exposition.sample_range(family).start;
         for (i, sample) in exposition.samples(family).iter().enumerate() {
-            let mut labels: Vec<Pair<'a>> = exposition
-                .labels(sample)
-                .iter()
-                .filter(|l| !l.value.is_empty())
-                .map(|l| (Cow::Borrowed(l.name), Cow::Borrowed(l.value.as_ref())))
-                .collect();
+            labels.clear();
+            labels.extend(
+                exposition
+                    .labels(sample)
+                    .iter()
+                    .filter(|l| !l.value.is_empty())
+                    .map(|l| (Cow::Borrowed(l.name), Cow::Borrowed(l.value.as_ref()))),
+            );
             conflicts.clear();
             for (name, value) in target {
                 match labels.iter().position(|(n, _)| n == name) {
@@ -117,22 +144,26 @@ pub(crate) fn prepare<'a>(
             }
             labels.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             check_labels(&job.limits, &name, &labels)?;
-            let renamed = name != sample.name;
-            out.push(Prepared {
+            let start = arena.len();
+            arena.append(&mut labels);
+            let hash = series_hash(&name, &arena[start..]);
+            samples.push(Ready {
                 family: f,
-                renamed,
+                renamed: name != sample.name,
                 name,
-                labels,
-                value: sample.value,
-                timestamp_ms: sample.timestamp_ms,
+                labels: start..arena.len(),
                 sample: first + i,
+                hash,
             });
         }
     }
-    if job.limits.samples > 0 && out.len() as u64 > job.limits.samples {
-        return Err(LimitError::Samples(out.len(), job.limits.samples));
+    if job.limits.samples > 0 && samples.len() as u64 > job.limits.samples {
+        return Err(LimitError::Samples(samples.len(), job.limits.samples));
     }
-    Ok(out)
+    Ok(Prepared {
+        samples,
+        labels: arena,
+    })
 }
 
 fn check_labels(limits: &Limits, name: &str, labels: &[Pair<'_>]) -> Result<(), LimitError> {
@@ -162,51 +193,110 @@ fn check_labels(limits: &Limits, name: &str, labels: &[Pair<'_>]) -> Result<(), 
     Ok(())
 }
 
-/// A family's metadata, kept for the staleness markers of series that outlive a body.
-#[derive(Debug, PartialEq)]
-struct FamilyMeta {
-    name: String,
-    kind: MetricType,
-    help: Option<String>,
-    unit: Option<String>,
+/// Whether a sample's series is marked stale when it disappears: one with its own timestamp
+/// is not, unless `track_timestamps_staleness`, as in Prometheus.
+fn tracked(exposition: &Exposition<'_>, ready: &Ready<'_>, job: &Job) -> bool {
+    let explicit = job.honor_timestamps
+        && exposition.all_samples()[ready.sample]
+            .timestamp_ms
+            .is_some();
+    !explicit || job.track_timestamps_staleness
 }
 
-impl FamilyMeta {
-    fn family_ref(&self) -> FamilyRef<'_> {
+/// Appends `ready` to `scrape`: its own value, timestamp and exemplar, or (`stale_at`) a
+/// staleness marker at that time.
+#[allow(clippy::too_many_arguments)]
+fn append_one<'p>(
+    scrape: &mut Scrape<'_>,
+    exposition: &'p Exposition<'p>,
+    prepared: &'p Prepared<'p>,
+    ready: &'p Ready<'p>,
+    job: &Job,
+    scrape_ms: i64,
+    stale_at: Option<i64>,
+    buffers: &mut Buffers<'p>,
+) {
+    let family = &exposition.families()[ready.family];
+    let family_ref = if ready.renamed {
         FamilyRef {
-            name: &self.name,
-            kind: self.kind,
-            help: self.help.as_deref(),
-            unit: self.unit.as_deref(),
+            name: &ready.name,
+            kind: MetricType::Unknown,
+            help: None,
+            unit: None,
         }
+    } else {
+        FamilyRef {
+            name: family.name,
+            kind: family.kind,
+            help: family.help.as_deref(),
+            unit: family.unit,
+        }
+    };
+    let labels = &mut buffers.labels;
+    labels.clear();
+    labels.extend(
+        prepared.labels[ready.labels.clone()]
+            .iter()
+            .map(|(n, v)| (n.as_ref(), v.as_ref())),
+    );
+    let sample = &exposition.all_samples()[ready.sample];
+    if let Some(at) = stale_at {
+        scrape.append(
+            &family_ref,
+            &ready.name,
+            labels,
+            weir_prom::stale_nan(),
+            at,
+            None,
+        );
+        return;
     }
+    let timestamp_ms = match sample.timestamp_ms {
+        Some(own) if job.honor_timestamps => own,
+        _ => scrape_ms,
+    };
+    let exemplar = match &sample.exemplar {
+        Some(e) => {
+            let exemplar_labels = &mut buffers.exemplar;
+            exemplar_labels.clear();
+            exemplar_labels.extend(
+                exposition
+                    .exemplar_labels(e)
+                    .iter()
+                    .map(|l| (l.name, l.value.as_ref())),
+            );
+            Some(ExemplarRef {
+                labels: exemplar_labels,
+                value: e.value,
+                timestamp_ms: e.timestamp_ms,
+            })
+        }
+        None => None,
+    };
+    scrape.append(
+        &family_ref,
+        &ready.name,
+        &buffers.labels,
+        sample.value,
+        timestamp_ms,
+        exemplar.as_ref(),
+    );
 }
 
-struct Seen {
-    generation: u64,
-    family: Arc<FamilyMeta>,
-    name: String,
-    labels: Labels,
-    /// A series with its own timestamps is not marked stale unless
-    /// `track_timestamps_staleness`, as Prometheus.
-    tracked: bool,
+/// Label buffers reused from one sample to the next.
+#[derive(Default)]
+struct Buffers<'p> {
+    labels: Vec<(&'p str, &'p str)>,
+    exemplar: Vec<(&'p str, &'p str)>,
 }
 
-/// The series a target gave, across scrapes.
+/// The series a target gave in its last successful scrape.
 #[derive(Default)]
 pub(crate) struct SeriesCache {
-    seen: HashMap<u64, Seen>,
-    generation: u64,
-}
-
-fn series_hash(name: &str, labels: &[Pair<'_>]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    name.hash(&mut h);
-    for (n, v) in labels {
-        n.as_ref().hash(&mut h);
-        v.as_ref().hash(&mut h);
-    }
-    h.finish()
+    /// Hashes of the tracked series.
+    seen: HashSet<u64>,
+    /// That scrape's body and content type, parsed again to mark what disappears stale.
+    last: Option<(Bytes, Option<String>)>,
 }
 
 /// What a scrape gave, for the synthetic series.
@@ -217,136 +307,100 @@ pub(crate) struct Counts {
 }
 
 impl SeriesCache {
-    /// Appends the prepared samples to `scrape` (timestamps per `honor_timestamps`), then
-    /// staleness markers for the tracked series this scrape did not have.
+    /// Appends the prepared samples of a successful scrape, then staleness markers for the
+    /// tracked series of the last one that this one does not have; remembers this one.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn append(
         &mut self,
         scrape: &mut Scrape<'_>,
         exposition: &Exposition<'_>,
-        prepared: &[Prepared<'_>],
+        prepared: &Prepared<'_>,
+        body: (Bytes, Option<String>),
         job: &Job,
+        target: &Labels,
         scrape_ms: i64,
     ) -> Counts {
-        self.generation += 1;
-        let generation = self.generation;
+        let mut buffers = Buffers::default();
+        let mut now = HashSet::with_capacity(prepared.samples.len());
         let mut added = 0;
-        let mut metas: HashMap<usize, Arc<FamilyMeta>> = HashMap::new();
-        let mut pairs: Vec<(&str, &str)> = Vec::new();
-        let mut exemplar_pairs: Vec<(&str, &str)> = Vec::new();
-        for p in prepared {
-            let family = &exposition.families()[p.family];
-            let family_ref = if p.renamed {
-                FamilyRef {
-                    name: &p.name,
-                    kind: MetricType::Unknown,
-                    help: None,
-                    unit: None,
-                }
-            } else {
-                FamilyRef {
-                    name: family.name,
-                    kind: family.kind,
-                    help: family.help.as_deref(),
-                    unit: family.unit,
-                }
-            };
-            let explicit = p.timestamp_ms.is_some() && job.honor_timestamps;
-            let timestamp_ms = if explicit {
-                p.timestamp_ms.unwrap_or(scrape_ms)
-            } else {
-                scrape_ms
-            };
-            pairs.clear();
-            pairs.extend(p.labels.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
-            let sample = &exposition.all_samples()[p.sample];
-            let exemplar = sample.exemplar.as_ref().map(|e| {
-                exemplar_pairs.clear();
-                exemplar_pairs.extend(
-                    exposition
-                        .exemplar_labels(e)
-                        .iter()
-                        .map(|l| (l.name, l.value.as_ref())),
-                );
-                (e.value, e.timestamp_ms)
-            });
-            let exemplar_ref = exemplar.map(|(value, timestamp_ms)| ExemplarRef {
-                labels: &exemplar_pairs,
-                value,
-                timestamp_ms,
-            });
-            scrape.append(
-                &family_ref,
-                &p.name,
-                &pairs,
-                p.value,
-                timestamp_ms,
-                exemplar_ref.as_ref(),
+        for ready in &prepared.samples {
+            append_one(
+                scrape,
+                exposition,
+                prepared,
+                ready,
+                job,
+                scrape_ms,
+                None,
+                &mut buffers,
             );
-            let hash = series_hash(&p.name, &p.labels);
-            match self.seen.get_mut(&hash) {
-                Some(seen) => seen.generation = generation,
-                None => {
-                    added += 1;
-                    let meta = metas
-                        .entry(p.family + if p.renamed { usize::MAX / 2 } else { 0 })
-                        .or_insert_with(|| {
-                            Arc::new(FamilyMeta {
-                                name: family_ref.name.to_string(),
-                                kind: family_ref.kind,
-                                help: family_ref.help.map(str::to_string),
-                                unit: family_ref.unit.map(str::to_string),
-                            })
-                        })
-                        .clone();
-                    self.seen.insert(
-                        hash,
-                        Seen {
-                            generation,
-                            family: meta,
-                            name: p.name.to_string(),
-                            labels: p
-                                .labels
-                                .iter()
-                                .map(|(n, v)| (n.to_string(), v.to_string()))
-                                .collect(),
-                            tracked: !explicit || job.track_timestamps_staleness,
-                        },
-                    );
-                }
+            if tracked(exposition, ready, job)
+                && now.insert(ready.hash)
+                && !self.seen.contains(&ready.hash)
+            {
+                added += 1;
             }
         }
-        self.mark_stale(scrape, generation, scrape_ms);
+        let gone = self.seen.iter().any(|h| !now.contains(h));
+        if gone {
+            self.mark_stale(scrape, job, target, scrape_ms, |h| !now.contains(&h));
+        }
+        self.seen = now;
+        self.last = Some(body);
         Counts {
-            post_relabel: prepared.len(),
+            post_relabel: prepared.samples.len(),
             added,
         }
     }
 
-    /// Staleness markers for every series not seen in `generation` (all of them for a failed
-    /// scrape or a stopped target), which are then forgotten.
-    pub(crate) fn mark_stale(&mut self, scrape: &mut Scrape<'_>, generation: u64, scrape_ms: i64) {
-        let mut pairs: Vec<(&str, &str)> = Vec::new();
-        for seen in self.seen.values() {
-            if seen.generation == generation || !seen.tracked {
-                continue;
+    /// Staleness markers for every tracked series of the last body that `gone` picks.
+    fn mark_stale(
+        &self,
+        scrape: &mut Scrape<'_>,
+        job: &Job,
+        target: &Labels,
+        scrape_ms: i64,
+        gone: impl Fn(u64) -> bool,
+    ) {
+        let Some((body, content_type)) = &self.last else {
+            return;
+        };
+        // The last body parsed and prepared before, with the same job and target.
+        let Ok(exposition) = weir_prom::parse(body, content_type.as_deref()) else {
+            return;
+        };
+        let Ok(prepared) = prepare(&exposition, job, target) else {
+            return;
+        };
+        let mut buffers = Buffers::default();
+        let mut done = HashSet::new();
+        for ready in &prepared.samples {
+            if gone(ready.hash) && self.seen.contains(&ready.hash) && done.insert(ready.hash) {
+                append_one(
+                    scrape,
+                    &exposition,
+                    &prepared,
+                    ready,
+                    job,
+                    scrape_ms,
+                    Some(scrape_ms),
+                    &mut buffers,
+                );
             }
-            pairs.clear();
-            pairs.extend(seen.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-            scrape.append(
-                &seen.family.family_ref(),
-                &seen.name,
-                &pairs,
-                weir_prom::stale_nan(),
-                scrape_ms,
-                None,
-            );
         }
-        self.seen.retain(|_, s| s.generation == generation);
     }
 
-    /// Marks everything stale (a failed scrape or a stopped target).
-    pub(crate) fn all_stale(&mut self, scrape: &mut Scrape<'_>, scrape_ms: i64) {
-        self.generation += 1;
-        self.mark_stale(scrape, self.generation, scrape_ms);
+    /// Marks every series of the last successful scrape stale (a failed scrape, or a target
+    /// that went away) and forgets them.
+    pub(crate) fn all_stale(
+        &mut self,
+        scrape: &mut Scrape<'_>,
+        job: &Job,
+        target: &Labels,
+        scrape_ms: i64,
+    ) {
+        self.mark_stale(scrape, job, target, scrape_ms, |_| true);
+        self.seen.clear();
+        self.last = None;
     }
 }

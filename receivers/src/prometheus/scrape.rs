@@ -191,7 +191,7 @@ impl Loop {
         // Gone: everything it gave is stale, `up` and the other reports too.
         let now = unix_ms(SystemTime::now());
         let mut scrape = converter.begin(&self.scheme(), now);
-        cache.all_stale(&mut scrape, now);
+        cache.all_stale(&mut scrape, &self.job, &self.target.series, now);
         self.append_reports(&mut scrape, None, now);
         self.send(scrape).await;
     }
@@ -222,7 +222,15 @@ impl Loop {
             report.scraped = exposition.sample_count();
             let prepared =
                 prepare(&exposition, &self.job, &self.target.series).map_err(Failure::Limit)?;
-            report.counts = cache.append(&mut scrape, &exposition, &prepared, &self.job, scrape_ms);
+            report.counts = cache.append(
+                &mut scrape,
+                &exposition,
+                &prepared,
+                (fetched.body.clone(), fetched.content_type.clone()),
+                &self.job,
+                &self.target.series,
+                scrape_ms,
+            );
             Ok(())
         });
         report.duration = clock.elapsed();
@@ -240,7 +248,7 @@ impl Loop {
                 if matches!(failure, Failure::Fetch(FetchError::TooLarge(_))) {
                     report.body_bytes = -1;
                 }
-                cache.all_stale(&mut scrape, scrape_ms);
+                cache.all_stale(&mut scrape, &self.job, &self.target.series, scrape_ms);
             }
         }
         self.metrics

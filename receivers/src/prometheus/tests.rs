@@ -941,3 +941,50 @@ async fn scrape_protocols_decide_the_accept_header() {
     assert!(!request.contains("openmetrics"), "{request}");
     assert!(request.contains("accept-encoding: identity"), "{request}");
 }
+
+#[tokio::test]
+async fn a_failed_scrape_marks_what_the_last_one_gave_stale_and_a_recovery_adds_it_again() {
+    let server = Server::start(Answer::text(BODY)).await;
+    let running = start(job(&[server.port], serde_json::json!({}))).await;
+    eventually("first scrape", || {
+        running
+            .capture
+            .points()
+            .into_iter()
+            .find(|p| p.metric == "temperature")
+    })
+    .await;
+    server.set(Answer {
+        status: 503,
+        ..Answer::text("down")
+    });
+    let stale = eventually("stale after the failure", || {
+        running
+            .capture
+            .points()
+            .into_iter()
+            .find(|p| p.metric == "temperature" && p.stale)
+    })
+    .await;
+    assert_eq!(stale.attributes.len(), 0);
+    let counter_stale = running
+        .capture
+        .points()
+        .into_iter()
+        .filter(|p| p.metric.starts_with("http_requests") && p.stale)
+        .count();
+    assert_eq!(counter_stale, 2, "both counter series are marked stale");
+    server.set(Answer::text(BODY));
+    // The first scrape added 3 series; after the failure forgot them, a recovery adds 3 again.
+    eventually("series added again", || {
+        let threes = running
+            .capture
+            .points()
+            .into_iter()
+            .filter(|p| p.metric == "scrape_series_added" && p.value == 3.0 && !p.stale)
+            .count();
+        (threes >= 2).then_some(())
+    })
+    .await;
+    running.stop().await;
+}
