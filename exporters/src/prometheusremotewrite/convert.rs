@@ -104,8 +104,7 @@ pub(crate) struct Converted {
 pub(crate) fn convert(request: &ExportMetricsServiceRequest, settings: &Settings) -> Converted {
     let mut builder = Builder {
         settings,
-        index: FastMap::default(),
-        collided: Vec::new(),
+        index: SeriesIndex::default(),
         converted: Converted::default(),
         metadata: BTreeMap::new(),
     };
@@ -379,12 +378,55 @@ fn label_hash(labels: &[Label]) -> u64 {
     hasher.finish()
 }
 
-struct Builder<'a> {
-    settings: &'a Settings,
-    /// Series by the hash of their sorted labels, as indices into `converted.series`.
-    index: FastMap<u64, usize>,
+/// Series by the hash of their sorted labels, as indices into a list of series.
+#[derive(Default)]
+pub(crate) struct SeriesIndex {
+    by_hash: FastMap<u64, usize>,
     /// Series whose labels' hash is another series' (compared one by one).
     collided: Vec<usize>,
+}
+
+impl SeriesIndex {
+    /// The index in `series` of the series with `labels` (whose hash is `hash`), added at the
+    /// end when there is none.
+    pub(crate) fn find_or_add(
+        &mut self,
+        series: &mut Vec<TimeSeries>,
+        labels: Vec<Label>,
+        hash: u64,
+    ) -> usize {
+        let found = match self.by_hash.get(&hash) {
+            Some(&at) if series[at].labels == labels => Some(at),
+            Some(_) => self
+                .collided
+                .iter()
+                .copied()
+                .find(|&at| series[at].labels == labels),
+            None => None,
+        };
+        if let Some(at) = found {
+            return at;
+        }
+        let at = series.len();
+        match self.by_hash.entry(hash) {
+            Entry::Occupied(_) => self.collided.push(at),
+            Entry::Vacant(slot) => {
+                slot.insert(at);
+            }
+        }
+        series.push(TimeSeries {
+            labels,
+            samples: Vec::new(),
+            exemplars: Vec::new(),
+        });
+        at
+    }
+}
+
+struct Builder<'a> {
+    settings: &'a Settings,
+    /// Where each series is in `converted.series`.
+    index: SeriesIndex,
     converted: Converted,
     metadata: BTreeMap<String, MetricMetadata>,
 }
@@ -406,34 +448,9 @@ impl Builder<'_> {
     /// The series with `labels`, created when new.
     fn series(&mut self, labels: Vec<Label>) -> &mut TimeSeries {
         let hash = label_hash(&labels);
-        let series = &self.converted.series;
-        let found = match self.index.get(&hash) {
-            Some(&at) if series[at].labels == labels => Some(at),
-            Some(_) => self
-                .collided
-                .iter()
-                .copied()
-                .find(|&at| series[at].labels == labels),
-            None => None,
-        };
-        let at = match found {
-            Some(at) => at,
-            None => {
-                let at = series.len();
-                match self.index.entry(hash) {
-                    Entry::Occupied(_) => self.collided.push(at),
-                    Entry::Vacant(slot) => {
-                        slot.insert(at);
-                    }
-                }
-                self.converted.series.push(TimeSeries {
-                    labels,
-                    samples: Vec::new(),
-                    exemplars: Vec::new(),
-                });
-                at
-            }
-        };
+        let at = self
+            .index
+            .find_or_add(&mut self.converted.series, labels, hash);
         &mut self.converted.series[at]
     }
 

@@ -12,8 +12,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use prost::Message;
 
-use super::convert::{Converted, DropReason, Settings, convert};
-use super::prompb::{STALE_NAN, TimeSeries, WriteRequest};
+use super::convert::{Converted, DropReason, SeriesIndex, Settings, convert};
+use super::prompb::{Label, STALE_NAN, TimeSeries, WriteRequest};
 use super::request::{encode, split};
 use crate::prometheus::accumulator::tests::{
     gauge, histogram, histogram_point, kv, point, request, sum,
@@ -564,4 +564,24 @@ fn requests_are_split_under_the_size_limit_without_splitting_a_series() {
         WriteRequest::decode(&raw[..]).expect("protobuf"),
         requests[0]
     );
+}
+
+#[test]
+fn label_sets_with_the_same_hash_stay_apart() {
+    let labels = |v: &'static str| vec![Label::new("__name__", "g"), Label::new("a", v)];
+    let mut index = SeriesIndex::default();
+    let mut series = Vec::new();
+    // Every label set given the same hash, as a collision would.
+    assert_eq!(index.find_or_add(&mut series, labels("x"), 7), 0);
+    assert_eq!(index.find_or_add(&mut series, labels("y"), 7), 1);
+    assert_eq!(index.find_or_add(&mut series, labels("z"), 7), 2);
+    assert_eq!(index.find_or_add(&mut series, labels("y"), 7), 1);
+    assert_eq!(index.find_or_add(&mut series, labels("x"), 7), 0);
+    assert_eq!(
+        index.find_or_add(&mut series, labels("x"), 8),
+        3,
+        "another hash is another series"
+    );
+    assert_eq!(series.len(), 4);
+    assert_eq!(series[1].labels, labels("y"));
 }
