@@ -209,6 +209,20 @@ pub trait ExporterFactory: Send + Sync + 'static {
         config: &Self::Config,
         settings: &CreateSettings,
     ) -> Result<Arc<dyn Exporter>, BuildError>;
+    /// Settles the runtime's `sending_queue` and `retry_on_failure` for this exporter from
+    /// its own config, for exporters whose otelcol config carries its own queue settings
+    /// (`prometheusremotewrite`'s `remote_write_queue`) or other defaults. `helper` is as
+    /// parsed, defaults filled in; `given` is what the YAML wrote under those two keys (an
+    /// object), so that settings given in both places can be refused. Problems are located
+    /// like the config's own.
+    fn adjust_helper(
+        &self,
+        _config: &Self::Config,
+        _helper: &mut crate::exporter::ExporterHelperConfig,
+        _given: &serde_json::Value,
+    ) -> Result<(), Vec<FieldError>> {
+        Ok(())
+    }
 }
 
 /// A connector type.
@@ -312,5 +326,14 @@ pub trait DynFactory: Send + Sync + 'static {
     /// For extensions: which sides of authentication an instance with `config` provides.
     fn auth_sides(&self, _config: &ParsedConfig) -> AuthSides {
         AuthSides::default()
+    }
+    /// For exporters: see [`ExporterFactory::adjust_helper`].
+    fn adjust_helper(
+        &self,
+        _config: &ParsedConfig,
+        _helper: &mut crate::exporter::ExporterHelperConfig,
+        _given: &serde_json::Value,
+    ) -> Result<(), Vec<FieldError>> {
+        Ok(())
     }
 }

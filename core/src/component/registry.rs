@@ -292,7 +292,18 @@ erase!(
     ExporterMarker,
     Kind::Exporter,
     Exporter,
-    F::SIGNALS
+    F::SIGNALS,
+    fn adjust_helper(
+        &self,
+        config: &ParsedConfig,
+        helper: &mut crate::exporter::ExporterHelperConfig,
+        given: &serde_json::Value,
+    ) -> Result<(), Vec<FieldError>> {
+        match typed_config::<F::Config>(config) {
+            Ok(c) => self.0.adjust_helper(c, helper, given),
+            Err(_) => Ok(()),
+        }
+    }
 );
 erase!(
     ConnectorFactory,

@@ -87,6 +87,7 @@ pub(crate) fn load_section(
         let body_entries = body.entries().unwrap_or_default();
         let raw = body.to_json();
         let mut helper = None;
+        let mut helper_given = Value::Null;
         let own = if kind == Kind::Exporter {
             let (helper_entries, own): (Vec<&Entry>, Vec<&Entry>) = body_entries
                 .iter()
@@ -97,6 +98,7 @@ pub(crate) fn load_section(
                 .filter(|e| !e.node.is_null())
                 .collect();
             let helper_json = object(&helper_entries);
+            helper_given = helper_json.clone();
             match fields::deserialize::<ExporterHelperConfig>(helper_json, &body, &path) {
                 Ok(parsed) => {
                     let problems = parsed.validate();
@@ -120,6 +122,15 @@ pub(crate) fn load_section(
         };
         match factory.parse(own) {
             Ok(parsed) => {
+                if let Some(helper) = helper.as_mut()
+                    && let Err(problems) = factory.adjust_helper(&parsed, helper, &helper_given)
+                {
+                    errors.extend(
+                        problems
+                            .iter()
+                            .map(|p| fields::locate(&body, &path, p, extra)),
+                    );
+                }
                 let entry = ComponentEntry {
                     factory: factory.clone(),
                     config: parsed,

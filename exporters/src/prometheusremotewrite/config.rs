@@ -31,27 +31,23 @@ pub struct Switch {
     pub enabled: bool,
 }
 
-/// otelcol's `remote_write_queue`. Weir's queue in front of every exporter is the runtime's
-/// `sending_queue` (in memory or persistent, with `retry_on_failure` behind it); this block
-/// only says how many requests one batch is sent over at once.
+/// otelcol's `remote_write_queue`: the exporter's queue, as otelcol spells it. Its
+/// `enabled` and `queue_size` become the runtime's `sending_queue.enabled` and
+/// `sending_queue.queue_size` (in batches), so `sending_queue`'s other settings (a
+/// persistent `storage`, `block_on_overflow`) still apply; giving a setting in both places
+/// with different values is an error. As in otelcol, the queue has one consumer, so the
+/// samples of a series reach the server in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RemoteWriteQueue {
-    /// Refused: in otelcol this turns the exporter's queue on or off; in Weir that is
-    /// `sending_queue.enabled`, which every exporter has. Writing it here as well could
-    /// contradict `sending_queue`, so it is an error naming the field to use.
+    /// Queue batches before export (default true); `sending_queue.enabled`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// Refused: in otelcol the queue's capacity; in Weir `sending_queue.queue_size` (with
-    /// `sending_queue.sizer` saying what it counts).
+    /// Batches the queue holds (default 10000); `sending_queue.queue_size`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_size: Option<usize>,
     /// How many remote write requests of one batch (split at `max_batch_size_bytes`) are
-    /// in flight at once, as otelcol's. The runtime's `sending_queue.num_consumers` is how
-    /// many batches are taken from the queue at once; this exporter sends one batch at a
-    /// time whatever that says, but a batch being retried lets newer ones past, and the
-    /// server refuses its older samples as out of order. otelcol runs this exporter's queue
-    /// with one consumer; set `sending_queue: {num_consumers: 1}` for the same guarantee.
+    /// in flight at once, as otelcol's (default 5).
     pub num_consumers: usize,
 }
 
@@ -98,8 +94,8 @@ pub struct RemoteWriteConfig {
     /// Largest remote write request before compression, in bytes; a batch that converts to
     /// more is split into several requests (a single larger series goes alone).
     pub max_batch_size_bytes: usize,
-    /// How many of a batch's requests are in flight at once (`num_consumers`); otelcol's
-    /// `enabled` and `queue_size` are refused: use `sending_queue`.
+    /// The exporter's queue, in otelcol's words: `enabled` and `queue_size` set the runtime's
+    /// `sending_queue`; `num_consumers` is how many requests of a batch are in flight.
     pub remote_write_queue: RemoteWriteQueue,
     /// Transport security for an `https://` endpoint: `ca_file`, client certificate for
     /// mutual TLS, `server_name_override`, `min_version`.
@@ -263,15 +259,8 @@ impl RemoteWriteConfig {
     fn queue_problems(&self) -> Vec<String> {
         let queue = &self.remote_write_queue;
         let mut problems = Vec::new();
-        if let Some(enabled) = queue.enabled {
-            problems.push(format!(
-                "remote_write_queue.enabled is refused: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {{enabled: {enabled}}}` instead"
-            ));
-        }
-        if let Some(size) = queue.queue_size {
-            problems.push(format!(
-                "remote_write_queue.queue_size is refused: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {{queue_size: {size}}}` instead"
-            ));
+        if queue.queue_size == Some(0) {
+            problems.push("remote_write_queue.queue_size must be at least 1".to_string());
         }
         if queue.num_consumers == 0 {
             problems.push("remote_write_queue.num_consumers must be at least 1".to_string());

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use weir_core::component::ComponentConfig;
+use weir_core::component::{ComponentConfig, ExporterFactory};
+use weir_core::exporter::ExporterHelperConfig;
 
+use super::RemoteWriteExporterFactory;
 use super::config::RemoteWriteConfig;
 
 fn parse(json: serde_json::Value) -> RemoteWriteConfig {
@@ -74,19 +76,105 @@ fn otelcol_fields_weir_does_not_implement_are_refused_by_name() {
     assert_eq!(same.validate(), Ok(()));
 }
 
+/// The runtime's queue and retry as the factory settles them for `config` and what the
+/// YAML wrote under `sending_queue` / `retry_on_failure`.
+fn helper_for(
+    config: serde_json::Value,
+    given: serde_json::Value,
+) -> Result<ExporterHelperConfig, Vec<(String, String)>> {
+    let config = parse(config);
+    let mut helper: ExporterHelperConfig =
+        serde_json::from_value(given.clone()).expect("helper parses");
+    RemoteWriteExporterFactory
+        .adjust_helper(&config, &mut helper, &given)
+        .map(|()| helper)
+        .map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|p| (p.path.join("."), p.message))
+                .collect()
+        })
+}
+
 #[test]
-fn the_queue_belongs_to_sending_queue() {
-    let found = problems(serde_json::json!({
-        "endpoint": "http://prom:9090/api/v1/write",
-        "remote_write_queue": {"enabled": false, "queue_size": 100, "num_consumers": 0},
-    }));
+fn the_queue_is_otelcols_one_consumer_queue_of_10000_batches_with_its_retry_timings() {
+    let endpoint = serde_json::json!({"endpoint": "http://prom:9090/api/v1/write"});
+    let helper = helper_for(endpoint.clone(), serde_json::json!({})).unwrap();
+    assert!(helper.sending_queue.enabled);
+    assert_eq!(helper.sending_queue.queue_size, 10_000);
+    assert_eq!(helper.sending_queue.num_consumers, 1);
     assert_eq!(
-        found,
+        helper.retry_on_failure.initial_interval,
+        Duration::from_millis(50)
+    );
+    assert_eq!(
+        helper.retry_on_failure.max_interval,
+        Duration::from_millis(200)
+    );
+    assert_eq!(
+        helper.retry_on_failure.max_elapsed_time,
+        Duration::from_secs(60)
+    );
+    // What the user wrote under retry_on_failure stays.
+    let helper = helper_for(
+        endpoint,
+        serde_json::json!({"retry_on_failure": {"initial_interval": "2s"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        helper.retry_on_failure.initial_interval,
+        Duration::from_secs(2)
+    );
+    assert_eq!(
+        helper.retry_on_failure.max_interval,
+        Duration::from_millis(200)
+    );
+}
+
+#[test]
+fn remote_write_queue_sets_the_sending_queue_and_contradictions_are_refused() {
+    let config = serde_json::json!({
+        "endpoint": "http://prom:9090/api/v1/write",
+        "remote_write_queue": {"enabled": false, "queue_size": 100, "num_consumers": 3},
+    });
+    let helper = helper_for(config.clone(), serde_json::json!({})).unwrap();
+    assert!(!helper.sending_queue.enabled);
+    assert_eq!(helper.sending_queue.queue_size, 100);
+    assert_eq!(parse(config.clone()).remote_write_queue.num_consumers, 3);
+    // The same value in both places is fine; a persistent queue keeps its storage.
+    let helper = helper_for(
+        config.clone(),
+        serde_json::json!({"sending_queue": {"queue_size": 100, "storage": "file_storage"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        helper.sending_queue.storage.as_deref(),
+        Some("file_storage")
+    );
+    let found = helper_for(
+        config,
+        serde_json::json!({"sending_queue": {"enabled": true, "queue_size": 5, "num_consumers": 4}}),
+    )
+    .unwrap_err();
+    let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
         [
-            "remote_write_queue.enabled is refused: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {enabled: false}` instead",
-            "remote_write_queue.queue_size is refused: Weir queues every exporter in the runtime's sending_queue; write `sending_queue: {queue_size: 100}` instead",
-            "remote_write_queue.num_consumers must be at least 1",
+            "remote_write_queue.enabled",
+            "remote_write_queue.queue_size",
+            "sending_queue.num_consumers"
         ]
+    );
+    assert!(
+        found[0].1.contains("contradicts sending_queue.enabled"),
+        "{found:?}"
+    );
+    assert!(found[2].1.contains("one at a time"), "{found:?}");
+    assert_eq!(
+        problems(
+            serde_json::json!({"endpoint": "http://p/api/v1/write", "remote_write_queue": {"num_consumers": 0}})
+        ),
+        ["remote_write_queue.num_consumers must be at least 1"]
     );
     let err = serde_json::from_value::<RemoteWriteConfig>(
         serde_json::json!({"remote_write_queue": {"size": 1}}),

@@ -7,11 +7,10 @@
 //! config ([`RemoteWriteConfig`]) and counters ([`metrics`]); the runtime's sending queue and
 //! retry wrap it as every exporter.
 //!
-//! Batches are exported one at a time (a lock held across the sends), so that the samples
+//! Batches are exported one at a time (a lock held across the sends, and, as in otelcol,
+//! one queue consumer: [`RemoteWriteExporterFactory::adjust_helper`]), so that the samples
 //! of a series reach the server in timestamp order; a retried batch resends all of its
-//! requests, and the server ignores the samples it already has. With several queue
-//! consumers a batch waiting for its retry lets newer batches past; otelcol runs this
-//! exporter with one consumer, and `sending_queue.num_consumers: 1` does the same here.
+//! requests, and the server ignores the samples it already has.
 
 mod client;
 mod config;
@@ -27,8 +26,10 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use weir_core::batch::{Batch, Request, Signal};
 use weir_core::component::{
-    BuildError, CreateSettings, Delivered, ExportError, Exporter, ExporterFactory, Stability,
+    BuildError, CreateSettings, Delivered, ExportError, Exporter, ExporterFactory, FieldError,
+    Stability,
 };
+use weir_core::exporter::ExporterHelperConfig;
 
 pub use config::{RemoteWriteConfig, RemoteWriteQueue, Switch};
 
@@ -52,6 +53,83 @@ impl ExporterFactory for RemoteWriteExporterFactory {
         settings: &CreateSettings,
     ) -> Result<Arc<dyn Exporter>, BuildError> {
         Ok(Arc::new(RemoteWriteExporter::new(config, settings)?))
+    }
+
+    /// otelcol's queue and retry for this exporter: `remote_write_queue.enabled` and
+    /// `queue_size` (default 10000 batches) are the sending queue's, which has one consumer,
+    /// and retries start at 50 ms and back off to 200 ms for at most a minute, unless
+    /// `sending_queue` / `retry_on_failure` say otherwise. A setting given in both places
+    /// with different values, or more than one consumer, is refused.
+    fn adjust_helper(
+        &self,
+        config: &RemoteWriteConfig,
+        helper: &mut ExporterHelperConfig,
+        given: &serde_json::Value,
+    ) -> Result<(), Vec<FieldError>> {
+        let given_queue = |key: &str| given.get("sending_queue").and_then(|q| q.get(key));
+        let given_retry = |key: &str| {
+            given
+                .get("retry_on_failure")
+                .and_then(|r| r.get(key))
+                .is_some()
+        };
+        let mut problems = Vec::new();
+        let mut problem = |path: &[&str], message: String| {
+            problems.push(FieldError {
+                path: path.iter().map(|p| p.to_string()).collect(),
+                message,
+                expected: Vec::new(),
+            })
+        };
+        let queue = &config.remote_write_queue;
+        let contradiction = |key: &str| {
+            format!(
+                "remote_write_queue.{key} contradicts sending_queue.{key}; give it in one place"
+            )
+        };
+        if let Some(enabled) = queue.enabled {
+            match given_queue("enabled").and_then(|v| v.as_bool()) {
+                Some(theirs) if theirs != enabled => {
+                    problem(&["remote_write_queue", "enabled"], contradiction("enabled"))
+                }
+                _ => helper.sending_queue.enabled = enabled,
+            }
+        }
+        let theirs = given_queue("queue_size").and_then(|v| v.as_u64());
+        match (queue.queue_size, theirs) {
+            (Some(ours), Some(theirs)) if ours as u64 != theirs => problem(
+                &["remote_write_queue", "queue_size"],
+                contradiction("queue_size"),
+            ),
+            (Some(ours), _) => helper.sending_queue.queue_size = ours,
+            // otelcol's default, counted in batches as otelcol counts it.
+            (None, None) if helper.sending_queue.sizer == weir_core::exporter::Sizer::Requests => {
+                helper.sending_queue.queue_size = 10_000
+            }
+            (None, _) => {}
+        }
+        match given_queue("num_consumers").and_then(|v| v.as_u64()) {
+            Some(n) if n > 1 => problem(
+                &["sending_queue", "num_consumers"],
+                "prometheusremotewrite takes batches from its queue one at a time so that the samples of a series arrive in order, as otelcol; `remote_write_queue.num_consumers` sets the requests in flight".to_string(),
+            ),
+            _ => helper.sending_queue.num_consumers = 1,
+        }
+        let retry = &mut helper.retry_on_failure;
+        if !given_retry("initial_interval") {
+            retry.initial_interval = Duration::from_millis(50);
+        }
+        if !given_retry("max_interval") {
+            retry.max_interval = Duration::from_millis(200);
+        }
+        if !given_retry("max_elapsed_time") {
+            retry.max_elapsed_time = Duration::from_secs(60);
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 }
 
