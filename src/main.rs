@@ -53,10 +53,23 @@ enum Command {
     Reference,
     /// Print the pipeline graph of the config.
     Graph {
-        /// Graphviz DOT instead of text.
+        /// `text` (one line per pipeline), `dot` (Graphviz), `mermaid` (flowchart), or `json`
+        /// (nodes and edges).
+        #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+        format: GraphFormat,
+        /// Same as `--format dot`.
         #[arg(long)]
         dot: bool,
     },
+}
+
+/// How `weir graph` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum GraphFormat {
+    Text,
+    Dot,
+    Mermaid,
+    Json,
 }
 
 fn sources(cli: &Cli) -> Vec<Source> {
@@ -193,12 +206,17 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Some(Command::Graph { dot }) => match load(&cli, &registry, &plugins) {
+        Some(Command::Graph { format, dot }) => match load(&cli, &registry, &plugins) {
             Ok(loaded) => {
-                let graph = if *dot {
-                    weir_core::graph::to_dot(&loaded.config)
-                } else {
-                    weir_core::graph::to_text(&loaded.config)
+                let format = if *dot { GraphFormat::Dot } else { *format };
+                let graph = match format {
+                    GraphFormat::Text => weir_core::graph::to_text(&loaded.config),
+                    GraphFormat::Dot => weir_core::graph::to_dot(&loaded.config),
+                    GraphFormat::Mermaid => weir_core::graph::to_mermaid(&loaded.config),
+                    GraphFormat::Json => {
+                        let graph = weir_core::graph::Graph::of(&loaded.config);
+                        serde_json::to_string_pretty(&graph).unwrap_or_default() + "\n"
+                    }
                 };
                 print!("{graph}");
                 ExitCode::SUCCESS

@@ -401,3 +401,48 @@ fn unknown_subcommand_or_flag_fails_with_usage() {
     assert_ne!(out.code, Some(0), "{out:?}");
     assert!(out.stderr.to_lowercase().contains("usage"), "{out:?}");
 }
+
+/// A connector is one node joining the pipeline it ends and the one it starts, in every format.
+#[test]
+fn graph_prints_dot_mermaid_and_json_with_connectors_joining_pipelines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(
+        dir.path(),
+        "graph.yaml",
+        "receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 127.0.0.1:4317\nprocessors:\n  batch:\nexporters:\n  debug:\n  otlp/backend:\n    endpoint: http://127.0.0.1:9\nconnectors:\n  count:\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      processors: [batch]\n      exporters: [otlp/backend, count]\n    metrics/counts:\n      receivers: [count]\n      exporters: [debug]\n",
+    );
+    let mermaid = run_cli(&["graph", "--format", "mermaid", "--config", &config], None);
+    assert_eq!(mermaid.code, Some(0), "{mermaid:?}");
+    assert_eq!(
+        mermaid.stdout,
+        "flowchart LR\n  n0[\"otlp\"]\n  n1(\"batch<br>(traces)\")\n  n2{{\"count\"}}\n  n3[\"debug\"]\n  n4[\"otlp/backend\"]\n  n0 -->|\"traces\"| n1\n  n1 -->|\"traces\"| n4\n  n1 -->|\"traces\"| n2\n  n2 -->|\"metrics/counts\"| n3\n"
+    );
+    let dot = run_cli(&["graph", "--format", "dot", "--config", &config], None);
+    assert_eq!(dot.code, Some(0), "{dot:?}");
+    for line in [
+        "\"connector:count\" [label=\"count\", shape=hexagon];",
+        "\"processor:traces:batch\" -> \"connector:count\" [label=\"traces\"];",
+        "\"connector:count\" -> \"exporter:debug\" [label=\"metrics/counts\"];",
+    ] {
+        assert!(dot.stdout.contains(line), "{line} not in\n{}", dot.stdout);
+    }
+    assert!(
+        !dot.stdout.contains("receiver:count") && !dot.stdout.contains("exporter:count"),
+        "the connector is drawn twice:\n{}",
+        dot.stdout
+    );
+    let json = run_cli(&["graph", "--format", "json", "--config", &config], None);
+    assert_eq!(json.code, Some(0), "{json:?}");
+    let graph: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let kinds: Vec<&str> = graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["receiver", "processor", "connector", "exporter", "exporter"]);
+    assert_eq!(graph["edges"].as_array().unwrap().len(), 4);
+    let bad = run_cli(&["graph", "--format", "svg", "--config", &config], None);
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(bad.stderr.contains("possible values"), "{}", bad.stderr);
+}

@@ -1,61 +1,126 @@
-//! The pipeline graph a config describes, for people: `weir graph` prints it as text or as
-//! Graphviz DOT. The runtime builds the same shape in [`crate::runtime`].
+//! The pipeline graph a config describes, for people and tools: `weir graph` prints it as
+//! text, Graphviz DOT, Mermaid or JSON. The runtime builds the same shape in
+//! [`crate::runtime`]: receivers, exporters and connectors are one instance each, shared by
+//! the pipelines that list them; processors are one instance per pipeline.
+//!
+//! [`Graph`] is the model (nodes and edges, serialisable); the renderers are in
+//! `render.rs`.
 
-use std::fmt::Write;
+mod render;
 
+use serde::Serialize;
+
+use crate::component::{ComponentId, Kind};
 use crate::config::Config;
 
-/// One line per pipeline: `traces/2: otlp → [batch] → otlp/backend, debug`.
-pub fn to_text(config: &Config) -> String {
-    let mut out = String::new();
-    for (pid, p) in &config.service.pipelines {
-        let join = |ids: &[crate::component::ComponentId]| {
-            ids.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let _ = writeln!(
-            out,
-            "{pid}: {} → [{}] → {}",
-            join(&p.receivers),
-            join(&p.processors),
-            join(&p.exporters)
-        );
-    }
-    out
+pub use render::{to_dot, to_mermaid, to_text};
+
+/// What a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    Receiver,
+    Processor,
+    Connector,
+    Exporter,
 }
 
-/// Graphviz DOT: receivers and exporters are shared nodes, processors are per pipeline (as
-/// the runtime instantiates them).
-pub fn to_dot(config: &Config) -> String {
-    let mut out = String::from("digraph weir {\n  rankdir=LR;\n");
-    for id in config.receivers.keys() {
-        let _ = writeln!(out, "  \"receiver:{id}\" [label=\"{id}\", shape=box];");
-    }
-    for id in config.exporters.keys() {
-        let _ = writeln!(out, "  \"exporter:{id}\" [label=\"{id}\", shape=box];");
-    }
-    for (pid, p) in &config.service.pipelines {
-        let mut previous: Vec<String> = p
-            .receivers
-            .iter()
-            .map(|r| format!("receiver:{r}"))
-            .collect();
-        for proc_id in &p.processors {
-            let node = format!("{pid}:{proc_id}");
-            let _ = writeln!(out, "  \"{node}\" [label=\"{proc_id}\\n({pid})\"];");
-            for prev in &previous {
-                let _ = writeln!(out, "  \"{prev}\" -> \"{node}\";");
-            }
-            previous = vec![node];
+/// One component instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Node {
+    /// Unique in the graph: `receiver:otlp`, `processor:traces/2:batch`, `connector:count`.
+    pub id: String,
+    pub kind: NodeKind,
+    /// The component id as the config writes it (`otlp/2`).
+    pub component: String,
+    /// For processors, the pipeline whose instance this is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<String>,
+}
+
+/// Data flowing from one node to another in a pipeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    /// The pipeline the data is in (`traces/2`).
+    pub pipeline: String,
+}
+
+/// The graph of a config.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Graph {
+    /// Receivers, then connectors, processors and exporters, each in id order.
+    pub nodes: Vec<Node>,
+    /// Per pipeline in id order, from its receivers to its exporters.
+    pub edges: Vec<Edge>,
+}
+
+impl Graph {
+    fn add(&mut self, id: String, kind: NodeKind, component: String, pipeline: Option<String>) {
+        if !self.nodes.iter().any(|n| n.id == id) {
+            self.nodes.push(Node {
+                id,
+                kind,
+                component,
+                pipeline,
+            });
         }
-        for exp in &p.exporters {
-            for prev in &previous {
-                let _ = writeln!(out, "  \"{prev}\" -> \"exporter:{exp}\" [label=\"{pid}\"];");
+    }
+
+    /// The graph `config` declares. Components that no pipeline uses are left out, as the
+    /// runtime does not start them.
+    pub fn of(config: &Config) -> Graph {
+        let mut graph = Graph::default();
+        let shared = |id: &ComponentId, side: Kind| -> (String, NodeKind) {
+            if config.connectors.contains_key(id) {
+                (format!("connector:{id}"), NodeKind::Connector)
+            } else if side == Kind::Receiver {
+                (format!("receiver:{id}"), NodeKind::Receiver)
+            } else {
+                (format!("exporter:{id}"), NodeKind::Exporter)
+            }
+        };
+        for (pid, p) in &config.service.pipelines {
+            let pipeline = pid.to_string();
+            let mut previous = Vec::new();
+            for r in &p.receivers {
+                let (id, kind) = shared(r, Kind::Receiver);
+                graph.add(id.clone(), kind, r.to_string(), None);
+                previous.push(id);
+            }
+            for proc_id in &p.processors {
+                let id = format!("processor:{pipeline}:{proc_id}");
+                graph.add(
+                    id.clone(),
+                    NodeKind::Processor,
+                    proc_id.to_string(),
+                    Some(pipeline.clone()),
+                );
+                for from in previous.drain(..) {
+                    graph.edges.push(Edge {
+                        from,
+                        to: id.clone(),
+                        pipeline: pipeline.clone(),
+                    });
+                }
+                previous.push(id);
+            }
+            for e in &p.exporters {
+                let (id, kind) = shared(e, Kind::Exporter);
+                graph.add(id.clone(), kind, e.to_string(), None);
+                for from in &previous {
+                    graph.edges.push(Edge {
+                        from: from.clone(),
+                        to: id.clone(),
+                        pipeline: pipeline.clone(),
+                    });
+                }
             }
         }
+        graph
+            .nodes
+            .sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+        graph
     }
-    out.push_str("}\n");
-    out
 }
