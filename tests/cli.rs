@@ -440,7 +440,10 @@ fn graph_prints_dot_mermaid_and_json_with_connectors_joining_pipelines() {
         .iter()
         .map(|n| n["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["receiver", "processor", "connector", "exporter", "exporter"]);
+    assert_eq!(
+        kinds,
+        ["receiver", "processor", "connector", "exporter", "exporter"]
+    );
     assert_eq!(graph["edges"].as_array().unwrap().len(), 4);
     let bad = run_cli(&["graph", "--format", "svg", "--config", &config], None);
     assert_eq!(bad.code, Some(2), "{bad:?}");
