@@ -37,6 +37,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::tls::ServerTls;
+use super::tls::refusal::HandshakeRefusal;
 
 /// Default bound on a request's headers: Go's `http.DefaultMaxHeaderBytes`, as otelcol has.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 1024 * 1024;
@@ -218,15 +219,16 @@ where
         };
         // A client that opens a socket and never finishes the handshake must not hold a slot.
         let handshake = tls.acceptor.accept(stream);
-        match tokio::time::timeout(self.options.header_read_timeout, handshake).await {
-            Ok(Ok(stream)) => self.serve(stream, activity).await,
-            Ok(Err(error)) => tracing::debug!(
-                server = %self.options.name, peer = %self.peer, %error, "TLS handshake failed"
-            ),
-            Err(_) => tracing::debug!(
-                server = %self.options.name, peer = %self.peer, "TLS handshake timed out"
-            ),
-        }
+        let refusal = match tokio::time::timeout(self.options.header_read_timeout, handshake).await
+        {
+            Ok(Ok(stream)) => return self.serve(stream, activity).await,
+            Ok(Err(error)) => {
+                tracing::debug!(server = %self.options.name, peer = %self.peer, %error, "TLS handshake failed");
+                HandshakeRefusal::classify(&error)
+            }
+            Err(_) => HandshakeRefusal::timed_out(),
+        };
+        report_refused_handshake(&self.options.name, self.peer, &refusal);
     }
 
     async fn serve<I>(self, io: I, activity: Arc<Activity>)
@@ -272,6 +274,22 @@ where
                 }
             }
         }
+    }
+}
+
+/// Counts a refused handshake and logs it through the refusal log limit: at warn, except a
+/// connection closed during the handshake (what TCP health checks do), at info.
+fn report_refused_handshake(server: &str, peer: SocketAddr, refusal: &HandshakeRefusal) {
+    crate::telemetry::count_tls_handshake_failure(server, refusal.reason);
+    let Some(left_out) = crate::telemetry::admit_log(server, refusal.reason) else {
+        return;
+    };
+    let reason = refusal.reason;
+    let message = &refusal.message;
+    if reason == "closed" {
+        tracing::info!(server, %peer, reason, similar_not_logged = left_out, "TLS handshake refused: {message}");
+    } else {
+        tracing::warn!(server, %peer, reason, similar_not_logged = left_out, "TLS handshake refused: {message}");
     }
 }
 

@@ -6,6 +6,7 @@ mod auth;
 mod counters;
 mod process;
 mod prometheus;
+mod refusals;
 mod server;
 
 pub use auth::{unauthenticated_counter, unauthenticated_counts};
@@ -13,4 +14,8 @@ pub use counters::{
     CounterSample, Histogram, HistogramSample, counter, counters, gauge, histogram, histograms,
 };
 pub use prometheus::render;
+pub use refusals::{
+    LOG_INTERVAL, LogLimit, admit_log, count_refused_request, count_tls_handshake_failure,
+    refused_request,
+};
 pub use server::serve_metrics;

@@ -11,6 +11,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -96,15 +97,29 @@ impl GrpcService {
         let consumer = signal_of_path(path)
             .and_then(|signal| Some((signal, self.shared.consumers.get(&signal)?.clone())));
         let Some((signal, consumer)) = consumer else {
-            return unknown(path).into_http();
+            let status = unknown(path);
+            self.refused("unknown_method", status.message());
+            return status.into_http();
         };
         let mut grpc = tonic::server::Grpc::new(RawCodec)
             .accept_compressed(CompressionEncoding::Gzip)
             .accept_compressed(CompressionEncoding::Zstd)
             .max_decoding_message_size(self.max_message_size);
         let (peer, include_metadata) = (self.peer, self.include_metadata);
+        // Whether tonic handed the message on: an error answered before that is a refusal of
+        // the framing, size or compression, one after it the handler's own.
+        let reached = Arc::new(AtomicBool::new(false));
+        let reached_export = reached.clone();
+        let receiver = self.receiver();
         let export = tower::service_fn(move |request: tonic::Request<Bytes>| {
-            export(signal, consumer.clone(), peer, include_metadata, request)
+            reached_export.store(true, Ordering::Relaxed);
+            export(
+                signal,
+                consumer.clone(),
+                (peer, receiver.clone()),
+                include_metadata,
+                request,
+            )
         });
         // The body's bytes count as held while they are received, so the memory limiter sees
         // a burst of large requests before they are batches.
@@ -116,9 +131,66 @@ impl GrpcService {
             request.extensions_mut().insert(message);
         }
         let mut response = grpc.unary(export, request).await;
+        if !reached.load(Ordering::Relaxed)
+            && let Some(code) = grpc_status(&response)
+        {
+            let reason = match code {
+                Code::OutOfRange | Code::ResourceExhausted => "too_large",
+                Code::Unimplemented => "unsupported_encoding",
+                Code::Internal => "corrupt_encoding",
+                _ => "malformed",
+            };
+            let message = response
+                .headers()
+                .get("grpc-message")
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
+            let message = percent_decoded(&message);
+            self.refused(reason, &format!("{code:?}: {message}"));
+        }
         oversize_as_resource_exhausted(&mut response);
         response
     }
+
+    fn receiver(&self) -> String {
+        self.shared.id.to_string()
+    }
+
+    /// Counts and logs (rate-limited) a request refused before it reached a pipeline.
+    fn refused(&self, reason: &'static str, detail: &str) {
+        weir_core::telemetry::refused_request(&self.receiver(), "grpc", self.peer, reason, detail);
+    }
+}
+
+/// The `grpc-status` of an answer that is an error, from its headers (tonic answers errors
+/// trailers-only, with the status in the headers).
+fn grpc_status(response: &http::Response<tonic::body::Body>) -> Option<Code> {
+    let value = response.headers().get("grpc-status")?.to_str().ok()?;
+    let code = Code::from_i32(value.parse().ok()?);
+    (code != Code::Ok).then_some(code)
+}
+
+/// `grpc-message` is percent-encoded; enough of it decoded to read in a log line.
+fn percent_decoded(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        let hex = tail
+            .get(..2)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (first, hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                rest = tail.get(2..).unwrap_or_default();
+            }
+            _ => {
+                out.push(first);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).chars().take(300).collect()
 }
 
 /// tonic answers a frame over the size limit with `OUT_OF_RANGE`; grpc-go, and so otelcol,
@@ -174,7 +246,7 @@ fn client_deadline(metadata: &tonic::metadata::MetadataMap) -> Option<tokio::tim
 async fn export(
     signal: Signal,
     consumer: Arc<dyn Consumer>,
-    peer: SocketAddr,
+    (peer, receiver): (SocketAddr, String),
     include_metadata: bool,
     request: tonic::Request<Bytes>,
 ) -> Result<tonic::Response<Bytes>, Status> {
@@ -196,8 +268,17 @@ async fn export(
     let message = extensions
         .remove::<Preread>()
         .map_or(message, |Preread(taken)| taken);
-    let batch = Batch::from_encoded(signal, message, meta)
-        .map_err(|error| Status::invalid_argument(error.to_string()))?;
+    let batch = Batch::from_encoded(signal, message, meta).map_err(|error| {
+        let message = error.to_string();
+        weir_core::telemetry::refused_request(
+            &receiver,
+            "grpc",
+            peer,
+            "malformed",
+            &format!("protobuf: {message}"),
+        );
+        Status::invalid_argument(message)
+    })?;
     let outcome = consumer.consume(batch).await;
     match &outcome {
         PushOutcome::Accepted | PushOutcome::Partial { .. } => Ok(tonic::Response::new(

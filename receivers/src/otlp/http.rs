@@ -152,6 +152,17 @@ impl Format {
 }
 
 impl HttpService {
+    /// Counts and logs (rate-limited) a request refused before it reached a pipeline.
+    fn refused(&self, reason: &'static str, detail: &str) {
+        weir_core::telemetry::refused_request(
+            &self.routes.shared.id.to_string(),
+            "http",
+            self.peer,
+            reason,
+            detail,
+        );
+    }
+
     /// CORS stands in front of everything else, as otelcol's rs/cors wrapper does: browsers send
     /// preflights without credentials, and need the CORS headers on errors too.
     async fn handle(self, request: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -162,7 +173,10 @@ impl HttpService {
         match cors.admit(request.method(), request.headers()) {
             Admission::Answer(response) => {
                 if response.status() == StatusCode::FORBIDDEN {
-                    tracing::debug!(receiver = %routes.shared.id, peer = %self.peer, "request refused: Origin not in cors.allowed_origins");
+                    self.refused(
+                        "origin_not_allowed",
+                        "the request's Origin is not in cors.allowed_origins",
+                    );
                 }
                 response
             }
@@ -196,13 +210,26 @@ impl HttpService {
             .find(|(p, _)| p == path)
             .map(|(_, s)| *s)
         else {
+            let shown: String = path.chars().take(100).collect();
+            self.refused(
+                "unknown_path",
+                &format!("no OTLP signal is served at {shown:?}"),
+            );
             return plain(StatusCode::NOT_FOUND, "404 page not found");
         };
         // otelcol registers no handler for a signal without a pipeline.
         let Some(consumer) = routes.shared.consumers.get(&signal).cloned() else {
+            self.refused(
+                "unknown_path",
+                &format!("no pipeline takes {signal:?} from this receiver"),
+            );
             return plain(StatusCode::NOT_FOUND, "404 page not found");
         };
         if request.method() != Method::POST {
+            self.refused(
+                "method_not_allowed",
+                &format!("method {} (OTLP/HTTP takes POST only)", request.method()),
+            );
             let mut response = plain(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "405 method not allowed, supported: [POST]",
@@ -213,6 +240,21 @@ impl HttpService {
             return response;
         }
         let Some(format) = Format::of(request.headers()) else {
+            let sent = request
+                .headers()
+                .get(CONTENT_TYPE)
+                .map_or("none".to_string(), |v| {
+                    String::from_utf8_lossy(v.as_bytes())
+                        .chars()
+                        .take(100)
+                        .collect()
+                });
+            self.refused(
+                "unsupported_content_type",
+                &format!(
+                    "Content-Type {sent:?} is neither application/x-protobuf nor application/json"
+                ),
+            );
             return plain(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "415 unsupported media type, supported: [application/json, application/x-protobuf]",
@@ -230,6 +272,7 @@ impl HttpService {
         let encoding = match encoding {
             Ok(encoding) => encoding,
             Err(message) => {
+                self.refused("unsupported_encoding", &message);
                 return status(
                     format,
                     StatusCode::BAD_REQUEST,
@@ -252,7 +295,11 @@ impl HttpService {
             .headers()
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > max as u64) {
+        if let Some(len) = declared.filter(|len| *len > max as u64) {
+            self.refused(
+                "too_large",
+                &format!("Content-Length {len} is over max_request_body_size ({max} bytes)"),
+            );
             return too_large();
         }
         let headers = routes.include_metadata.then(|| request.headers().clone());
@@ -263,6 +310,10 @@ impl HttpService {
             Some(limit) => match tokio::time::timeout(limit, reading).await {
                 Ok(read) => read,
                 Err(_) => {
+                    self.refused(
+                        "body_timeout",
+                        "the request body did not arrive within read_timeout",
+                    );
                     return plain(
                         StatusCode::REQUEST_TIMEOUT,
                         "408 request timeout: the body did not arrive within read_timeout",
@@ -273,9 +324,16 @@ impl HttpService {
         };
         let body = match read {
             Ok(collected) => collected.to_bytes(),
-            Err(error) if error.is::<http_body_util::LengthLimitError>() => return too_large(),
+            Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+                self.refused(
+                    "too_large",
+                    &format!("the body is over max_request_body_size ({max} bytes)"),
+                );
+                return too_large();
+            }
             Err(error) => {
                 let message = format!("failed to read the request body: {error}");
+                self.refused("body_read_failed", &message);
                 return status(
                     format,
                     StatusCode::BAD_REQUEST,
@@ -285,8 +343,17 @@ impl HttpService {
         };
         let body = match decompress_bytes(encoding, body, max) {
             Ok(body) => body,
-            Err(DecompressError::TooLarge { .. }) => return too_large(),
+            Err(DecompressError::TooLarge { .. }) => {
+                self.refused(
+                    "decompressed_too_large",
+                    &format!(
+                        "the {encoding} body decompresses to more than max_request_body_size ({max} bytes)"
+                    ),
+                );
+                return too_large();
+            }
             Err(error) => {
+                self.refused("corrupt_encoding", &error.to_string());
                 return status(
                     format,
                     StatusCode::BAD_REQUEST,
@@ -304,6 +371,7 @@ impl HttpService {
         let batch = match batch {
             Ok(batch) => batch,
             Err(message) => {
+                self.refused("malformed", &format!("{format:?} body: {message}"));
                 return status(
                     format,
                     StatusCode::BAD_REQUEST,

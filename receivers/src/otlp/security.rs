@@ -39,6 +39,8 @@ impl Security {
                     .map_err(|e| ReceiverError::Other(format!("{prefix}.auth: {e}")))?;
                 Ok::<_, ReceiverError>(Guard {
                     receiver: id.to_string(),
+                    transport,
+                    authenticator_id: auth.authenticator.to_string(),
                     authenticator,
                     refused: weir_core::telemetry::unauthenticated_counter(
                         &id.to_string(),
@@ -55,6 +57,9 @@ impl Security {
 #[derive(Clone)]
 pub(crate) struct Guard {
     receiver: String,
+    transport: &'static str,
+    /// The extension's id, for the log.
+    authenticator_id: String,
     authenticator: Arc<dyn ServerAuthenticator>,
     refused: Arc<AtomicU64>,
 }
@@ -70,7 +75,20 @@ impl Guard {
             Ok(()) => Ok(()),
             Err(error) => {
                 self.refused.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(receiver = %self.receiver, %peer, %error, "request refused: not authenticated");
+                // The authenticator's message never repeats the credentials (the
+                // `ServerAuthenticator` contract), so it can be logged as it is sent.
+                let place = format!("{}/{}", self.receiver, self.transport);
+                if let Some(left_out) = weir_core::telemetry::admit_log(&place, "unauthenticated") {
+                    tracing::warn!(
+                        receiver = %self.receiver,
+                        transport = self.transport,
+                        %peer,
+                        authenticator = %self.authenticator_id,
+                        reason = %error,
+                        similar_not_logged = left_out,
+                        "request refused: not authenticated: {error}"
+                    );
+                }
                 Err(error.0)
             }
         }

@@ -6,12 +6,14 @@
 //! - [`reload`]: the server certificate resolver whose key is swapped when the files change;
 //! - [`server`]: a receiver's rustls server config (optionally mutual TLS);
 //! - [`client`]: an exporter's rustls client config;
-//! - [`connector`]: the exporters' TCP+TLS connector for hyper and tonic.
+//! - [`connector`]: the exporters' TCP+TLS connector for hyper and tonic;
+//! - [`refusal`]: why a handshake was refused, as a metric label and words a user can act on.
 
 pub mod client;
 pub mod config;
 pub mod connector;
 pub mod pem;
+pub mod refusal;
 pub mod reload;
 pub mod server;
 pub mod validity;
