@@ -119,6 +119,99 @@ impl Pki {
         issued
     }
 
+    /// An X.509 v1 client certificate (no extensions at all) signed by this CA, made with the
+    /// `openssl` CLI (`x509 -req` without `-extfile` makes v1; rcgen only makes v3), written as
+    /// `<file>.pem` and `<file>.key`.
+    pub fn issue_v1_with_openssl(&self, file: &str) -> Issued {
+        let dir = self.dir.path();
+        let ca_key = dir.join("ca-key-for-openssl.key");
+        std::fs::write(&ca_key, self.ca.key().serialize_pem()).expect("write CA key");
+        let cert = dir.join(format!("{file}.pem"));
+        let key = dir.join(format!("{file}.key"));
+        let csr = dir.join(format!("{file}.csr"));
+        let openssl = |args: &[&std::ffi::OsStr]| {
+            let output = std::process::Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("openssl runs (.ci/run installs it)");
+            assert!(
+                output.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        let os = |s: &'static str| std::ffi::OsStr::new(s);
+        openssl(&[
+            os("req"),
+            os("-new"),
+            os("-newkey"),
+            os("ec"),
+            os("-pkeyopt"),
+            os("ec_paramgen_curve:prime256v1"),
+            os("-nodes"),
+            os("-subj"),
+            os("/CN=weir-test-v1-client"),
+            os("-keyout"),
+            key.as_os_str(),
+            os("-out"),
+            csr.as_os_str(),
+        ]);
+        openssl(&[
+            os("x509"),
+            os("-req"),
+            os("-in"),
+            csr.as_os_str(),
+            os("-CA"),
+            self.ca_file().as_os_str(),
+            os("-CAkey"),
+            ca_key.as_os_str(),
+            os("-set_serial"),
+            os("4242"),
+            os("-days"),
+            os("30"),
+            os("-out"),
+            cert.as_os_str(),
+        ]);
+        Issued {
+            cert_pem: std::fs::read_to_string(&cert).expect("read v1 certificate"),
+            key_pem: std::fs::read_to_string(&key).expect("read v1 key"),
+            cert,
+            key,
+        }
+    }
+
+    /// A rustls client config trusting this CA that presents `client` as it is: rustls's
+    /// `with_client_auth_cert` parses the certificate first and so cannot present what a
+    /// server must refuse (an X.509 v1 certificate).
+    pub fn client_config_presenting_unchecked(
+        &self,
+        client: &Issued,
+        alpn: &[&[u8]],
+    ) -> Arc<rustls::ClientConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(client.key_pem.as_bytes())
+            .expect("client key PEM");
+        let key = provider
+            .key_provider
+            .load_private_key(key)
+            .expect("client key");
+        let chain = vec![
+            rustls_pki_types::CertificateDer::from_pem_slice(client.cert_pem.as_bytes())
+                .expect("client certificate PEM"),
+        ];
+        let certified = Arc::new(rustls::sign::CertifiedKey::new(chain, key));
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca.der().clone()).expect("CA as root");
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_root_certificates(roots)
+            .with_client_cert_resolver(Arc::new(Present(certified)));
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        config.resumption = rustls::client::Resumption::disabled();
+        Arc::new(config)
+    }
+
     /// A rustls server config for a test backend serving `server`, requiring client
     /// certificates from this CA when `mtls`.
     pub fn server_config(&self, server: &Issued, mtls: bool) -> Arc<rustls::ServerConfig> {
@@ -190,3 +283,21 @@ impl Pki {
 }
 
 use rustls_pki_types::pem::PemObject;
+
+/// Presents one certificate whatever the server asks for.
+#[derive(Debug)]
+struct Present(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for Present {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}

@@ -84,7 +84,6 @@ impl Guard {
                         transport = self.transport,
                         %peer,
                         authenticator = %self.authenticator_id,
-                        reason = %error,
                         similar_not_logged = left_out,
                         "request refused: not authenticated: {error}"
                     );

@@ -197,7 +197,7 @@ impl HandshakeRefusal {
 
 /// rustls's text of a certificate error, which carries the dates where it has them.
 fn describe(error: &CertificateError) -> String {
-    TlsError::InvalidCertificate(error.clone()).to_string()
+    error.to_string()
 }
 
 #[cfg(test)]
