@@ -134,19 +134,16 @@ impl GrpcService {
         if !reached.load(Ordering::Relaxed)
             && let Some(code) = grpc_status(&response)
         {
-            let reason = match code {
-                Code::OutOfRange | Code::ResourceExhausted => "too_large",
-                Code::Unimplemented => "unsupported_encoding",
-                Code::Internal => "corrupt_encoding",
-                _ => "malformed",
-            };
             let message = response
                 .headers()
                 .get("grpc-message")
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .unwrap_or_default();
             let message = percent_decoded(&message);
-            self.refused(reason, &format!("{code:?}: {message}"));
+            self.refused(
+                tonic_refusal(code, &message),
+                &format!("{code:?}: {message}"),
+            );
         }
         oversize_as_resource_exhausted(&mut response);
         response
@@ -159,6 +156,23 @@ impl GrpcService {
     /// Counts and logs (rate-limited) a request refused before it reached a pipeline.
     fn refused(&self, reason: &'static str, detail: &str) {
         weir_core::telemetry::refused_request(&self.receiver(), "grpc", self.peer, reason, detail);
+    }
+}
+
+/// The reason label of an error tonic answered before the handler saw the message, from its
+/// code and (tonic 0.14's) message: `OUT_OF_RANGE` for a message over the limit as sent,
+/// `RESOURCE_EXHAUSTED` "Error decompressing: size limit ..." for one that decompresses past
+/// it, `UNIMPLEMENTED` for a `grpc-encoding` it does not take, `INTERNAL` "Error decompressing"
+/// for corrupt compressed data; anything else (bad framing) is malformed.
+fn tonic_refusal(code: Code, message: &str) -> &'static str {
+    let decompressing = message.starts_with("Error decompressing");
+    match code {
+        Code::OutOfRange => "too_large",
+        Code::ResourceExhausted if decompressing => "decompressed_too_large",
+        Code::ResourceExhausted => "too_large",
+        Code::Unimplemented => "unsupported_encoding",
+        Code::Internal if decompressing => "corrupt_encoding",
+        _ => "malformed",
     }
 }
 
@@ -304,6 +318,44 @@ async fn export(
 #[cfg(test)]
 mod deadline_tests {
     use super::*;
+
+    #[test]
+    fn tonic_refusals_get_their_reasons() {
+        assert_eq!(
+            tonic_refusal(Code::OutOfRange, "Error, decoded message length too large"),
+            "too_large"
+        );
+        assert_eq!(
+            tonic_refusal(
+                Code::ResourceExhausted,
+                "Error decompressing: size limit, of 10 bytes, exceeded while decompressing message"
+            ),
+            "decompressed_too_large"
+        );
+        assert_eq!(
+            tonic_refusal(
+                Code::Unimplemented,
+                "Content is compressed with `br` which isn't supported"
+            ),
+            "unsupported_encoding"
+        );
+        assert_eq!(
+            tonic_refusal(
+                Code::Internal,
+                "Error decompressing: invalid gzip header, while sending request"
+            ),
+            "corrupt_encoding"
+        );
+        assert_eq!(
+            tonic_refusal(Code::Internal, "Unexpected EOF decoding stream."),
+            "malformed"
+        );
+    }
+
+    #[test]
+    fn grpc_messages_are_percent_decoded() {
+        assert_eq!(percent_decoded("a%20b%25c%zz"), "a b%c%zz");
+    }
 
     fn metadata(value: &str) -> tonic::metadata::MetadataMap {
         let mut m = tonic::metadata::MetadataMap::new();
