@@ -281,7 +281,8 @@ where
 /// connection closed during the handshake (what TCP health checks do), at info.
 fn report_refused_handshake(server: &str, peer: SocketAddr, refusal: &HandshakeRefusal) {
     crate::telemetry::count_tls_handshake_failure(server, refusal.reason);
-    let Some(left_out) = crate::telemetry::admit_log(server, refusal.reason) else {
+    let Some(left_out) = crate::telemetry::admit_log(&format!("tls {server}"), refusal.reason)
+    else {
         return;
     };
     let reason = refusal.reason;

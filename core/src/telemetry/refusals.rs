@@ -67,7 +67,8 @@ impl LogLimit {
     }
 }
 
-/// The process-wide limit for refusal logs.
+/// The process-wide limit for refusal logs; `place` says what refused and where
+/// (`tls otlp/http`, `request otlp/http`), so kinds of refusal never share a limit.
 pub fn admit_log(place: &str, reason: &'static str) -> Option<u64> {
     static LIMIT: OnceLock<Mutex<LogLimit>> = OnceLock::new();
     let limit = LIMIT.get_or_init(|| Mutex::new(LogLimit::new(LOG_INTERVAL)));
@@ -110,7 +111,7 @@ pub fn refused_request(
     detail: &str,
 ) {
     count_refused_request(receiver, transport, reason);
-    let place = format!("{receiver}/{transport}");
+    let place = format!("request {receiver}/{transport}");
     if let Some(left_out) = admit_log(&place, reason) {
         tracing::warn!(
             receiver,

@@ -77,7 +77,7 @@ impl Guard {
                 self.refused.fetch_add(1, Ordering::Relaxed);
                 // The authenticator's message never repeats the credentials (the
                 // `ServerAuthenticator` contract), so it can be logged as it is sent.
-                let place = format!("{}/{}", self.receiver, self.transport);
+                let place = format!("auth {}/{}", self.receiver, self.transport);
                 if let Some(left_out) = weir_core::telemetry::admit_log(&place, "unauthenticated") {
                     tracing::warn!(
                         receiver = %self.receiver,
