@@ -245,7 +245,12 @@ async fn a_wrong_bearer_token_is_logged_with_peer_and_authenticator_but_not_the_
 }
 
 /// A reason, the request's headers and body, and the status it must get.
-type LimitCase = (&'static str, Vec<(&'static str, &'static str)>, Vec<u8>, u16);
+type LimitCase = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Vec<u8>,
+    u16,
+);
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
