@@ -1,6 +1,7 @@
 //! The `weir` binary: the command line. Built-in components are listed in `weir::registry`.
 
 mod run;
+mod unit_test;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +52,13 @@ enum Command {
     Schema,
     /// Print the Markdown reference of every component option (the README's reference).
     Reference,
+    /// Run config unit tests: OTLP JSON through a pipeline's processors, checked with OTTL
+    /// conditions; exits 1 when a case fails.
+    Test {
+        /// Files of cases (YAML or JSON, `tests:` list).
+        #[arg(required = true)]
+        cases: Vec<std::path::PathBuf>,
+    },
     /// Print the pipeline graph of the config.
     Graph {
         /// `text` (one line per pipeline), `dot` (Graphviz), `mermaid` (flowchart), or `json`
@@ -61,6 +69,43 @@ enum Command {
         #[arg(long)]
         dot: bool,
     },
+}
+
+/// `weir test`: every case of every file, a line each, failures explained; exit 1 if any
+/// failed or a file could not be read.
+fn run_unit_tests(config: &weir_core::config::Config, files: &[std::path::PathBuf]) -> ExitCode {
+    let (mut passed, mut failed) = (0, 0);
+    for file in files {
+        let cases = match unit_test::load_cases(file) {
+            Ok(cases) => cases,
+            Err(problems) => {
+                for p in problems {
+                    eprintln!("{p}");
+                }
+                failed += 1;
+                continue;
+            }
+        };
+        let base = file.parent().unwrap_or(std::path::Path::new("."));
+        for (name, problems) in unit_test::run_all(config, &cases, base) {
+            if problems.is_empty() {
+                passed += 1;
+                println!("test {name} ... ok");
+            } else {
+                failed += 1;
+                println!("test {name} ... FAILED");
+                for p in problems {
+                    println!("  {p}");
+                }
+            }
+        }
+    }
+    println!("weir test: {passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// How `weir graph` prints.
@@ -204,6 +249,10 @@ fn main() -> ExitCode {
                 println!("configuration is valid");
                 ExitCode::SUCCESS
             }
+            Err(code) => code,
+        },
+        Some(Command::Test { cases }) => match load(&cli, &registry, &plugins) {
+            Ok(loaded) => run_unit_tests(&loaded.config, cases),
             Err(code) => code,
         },
         Some(Command::Graph { format, dot }) => match load(&cli, &registry, &plugins) {

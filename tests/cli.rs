@@ -449,3 +449,110 @@ fn graph_prints_dot_mermaid_and_json_with_connectors_joining_pipelines() {
     assert_eq!(bad.code, Some(2), "{bad:?}");
     assert!(bad.stderr.contains("possible values"), "{}", bad.stderr);
 }
+
+const TEST_CONFIG: &str = "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:4318\nprocessors:\n  filter/health:\n    traces:\n      span:\n        - 'IsMatch(name, \"^GET /health\")'\n  transform:\n    log_statements:\n      - context: log\n        statements:\n          - set(severity_text, \"ERROR\") where severity_number >= 17\n  batch:\nexporters:\n  debug:\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      processors: [filter/health, batch]\n      exporters: [debug]\n    logs:\n      receivers: [otlp]\n      processors: [transform]\n      exporters: [debug]\n";
+
+const SPANS: &str = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b174\",\"name\":\"GET /health\",\"kind\":2},{\"traceId\":\"5b8efff798038103d269b633813fc60c\",\"spanId\":\"eee19b7ec3c1b175\",\"name\":\"GET /users\",\"kind\":2}]}]}]}";
+
+/// `weir test` runs each case's input through its pipeline's processors (`batch` flushed) and
+/// judges the output: passing cases say ok, a failing one says what was wrong and exits 1.
+#[test]
+fn weir_test_runs_cases_through_a_pipelines_processors_and_reports_failures() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(dir.path(), "config.yaml", TEST_CONFIG);
+    write(dir.path(), "spans.json", SPANS);
+    let passing = write(
+        dir.path(),
+        "pass.yaml",
+        "tests:\n  - name: health checks are dropped\n    pipeline: traces\n    input_file: spans.json\n    expect:\n      count: 1\n      all: ['name == \"GET /users\"']\n      any: ['kind == SPAN_KIND_SERVER']\n  - name: errors get their text\n    pipeline: logs\n    input:\n      resourceLogs:\n        - scopeLogs:\n            - logRecords:\n                - {severityNumber: 17, body: {stringValue: boom}}\n                - {severityNumber: 9, body: {stringValue: fine}}\n    expect:\n      count: 2\n      any: ['severity_text == \"ERROR\" and body == \"boom\"']\n      none: ['severity_text == \"ERROR\" and body == \"fine\"']\n",
+    );
+    let ok = run_cli(&["test", "--config", &config, &passing], None);
+    assert_eq!(ok.code, Some(0), "{ok:?}");
+    assert!(
+        ok.stdout.contains("test health checks are dropped ... ok"),
+        "{}",
+        ok.stdout
+    );
+    assert!(
+        ok.stdout.contains("weir test: 2 passed, 0 failed"),
+        "{}",
+        ok.stdout
+    );
+
+    let failing = write(
+        dir.path(),
+        "fail.yaml",
+        "tests:\n  - name: expects the health check to stay\n    pipeline: traces\n    input_file: spans.json\n    expect:\n      count: 2\n      any: ['name == \"GET /health\"']\n",
+    );
+    let failed = run_cli(&["test", "--config", &config, &failing], None);
+    assert_eq!(failed.code, Some(1), "{failed:?}");
+    assert!(
+        failed
+            .stdout
+            .contains("test expects the health check to stay ... FAILED"),
+        "{}",
+        failed.stdout
+    );
+    assert!(
+        failed.stdout.contains("expected 2 spans out, got 1"),
+        "{}",
+        failed.stdout
+    );
+    assert!(
+        failed
+            .stdout
+            .contains("`name == \"GET /health\"` (any) is false for every one of the 1 spans"),
+        "{}",
+        failed.stdout
+    );
+    assert!(
+        failed.stdout.contains("output: [{\"resourceSpans\""),
+        "{}",
+        failed.stdout
+    );
+}
+
+#[test]
+fn weir_test_refuses_bad_cases_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(dir.path(), "config.yaml", TEST_CONFIG);
+    let cases = [
+        (
+            "syntax.yaml",
+            "tests:\n  - name: [unclosed\n",
+            "syntax.yaml:3:1: invalid YAML",
+        ),
+        (
+            "field.yaml",
+            "tests:\n  - name: x\n    pipeline: traces\n    input: {}\n    expekt: {}\n",
+            "unknown field `expekt`",
+        ),
+        (
+            "pipeline.yaml",
+            "tests:\n  - name: x\n    pipeline: trace\n    input: {}\n",
+            "no pipeline `trace` in the config (there are: traces, logs)",
+        ),
+        (
+            "ottl.yaml",
+            "tests:\n  - name: x\n    pipeline: traces\n    input: {}\n    expect:\n      all: ['nam == \"a\"']\n",
+            "expect.all: `nam == \"a\"` is not a valid OTTL condition",
+        ),
+        (
+            "input.yaml",
+            "tests:\n  - name: x\n    pipeline: traces\n    input: '{\"resourceSpans\": 3}'\n",
+            "input is not OTLP/JSON traces",
+        ),
+        (
+            "both.yaml",
+            "tests:\n  - name: x\n    pipeline: traces\n",
+            "give `input` or `input_file`",
+        ),
+    ];
+    for (file, text, want) in cases {
+        let path = write(dir.path(), file, text);
+        let out = run_cli(&["test", "--config", &config, &path], None);
+        assert_eq!(out.code, Some(1), "{file}: {out:?}");
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(all.contains(want), "{file}: `{want}` not in\n{all}");
+    }
+}

@@ -31,7 +31,7 @@ use bytes::Bytes;
 
 pub use ack::{AckGuard, AckResult};
 pub use meta::{BatchMeta, ClientInfo, SENSITIVE_HEADERS, is_sensitive_header};
-pub use request::{DecodeError, Request};
+pub use request::{DecodeError, Request, point_count};
 pub use signal::Signal;
 pub use wire::WireError;
 

@@ -87,14 +87,7 @@ impl Request {
                 .iter()
                 .flat_map(|rm| &rm.scope_metrics)
                 .flat_map(|sm| &sm.metrics)
-                .map(|m| match &m.data {
-                    Some(Data::Gauge(g)) => g.data_points.len(),
-                    Some(Data::Sum(s)) => s.data_points.len(),
-                    Some(Data::Histogram(h)) => h.data_points.len(),
-                    Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-                    Some(Data::Summary(s)) => s.data_points.len(),
-                    None => 0,
-                })
+                .map(point_count)
                 .sum(),
             Request::Logs(r) => r
                 .resource_logs
@@ -103,5 +96,17 @@ impl Request {
                 .map(|sl| sl.log_records.len())
                 .sum(),
         }
+    }
+}
+
+/// The data points of one metric, whatever its type.
+pub fn point_count(metric: &opentelemetry_proto::tonic::metrics::v1::Metric) -> usize {
+    match &metric.data {
+        Some(Data::Gauge(g)) => g.data_points.len(),
+        Some(Data::Sum(s)) => s.data_points.len(),
+        Some(Data::Histogram(h)) => h.data_points.len(),
+        Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+        Some(Data::Summary(s)) => s.data_points.len(),
+        None => 0,
     }
 }

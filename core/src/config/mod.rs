@@ -87,6 +87,12 @@ pub fn load(
     load_with_env(sources, sets, registry, &|name| std::env::var(name).ok())
 }
 
+/// A YAML document (`name` is how errors call it) as JSON, or its syntax errors with line and
+/// column; for files beside the config, such as `weir test`'s cases.
+pub fn yaml_to_json(name: &str, text: &str) -> Result<serde_json::Value, Vec<ConfigError>> {
+    source::parse(std::sync::Arc::from(name), 0, text).map(|node| node.to_json())
+}
+
 /// [`load`] with the environment given, so tests do not depend on the process's.
 pub(crate) fn load_with_env(
     sources: &[Source],
