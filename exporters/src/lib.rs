@@ -11,6 +11,7 @@
 //! queue and retry.
 
 pub mod debug;
+mod http_client;
 pub mod otlp;
 pub mod otlp_http;
 pub mod prometheus;

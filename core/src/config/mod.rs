@@ -43,7 +43,7 @@ pub use model::{
     TelemetryMetrics,
 };
 pub use schema::schema;
-pub use secret::{Secret, redact_json};
+pub use secret::{Secret, debug_redacted, redact_json};
 pub use source::Source;
 
 use crate::component::{Kind, Registry};

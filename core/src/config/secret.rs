@@ -44,6 +44,17 @@ impl fmt::Display for Secret {
 /// Config keys whose values are secrets wherever they appear.
 const SECRET_KEYS: [&str; 5] = ["token", "tokens", "password", "key_pem", "hmac_key"];
 
+/// `Debug` for a component config that may hold credentials: `name` and its JSON through
+/// [`redact_json`].
+pub fn debug_redacted<T: serde::Serialize>(
+    name: &str,
+    config: &T,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    let json = serde_json::to_value(config).unwrap_or_default();
+    write!(f, "{name} {}", redact_json(&json))
+}
+
 /// `value` (a component's config as JSON) with secrets replaced by `[REDACTED]`: the values of
 /// [`SECRET_KEYS`], and of credential headers in a `headers` map.
 pub fn redact_json(value: &serde_json::Value) -> serde_json::Value {

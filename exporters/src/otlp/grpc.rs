@@ -57,16 +57,7 @@ impl GrpcExporter {
         let authority = config.authority().map_err(BuildError)?;
         let connector = Connector::for_exporter(&config.tls, config.uses_tls(), &[b"h2"], true)
             .map_err(|e| BuildError(e.to_string()))?;
-        let auth = config
-            .auth
-            .as_ref()
-            .map(|auth| {
-                settings
-                    .host
-                    .client_authenticator(&auth.authenticator)
-                    .map_err(|e| BuildError(format!("auth: {e}")))
-            })
-            .transpose()?;
+        let auth = crate::http_client::authenticator(config.auth.as_ref(), settings)?;
         let endpoint = Endpoint::from_shared(format!("http://{authority}"))
             .and_then(|e| e.user_agent(concat!("weir/", env!("CARGO_PKG_VERSION"))))
             .map_err(|e| BuildError(format!("endpoint `{}`: {e}", config.endpoint)))?

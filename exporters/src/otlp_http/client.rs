@@ -7,11 +7,10 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
@@ -23,6 +22,8 @@ use weir_core::component::{
 };
 use weir_core::net::rpc_status::parse_retry_after;
 use weir_core::net::tls::Connector;
+
+use crate::http_client::{authenticator, configured_headers, http1_client};
 use weir_core::net::{Compression, RpcStatus, compress, decompress_bytes, error_chain};
 
 use super::config::{Encoding, OtlpHttpConfig};
@@ -67,14 +68,7 @@ impl HttpExporter {
     ) -> Result<Self, BuildError> {
         let id = settings.id.to_string();
         let urls = Signal::ALL.map(|signal| config.signal_url(signal));
-        let mut headers = HeaderMap::new();
-        for (name, value) in &config.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|e| BuildError(format!("header name `{name}`: {e}")))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|e| BuildError(format!("value of header `{name}`: {e}")))?;
-            headers.insert(name, value);
-        }
+        let mut headers = configured_headers(&config.headers)?;
         headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static(config.encoding.content_type()),
@@ -89,23 +83,8 @@ impl HttpExporter {
             USER_AGENT,
             HeaderValue::from_static(concat!("weir/", env!("CARGO_PKG_VERSION"))),
         );
-        // The client speaks HTTP/1.1 only, so that is all ALPN offers.
-        let connector =
-            Connector::for_exporter(&config.tls, config.uses_tls(), &[b"http/1.1"], false)
-                .map_err(|e| BuildError(e.to_string()))?;
-        let auth = config
-            .auth
-            .as_ref()
-            .map(|auth| {
-                settings
-                    .host
-                    .client_authenticator(&auth.authenticator)
-                    .map_err(|e| BuildError(format!("auth: {e}")))
-            })
-            .transpose()?;
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .build(connector);
+        let auth = authenticator(config.auth.as_ref(), settings)?;
+        let client = http1_client(&config.tls, config.uses_tls())?;
         Ok(HttpExporter {
             id,
             client,

@@ -92,12 +92,7 @@ impl Default for OtlpHttpConfig {
 /// Printed as its JSON with credentials redacted: `headers` often carry tokens.
 impl std::fmt::Debug for OtlpHttpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let json = serde_json::to_value(self).unwrap_or_default();
-        write!(
-            f,
-            "OtlpHttpConfig {}",
-            weir_core::config::redact_json(&json)
-        )
+        weir_core::config::debug_redacted("OtlpHttpConfig", self, f)
     }
 }
 

@@ -12,11 +12,12 @@ use http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use weir_core::component::{BuildError, ClientAuthenticator, CreateSettings, ExportError};
 use weir_core::net::error_chain;
 use weir_core::net::rpc_status::parse_retry_after;
 use weir_core::net::tls::Connector;
+
+use crate::http_client::{authenticator, configured_headers, http1_client};
 
 use super::config::RemoteWriteConfig;
 
@@ -44,14 +45,7 @@ impl RemoteWriteClient {
         settings: &CreateSettings,
     ) -> Result<Self, BuildError> {
         let url = config.url().map_err(BuildError)?;
-        let mut headers = HeaderMap::new();
-        for (name, value) in &config.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|e| BuildError(format!("header name `{name}`: {e}")))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|e| BuildError(format!("value of header `{name}`: {e}")))?;
-            headers.insert(name, value);
-        }
+        let mut headers = configured_headers(&config.headers)?;
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("snappy"));
         headers.insert(
             CONTENT_TYPE,
@@ -65,22 +59,8 @@ impl RemoteWriteClient {
             USER_AGENT,
             HeaderValue::from_static(concat!("weir/", env!("CARGO_PKG_VERSION"))),
         );
-        let connector =
-            Connector::for_exporter(&config.tls, config.uses_tls(), &[b"http/1.1"], false)
-                .map_err(|e| BuildError(e.to_string()))?;
-        let auth = config
-            .auth
-            .as_ref()
-            .map(|auth| {
-                settings
-                    .host
-                    .client_authenticator(&auth.authenticator)
-                    .map_err(|e| BuildError(format!("auth: {e}")))
-            })
-            .transpose()?;
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .build(connector);
+        let auth = authenticator(config.auth.as_ref(), settings)?;
+        let client = http1_client(&config.tls, config.uses_tls())?;
         Ok(RemoteWriteClient {
             client,
             url,

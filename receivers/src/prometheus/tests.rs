@@ -215,6 +215,20 @@ impl Running {
 }
 
 async fn start(config: serde_json::Value) -> Running {
+    let capture = Arc::new(Capture::default());
+    let (stop, handle) = start_into(config, capture.clone()).await;
+    Running {
+        capture,
+        stop,
+        handle,
+    }
+}
+
+/// Starts a receiver with `config` feeding `consumer`; the token that stops it and its task.
+async fn start_into(
+    config: serde_json::Value,
+    consumer: Arc<dyn Consumer>,
+) -> (CancellationToken, tokio::task::JoinHandle<()>) {
     let config: PrometheusReceiverConfig = serde_json::from_value(config).unwrap();
     config
         .validate_fields()
@@ -230,10 +244,9 @@ async fn start(config: serde_json::Value) -> Running {
     let receiver = PrometheusReceiverFactory
         .create(&config, &settings)
         .unwrap();
-    let capture = Arc::new(Capture::default());
     let stop = CancellationToken::new();
     let consumers: BTreeMap<Signal, Arc<dyn Consumer>> =
-        BTreeMap::from([(Signal::Metrics, capture.clone() as Arc<dyn Consumer>)]);
+        BTreeMap::from([(Signal::Metrics, consumer)]);
     let handle = receiver
         .start(ReceiverContext {
             id,
@@ -243,11 +256,7 @@ async fn start(config: serde_json::Value) -> Running {
         })
         .await
         .unwrap();
-    Running {
-        capture,
-        stop,
-        handle,
-    }
+    (stop, handle)
 }
 
 fn job(targets: &[u16], extra: serde_json::Value) -> serde_json::Value {
@@ -814,30 +823,8 @@ async fn a_scrape_the_pipelines_refuse_is_counted_as_dropped_not_resent() {
     let server = Server::start(Answer::text(BODY)).await;
     let mut config = job(&[server.port], serde_json::json!({}));
     config["config"]["scrape_configs"][0]["job_name"] = "refused_job".into();
-    let config: PrometheusReceiverConfig = serde_json::from_value(config).unwrap();
-    let id: weir_core::component::ComponentId = "prometheus".parse().unwrap();
-    let settings = CreateSettings {
-        id: id.clone(),
-        signal: None,
-        pipeline: None,
-        host: Default::default(),
-    };
-    let receiver = PrometheusReceiverFactory
-        .create(&config, &settings)
-        .unwrap();
-    let stop = CancellationToken::new();
     let refusing = Arc::new(Refusing::default());
-    let consumers: BTreeMap<Signal, Arc<dyn Consumer>> =
-        BTreeMap::from([(Signal::Metrics, refusing.clone() as Arc<dyn Consumer>)]);
-    let handle = receiver
-        .start(ReceiverContext {
-            id,
-            consumers,
-            shutdown: stop.clone(),
-            host: Default::default(),
-        })
-        .await
-        .unwrap();
+    let (stop, handle) = start_into(config, refusing.clone()).await;
     eventually("dropped points", || {
         (counter_value(
             "weir_receiver_prometheus_dropped_data_points_total",
